@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: permissions, errors, formatting, security headers."""

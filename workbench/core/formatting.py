@@ -1,0 +1,43 @@
+"""French formatting for templates: dates ``jj/mm/aaaa``, amounts ``1 234,56 €``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+
+NBSP = "\u202f"
+
+
+def format_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M") + " UTC"
+    return value.strftime("%d/%m/%Y")
+
+
+def format_number(value: float | int | None, decimals: int = 0) -> str:
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", NBSP).replace(".", ",")
+
+
+def format_amount(value: float | None) -> str:
+    if value is None:
+        return ""
+    return format_number(value, 2) + "\u00a0€"
+
+
+def format_percent(value: float | None, decimals: int = 1) -> str:
+    if value is None:
+        return "–"
+    return format_number(100 * value, decimals) + "\u00a0%"
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters["date_fr"] = format_date
+    app.jinja_env.filters["number_fr"] = format_number
+    app.jinja_env.filters["amount_fr"] = format_amount
+    app.jinja_env.filters["percent_fr"] = format_percent

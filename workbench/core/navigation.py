@@ -1,0 +1,46 @@
+"""Navigation per role. Entries whose endpoint is not registered are simply not shown."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+#: (endpoint, label, roles allowed)
+NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("home.index", "Accueil", ("canteen", "direction", "legal", "admin", "viewer")),
+    ("review.approvals", "À valider", ("legal",)),
+    ("imports.index", "Imports", ("admin", "canteen")),
+    ("rules.catalogue", "Règles", ("admin", "legal")),
+    ("indicators.index", "Indicateurs", ("canteen", "direction", "legal", "admin", "viewer")),
+    ("audit.journal", "Journal", ("legal", "admin")),
+    ("auth.users", "Utilisateurs", ("admin",)),
+)
+
+
+def _has(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def nav_items() -> list[dict]:
+    items = []
+    for endpoint, label, roles in NAV:
+        if current_user.is_authenticated and current_user.role in roles and _has(endpoint):
+            items.append(
+                {"url": url_for(endpoint), "label": label, "active": request.endpoint == endpoint}
+            )
+    return items
+
+
+def nav_url(key: str) -> str:
+    endpoint = f"{key}.index"
+    return url_for(endpoint) if _has(endpoint) else "#"
+
+
+def queue_url(key: str) -> str:
+    if key == "approvals":
+        return url_for("review.approvals") if _has("review.approvals") else "#"
+    return url_for("review.queue", queue=key) if _has("review.queue") else "#"
+
+
+def register_navigation(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_items=nav_items, nav_url=nav_url, queue_url=queue_url)

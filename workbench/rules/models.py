@@ -1,0 +1,117 @@
+"""Anomalies and rule settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workbench.db import Base, VersionedMixin, utcnow
+
+
+class Severity(enum.StrEnum):
+    BLOCKING = "blocking"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_LABELS = {"blocking": "Bloquante", "warning": "Avertissement", "info": "Information"}
+
+
+class AnomalyStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    PROPOSED = "proposed"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+STATUS_LABELS = {
+    "open": "Ouverte",
+    "claimed": "Prise en charge",
+    "proposed": "Correction proposée",
+    "resolved": "Résolue",
+    "dismissed": "Écartée",
+}
+ACTIVE_STATUSES = ("open", "claimed", "proposed")
+
+#: Record kinds an anomaly can point to (table of the record).
+RECORD_KINDS = ("purchase_line", "supplier", "contract", "matrix_entry", "nomenclature_item")
+
+DISMISS_REASONS = {
+    "false_positive": "Faux positif",
+    "accepted_exception": "Exception acceptée",
+    "data_unavailable": "Donnée non disponible",
+    "other": "Autre",
+}
+
+
+class Anomaly(VersionedMixin, Base):
+    """A rule failure on one field of one record, identified by (rule, record, field)."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        sa.UniqueConstraint("rule_code", "record_kind", "record_id", "field"),
+        sa.CheckConstraint(
+            "status IN ('open', 'claimed', 'proposed', 'resolved', 'dismissed')", name="status_known"
+        ),
+        sa.CheckConstraint("severity IN ('blocking', 'warning', 'info')", name="severity_known"),
+        sa.CheckConstraint(
+            "status <> 'dismissed' OR dismiss_reason IS NOT NULL", name="dismissal_has_reason"
+        ),
+        sa.Index("ix_anomalies_queue", "owner_role", "status", "site_id", "first_seen_at"),
+        sa.Index("ix_anomalies_record", "record_kind", "record_id"),
+        sa.Index("ix_anomalies_rule_status", "rule_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_code: Mapped[str] = mapped_column(sa.String(40))
+    record_kind: Mapped[str] = mapped_column(sa.String(20))
+    record_id: Mapped[int] = mapped_column(sa.Integer)
+    #: The failing field, ``""`` when the rule concerns the whole record.
+    field: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(10), default=AnomalyStatus.OPEN)
+    owner_role: Mapped[str] = mapped_column(sa.String(12))
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    direction_code: Mapped[str | None] = mapped_column(sa.ForeignKey("directions.code"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id", ondelete="SET NULL"), index=True)
+    #: Grouping key for queues that decide on groups (e.g. normalised label of an unmapped article).
+    group_key: Mapped[str | None] = mapped_column(sa.String(300), index=True)
+    value: Mapped[str | None] = mapped_column(sa.Text)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    dismiss_reason: Mapped[str | None] = mapped_column(sa.String(30))
+    dismiss_comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Anomaly {self.rule_code} {self.record_kind}:{self.record_id} {self.field} {self.status}>"
+
+
+class RuleSetting(Base):
+    """Admin overrides of a rule's defaults (enabled, approval policy, thresholds)."""
+
+    __tablename__ = "rule_settings"
+
+    rule_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    is_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: ``immediate`` or ``approval``; NULL keeps the rule's default.
+    approval_policy: Mapped[str | None] = mapped_column(sa.String(10))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    def __repr__(self) -> str:
+        return f"<RuleSetting {self.rule_code}>"
