@@ -49,9 +49,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from workbench.blueprints import BLUEPRINTS
+    from workbench.blueprints import blueprints
 
-    for blueprint in BLUEPRINTS:
+    for blueprint in blueprints():
         app.register_blueprint(blueprint)
 
 

@@ -1,7 +1,24 @@
-"""The application's URL tables, one blueprint per feature."""
+"""The application's URL tables: one ``<feature>/blueprint.py`` per feature, registered in order."""
 
-from workbench.audit.blueprint import bp as audit_bp
-from workbench.auth.blueprint import bp as auth_bp
-from workbench.home.blueprint import bp as home_bp
+from __future__ import annotations
 
-BLUEPRINTS = [auth_bp, home_bp, audit_bp]
+import importlib
+
+from flask import Blueprint
+
+#: Features with a URL table, in registration order.
+FEATURES = ("auth", "home", "audit", "imports", "rules", "review", "indicators", "exports")
+
+
+def blueprints() -> list[Blueprint]:
+    found = []
+    for feature in FEATURES:
+        name = f"workbench.{feature}.blueprint"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue
+            raise
+        found.append(module.bp)
+    return found
