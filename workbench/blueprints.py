@@ -17,7 +17,7 @@ def blueprints() -> list[Blueprint]:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name == name:
+            if name == error.name or name.startswith(f"{error.name}."):
                 continue
             raise
         found.append(module.bp)

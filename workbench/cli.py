@@ -35,7 +35,7 @@ def _add_optional(app: Flask, feature: str) -> None:
     try:
         module = importlib.import_module(f"workbench.{feature}.cli")
     except ModuleNotFoundError as error:
-        if error.name == f"workbench.{feature}.cli":
+        if f"workbench.{feature}.cli".startswith(str(error.name)):
             return
         raise
     for command in getattr(module, "COMMANDS", ()):

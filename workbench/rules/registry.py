@@ -103,7 +103,7 @@ def load_builtin_rules() -> None:
         try:
             importlib.import_module(f"workbench.rules.{module}")
         except ModuleNotFoundError as error:
-            if error.name != f"workbench.rules.{module}":
+            if not f"workbench.rules.{module}".startswith(str(error.name)):
                 raise
 
 
