@@ -63,7 +63,9 @@ def session(app: Flask) -> Iterator[scoped_session]:
         outer = connection.begin()
         original = db.session
         test_session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+            sessionmaker(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
         )
         db.session = test_session
         try:

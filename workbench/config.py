@@ -21,18 +21,60 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("SECRET_KEY", None, "Clé secrète des sessions et jetons CSRF; obligatoire hors développement et tests."),
-    Setting("DATABASE_URL", None, "URL SQLAlchemy de la base (PostgreSQL : `postgresql+psycopg://…`). Par défaut, SQLite `instance/workbench.sqlite3`. `DATABASE_URL` sans préfixe est aussi lu."),
-    Setting("ENV", "development", "`development`, `testing` ou `production`; en production SECRET_KEY et DATABASE_URL sont exigés."),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Clé secrète des sessions et jetons CSRF; obligatoire hors développement et tests.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "URL SQLAlchemy de la base (PostgreSQL : `postgresql+psycopg://…`). Par défaut, SQLite `instance/workbench.sqlite3`. `DATABASE_URL` sans préfixe est aussi lu.",
+    ),
+    Setting(
+        "ENV",
+        "development",
+        "`development`, `testing` ou `production`; en production SECRET_KEY et DATABASE_URL sont exigés.",
+    ),
     Setting("MAX_UPLOAD_MB", 200, "Taille maximale d'un fichier téléversé, en Mo.", int),
-    Setting("IMPORT_CHUNK_ROWS", 200_000, "Nombre de lignes lues par bloc lors d'un import CSV.", int),
+    Setting(
+        "IMPORT_CHUNK_ROWS", 200_000, "Nombre de lignes lues par bloc lors d'un import CSV.", int
+    ),
     Setting("PAGE_SIZE", 50, "Nombre de lignes par page dans les files d'anomalies.", int),
-    Setting("LOGIN_MAX_ATTEMPTS", 5, "Échecs de connexion tolérés avant blocage temporaire du compte.", int),
-    Setting("LOGIN_LOCK_MINUTES", 15, "Durée du blocage après trop d'échecs de connexion, en minutes.", int),
-    Setting("SESSION_COOKIE_SECURE", False, "Cookies de session envoyés uniquement en HTTPS (à activer derrière HTTPS).", bool),
-    Setting("DEMO_PASSWORD", "demo-workbench", "Mot de passe des comptes de démonstration créés par `workbench demo`."),
-    Setting("REGION_CODE", "53", "Code INSEE de la région (Bretagne = 53) pour l'indicateur « fournisseurs de la région »."),
-    Setting("FIRST_WINNER_YEARS", 3, "Nombre d'années sans marché pour qu'un titulaire compte comme primo-accédant.", int),
+    Setting(
+        "LOGIN_MAX_ATTEMPTS",
+        5,
+        "Échecs de connexion tolérés avant blocage temporaire du compte.",
+        int,
+    ),
+    Setting(
+        "LOGIN_LOCK_MINUTES",
+        15,
+        "Durée du blocage après trop d'échecs de connexion, en minutes.",
+        int,
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        False,
+        "Cookies de session envoyés uniquement en HTTPS (à activer derrière HTTPS).",
+        bool,
+    ),
+    Setting(
+        "DEMO_PASSWORD",
+        "demo-workbench",
+        "Mot de passe des comptes de démonstration créés par `workbench demo`.",
+    ),
+    Setting(
+        "REGION_CODE",
+        "53",
+        "Code INSEE de la région (Bretagne = 53) pour l'indicateur « fournisseurs de la région ».",
+    ),
+    Setting(
+        "FIRST_WINNER_YEARS",
+        3,
+        "Nombre d'années sans marché pour qu'un titulaire compte comme primo-accédant.",
+        int,
+    ),
 )
 
 PREFIX = "WORKBENCH_"
@@ -67,11 +109,14 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not config.get(n)]
         if missing:
             raise RuntimeError(
-                "Configuration incomplète pour la production : " + ", ".join(PREFIX + m for m in missing)
+                "Configuration incomplète pour la production : "
+                + ", ".join(PREFIX + m for m in missing)
             )
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = "dev-only-insecure-key"  # development and tests only
-    url = config.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "workbench.sqlite3")
+    url = config.get("DATABASE_URL") or "sqlite:///" + str(
+        Path(instance_path) / "workbench.sqlite3"
+    )
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://") :]
     elif url.startswith("postgresql://"):
@@ -84,5 +129,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["WTF_CSRF_TIME_LIMIT"] = None
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True} if url.startswith("postgresql") else {}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = (
+        {"pool_pre_ping": True} if url.startswith("postgresql") else {}
+    )
     return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import sqlalchemy as sa
@@ -78,10 +79,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # type: ignore[no-unt
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    try:
+    with contextlib.suppress(Exception):  # in-memory databases keep their journal mode
         cursor.execute("PRAGMA journal_mode=WAL")
-    except Exception:  # in-memory databases keep their journal mode
-        pass
     cursor.close()
 
 

@@ -33,10 +33,16 @@ def test_postgres_url_uses_psycopg3():
 @pytest.mark.parametrize("step", [1, 2])
 def test_each_test_runs_in_a_rolled_back_transaction(session, make, step):
     """Both steps see an empty table although step 1 commits a row (savepoint, then rollback)."""
-    assert session.scalar(sa.select(sa.func.count()).select_from(Site).where(Site.uai == "0350001Z")) == 0
+    assert (
+        session.scalar(sa.select(sa.func.count()).select_from(Site).where(Site.uai == "0350001Z"))
+        == 0
+    )
     make.site(uai="0350001Z", name="Lycée isolé")
     session.commit()
-    assert session.scalar(sa.select(sa.func.count()).select_from(Site).where(Site.uai == "0350001Z")) == 1
+    assert (
+        session.scalar(sa.select(sa.func.count()).select_from(Site).where(Site.uai == "0350001Z"))
+        == 1
+    )
 
 
 def test_login_page_is_public_and_everything_else_needs_a_session(client):
@@ -71,9 +77,9 @@ def test_wrong_password_is_refused_journaled_and_throttled(client, make, session
     # locked now, even with the right password
     assert client.login(user.email).status_code == 401
     failures = session.scalar(
-        sa.select(sa.func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "auth.login_failed", AuditEntry.target_id == str(user.id)
-        )
+        sa.select(sa.func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "auth.login_failed", AuditEntry.target_id == str(user.id))
     )
     assert failures == app.config["LOGIN_MAX_ATTEMPTS"] + 1
 
@@ -82,7 +88,8 @@ def test_next_redirect_stays_on_site(client, make):
     user = make.user(role="admin")
     client.token = client.fetch_token("/connexion?next=https://evil.example/")
     response = client.post_form(
-        "/connexion?next=https://evil.example/", {"email": user.email, "password": "motdepasse-test"}
+        "/connexion?next=https://evil.example/",
+        {"email": user.email, "password": "motdepasse-test"},
     )
     assert response.status_code == 302 and "evil.example" not in response.headers["Location"]
 
@@ -97,20 +104,34 @@ def test_admin_creates_a_canteen_user_scoped_to_a_site(client, login_as, make, s
     site = make.site(uai="0290001A", name="Lycée de Brest")
     response = client.post_form(
         "/admin/utilisateurs/nouveau",
-        {"email": "chef@lycee.example", "role": "canteen", "sites": [site.uai], "direction": "",
-         "password": "un-mot-de-passe-long", "is_active": "y"},
+        {
+            "email": "chef@lycee.example",
+            "role": "canteen",
+            "sites": [site.uai],
+            "direction": "",
+            "password": "un-mot-de-passe-long",
+            "is_active": "y",
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     user = session.scalar(sa.select(User).where(User.email == "chef@lycee.example"))
     assert [s.uai for s in user.sites] == ["0290001A"]
-    assert session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == str(user.id))) == "user.create"
+    assert (
+        session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == str(user.id)))
+        == "user.create"
+    )
 
 
 def test_canteen_user_without_site_is_refused(client, login_as):
     login_as("admin")
     response = client.post_form(
         "/admin/utilisateurs/nouveau",
-        {"email": "x@lycee.example", "role": "canteen", "direction": "", "password": "un-mot-de-passe-long"},
+        {
+            "email": "x@lycee.example",
+            "role": "canteen",
+            "direction": "",
+            "password": "un-mot-de-passe-long",
+        },
     )
     assert response.status_code == 400
     assert "au moins un lycée" in response.get_data(as_text=True)

@@ -24,7 +24,9 @@ class AuditEntry(Base):
         sa.Index("ix_audit_entries_occurred_at", "occurred_at"),
     )
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     actor_email: Mapped[str | None] = mapped_column(sa.String(254))

@@ -61,7 +61,9 @@ class Actor:
         )
 
 
-_current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+_current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar(
+    "audit_actor", default=None
+)
 
 
 def current_actor() -> Actor:
@@ -184,11 +186,14 @@ def record_many(
             "action": entry["action"],
             "target_kind": entry.get("target_kind"),
             "target_id": None if entry.get("target_id") is None else str(entry["target_id"]),
-            "target_label": (entry.get("target_label") or None) and str(entry["target_label"])[:300],
+            "target_label": (entry.get("target_label") or None)
+            and str(entry["target_label"])[:300],
             "before": jsonable(entry.get("before")),
             "after": jsonable(entry.get("after")),
             "request_id": actor.request_id,
-            "import_batch_id": entry.get("import_batch_id", import_batch_id or actor.import_batch_id),
+            "import_batch_id": entry.get(
+                "import_batch_id", import_batch_id or actor.import_batch_id
+            ),
         }
         digest = compute_hash(content, prev)
         rows.append({**content, "prev_hash": prev, "hash": digest})
@@ -224,7 +229,9 @@ def verify_chain(session: Session, batch_size: int = 5000) -> VerifyResult:
         for row in rows:
             mapping = row._mapping
             if mapping["prev_hash"] != prev:
-                return VerifyResult(False, checked, row.id, "chaînage rompu (hash précédent inattendu)")
+                return VerifyResult(
+                    False, checked, row.id, "chaînage rompu (hash précédent inattendu)"
+                )
             content = {name: mapping[name] for name in HASHED_FIELDS}
             if compute_hash(content, prev) != mapping["hash"]:
                 return VerifyResult(False, checked, row.id, "contenu modifié (hash invalide)")

@@ -15,9 +15,21 @@ from workbench.audit.models import AuditEntry
 from workbench.core.csvsafe import safe_cell
 
 EXPORT_COLUMNS = (
-    "id", "occurred_at", "actor_id", "actor_email", "actor_role", "action", "target_kind",
-    "target_id", "target_label", "before", "after", "request_id", "import_batch_id",
-    "prev_hash", "hash",
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_email",
+    "actor_role",
+    "action",
+    "target_kind",
+    "target_id",
+    "target_label",
+    "before",
+    "after",
+    "request_id",
+    "import_batch_id",
+    "prev_hash",
+    "hash",
 )
 
 
@@ -68,14 +80,18 @@ def write_journal_csv(session: Session, handle: IO[str], filt: JournalFilter) ->
     """Stream the filtered journal (oldest first) as CSV with its chain hashes."""
     writer = csv.writer(handle)
     writer.writerow(EXPORT_COLUMNS)
-    stmt = filt.apply(sa.select(AuditEntry)).order_by(AuditEntry.id).execution_options(yield_per=2000)
+    stmt = (
+        filt.apply(sa.select(AuditEntry)).order_by(AuditEntry.id).execution_options(yield_per=2000)
+    )
     count = 0
     for entry in session.scalars(stmt):
         row = []
         for column in EXPORT_COLUMNS:
             value = getattr(entry, column)
             if column in ("before", "after"):
-                value = "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+                value = (
+                    "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+                )
             elif isinstance(value, dt.datetime):
                 value = value.astimezone(dt.UTC).isoformat()
             row.append(safe_cell("" if value is None else value))

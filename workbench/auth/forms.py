@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from workbench.auth.models import ROLE_LABELS
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Adresse électronique", validators=[DataRequired(message="Saisissez votre adresse.")])
-    password = PasswordField("Mot de passe", validators=[DataRequired(message="Saisissez votre mot de passe.")])
+    email = EmailField(
+        "Adresse électronique", validators=[DataRequired(message="Saisissez votre adresse.")]
+    )
+    password = PasswordField(
+        "Mot de passe", validators=[DataRequired(message="Saisissez votre mot de passe.")]
+    )
 
 
 class UserForm(FlaskForm):
     email = EmailField(
         "Adresse électronique",
-        validators=[DataRequired(message="L'adresse est obligatoire."), Email(message="Adresse invalide.")],
+        validators=[
+            DataRequired(message="L'adresse est obligatoire."),
+            Email(message="Adresse invalide."),
+        ],
     )
     name = StringField("Nom", validators=[Optional(), Length(max=200)])
     role = SelectField("Rôle", choices=[(str(r), label) for r, label in ROLE_LABELS.items()])

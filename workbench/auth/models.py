@@ -48,7 +48,9 @@ class User(UserMixin, Base):
         sa.CheckConstraint(
             "role IN ('canteen', 'direction', 'legal', 'admin', 'viewer')", name="role_known"
         ),
-        sa.CheckConstraint("role <> 'direction' OR direction_code IS NOT NULL", name="direction_scoped"),
+        sa.CheckConstraint(
+            "role <> 'direction' OR direction_code IS NOT NULL", name="direction_scoped"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -67,8 +67,14 @@ def create_user(
     user.set_password(password)
     session.add(user)
     session.flush()
-    record(session, "user.create", target_kind="user", target_id=user.id, target_label=email,
-           after=_snapshot(user))
+    record(
+        session,
+        "user.create",
+        target_kind="user",
+        target_id=user.id,
+        target_label=email,
+        after=_snapshot(user),
+    )
     return user
 
 
@@ -101,8 +107,15 @@ def update_user(
     session.flush()
     after = _snapshot(user)
     if after != before or password:
-        record(session, "user.update", target_kind="user", target_id=user.id, target_label=email,
-               before=before, after={**after, "password_changed": bool(password)})
+        record(
+            session,
+            "user.update",
+            target_kind="user",
+            target_id=user.id,
+            target_label=email,
+            before=before,
+            after={**after, "password_changed": bool(password)},
+        )
     return user
 
 
@@ -114,13 +127,25 @@ def authenticate(
     user = session.scalar(sa.select(User).where(User.email == email))
     now = utcnow()
     if user is None:
-        record(session, "auth.login_failed", target_kind="user", target_label=email,
-               after={"reason": "unknown_account"})
+        record(
+            session,
+            "auth.login_failed",
+            target_kind="user",
+            target_label=email,
+            after={"reason": "unknown_account"},
+        )
         return None
     actor = Actor.of(user)
     if user.is_locked(now):
-        record(session, "auth.login_failed", target_kind="user", target_id=user.id, target_label=email,
-               after={"reason": "locked"}, actor=actor)
+        record(
+            session,
+            "auth.login_failed",
+            target_kind="user",
+            target_id=user.id,
+            target_label=email,
+            after={"reason": "locked"},
+            actor=actor,
+        )
         return None
     if not user.is_active_account or not user.check_password(password):
         user.failed_logins += 1
@@ -130,17 +155,37 @@ def authenticate(
             user.failed_logins = 0
             reason += "+locked"
         session.flush()
-        record(session, "auth.login_failed", target_kind="user", target_id=user.id, target_label=email,
-               after={"reason": reason}, actor=actor)
+        record(
+            session,
+            "auth.login_failed",
+            target_kind="user",
+            target_id=user.id,
+            target_label=email,
+            after={"reason": reason},
+            actor=actor,
+        )
         return None
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     session.flush()
-    record(session, "auth.login", target_kind="user", target_id=user.id, target_label=email, actor=actor)
+    record(
+        session,
+        "auth.login",
+        target_kind="user",
+        target_id=user.id,
+        target_label=email,
+        actor=actor,
+    )
     return user
 
 
 def record_logout(session: Session, user: User) -> None:
-    record(session, "auth.logout", target_kind="user", target_id=user.id, target_label=user.email,
-           actor=Actor.of(user))
+    record(
+        session,
+        "auth.logout",
+        target_kind="user",
+        target_id=user.id,
+        target_label=user.email,
+        actor=Actor.of(user),
+    )

@@ -76,17 +76,26 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
                 if not form.password.data:
                     raise ValidationError("Le mot de passe est obligatoire pour un nouveau compte.")
                 user = operations.create_user(
-                    db.session, form.email.data, form.role.data, form.password.data,
-                    name=form.name.data or "", site_uais=form.sites.data,
+                    db.session,
+                    form.email.data,
+                    form.role.data,
+                    form.password.data,
+                    name=form.name.data or "",
+                    site_uais=form.sites.data,
                     direction=form.direction.data or None,
                 )
                 if not form.is_active.data:
                     user.is_active_account = False
             else:
                 operations.update_user(
-                    db.session, user, email=form.email.data, name=form.name.data or "",
-                    role=form.role.data, site_uais=form.sites.data,
-                    direction=form.direction.data or None, is_active=form.is_active.data,
+                    db.session,
+                    user,
+                    email=form.email.data,
+                    name=form.name.data or "",
+                    role=form.role.data,
+                    site_uais=form.sites.data,
+                    direction=form.direction.data or None,
+                    is_active=form.is_active.data,
                     password=form.password.data or None,
                 )
         except ValidationError as error:

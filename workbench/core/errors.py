@@ -57,16 +57,16 @@ TITLES = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def _render(status: int, message: str):  # type: ignore[no-untyped-def]
     if _wants_json():
         return jsonify({"error": TITLES.get(status, "Erreur"), "message": message}), status
     return (
-        render_template("errors/error.html", status=status, title=TITLES.get(status, "Erreur"), message=message),
+        render_template(
+            "errors/error.html", status=status, title=TITLES.get(status, "Erreur"), message=message
+        ),
         status,
     )
 

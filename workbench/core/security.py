@@ -12,7 +12,12 @@ def is_safe_next(target: str | None) -> bool:
     if not target:
         return False
     parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+    )
 
 
 def register_security_headers(app: Flask) -> None:

@@ -17,7 +17,12 @@ from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem,
 _counter = itertools.count(1)
 
 
-def make_direction(session: Session, code: str = "DLYC", name: str = "Direction des lycées", cpv_divisions: str = "15,55") -> Direction:
+def make_direction(
+    session: Session,
+    code: str = "DLYC",
+    name: str = "Direction des lycées",
+    cpv_divisions: str = "15,55",
+) -> Direction:
     direction = session.get(Direction, code)
     if direction is None:
         direction = Direction(code=code, name=name, cpv_divisions=cpv_divisions)
@@ -26,11 +31,22 @@ def make_direction(session: Session, code: str = "DLYC", name: str = "Direction 
     return direction
 
 
-def make_site(session: Session, uai: str | None = None, name: str | None = None, direction_code: str | None = "DLYC", **extra: Any) -> Site:
+def make_site(
+    session: Session,
+    uai: str | None = None,
+    name: str | None = None,
+    direction_code: str | None = "DLYC",
+    **extra: Any,
+) -> Site:
     n = next(_counter)
     if direction_code:
         make_direction(session, direction_code)
-    site = Site(uai=uai or f"{n:07d}X"[-8:], name=name or f"Lycée n° {n}", direction_code=direction_code, **extra)
+    site = Site(
+        uai=uai or f"{n:07d}X"[-8:],
+        name=name or f"Lycée n° {n}",
+        direction_code=direction_code,
+        **extra,
+    )
     session.add(site)
     session.flush()
     return site
@@ -60,21 +76,37 @@ def make_user(
     )
 
 
-def make_supplier(session: Session, siret: str | None = "55204599900869", name: str | None = None, **extra: Any) -> Supplier:
+def make_supplier(
+    session: Session, siret: str | None = "55204599900869", name: str | None = None, **extra: Any
+) -> Supplier:
     supplier = Supplier(siret=siret, name=name or f"Fournisseur {next(_counter)}", **extra)
     session.add(supplier)
     session.flush()
     return supplier
 
 
-def make_nomenclature_item(session: Session, code: str | None = None, label: str = "Yaourt nature", family: str = "PRODUITS_LAITIERS", **extra: Any) -> NomenclatureItem:
-    item = NomenclatureItem(code=code or f"N{next(_counter):05d}", label=label, family=family, **extra)
+def make_nomenclature_item(
+    session: Session,
+    code: str | None = None,
+    label: str = "Yaourt nature",
+    family: str = "PRODUITS_LAITIERS",
+    **extra: Any,
+) -> NomenclatureItem:
+    item = NomenclatureItem(
+        code=code or f"N{next(_counter):05d}", label=label, family=family, **extra
+    )
     session.add(item)
     session.flush()
     return item
 
 
-def make_matrix_entry(session: Session, supplier: Supplier, reference: str = "REF-1", label: str = "YAOURT NAT 125G", **extra: Any) -> MatrixEntry:
+def make_matrix_entry(
+    session: Session,
+    supplier: Supplier,
+    reference: str = "REF-1",
+    label: str = "YAOURT NAT 125G",
+    **extra: Any,
+) -> MatrixEntry:
     entry = MatrixEntry(supplier_id=supplier.id, reference=reference, label=label, **extra)
     session.add(entry)
     session.flush()
@@ -142,7 +174,9 @@ def make_contract(
         **values,
     )
     for position, (id_type, identifier) in enumerate(holders or [("SIRET", "55204599900869")]):
-        contract.holders.append(ContractHolder(role="holder", position=position, id_type=id_type, identifier=identifier))
+        contract.holders.append(
+            ContractHolder(role="holder", position=position, id_type=id_type, identifier=identifier)
+        )
     session.add(contract)
     session.flush()
     return contract

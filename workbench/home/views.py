@@ -18,9 +18,9 @@ def index():  # type: ignore[no-untyped-def]
     pending = None
     if current_user.role in ("legal", "admin"):
         pending = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Correction).where(
-                Correction.status == CorrectionStatus.PENDING
-            )
+            sa.select(sa.func.count())
+            .select_from(Correction)
+            .where(Correction.status == CorrectionStatus.PENDING)
         )
     recent_imports = []
     if current_user.role == "admin":

@@ -34,7 +34,10 @@ def supplier_scope_clause(user: User) -> sa.ColumnElement[bool]:
     holds_contract = sa.exists(
         sa.select(ContractHolder.id)
         .join(Contract, Contract.id == ContractHolder.contract_id)
-        .where(ContractHolder.identifier == Supplier.siret, Contract.direction_code == user.direction_code)
+        .where(
+            ContractHolder.identifier == Supplier.siret,
+            Contract.direction_code == user.direction_code,
+        )
     )
     return sa.or_(Supplier.direction_code == user.direction_code, holds_contract)
 

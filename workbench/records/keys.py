@@ -23,7 +23,12 @@ def _part(value: object) -> str:
 
 
 def purchase_line_key(
-    uai: str, date: dt.date | str, siret: str | None, reference: str | None, label: str, occurrence: int = 1
+    uai: str,
+    date: dt.date | str,
+    siret: str | None,
+    reference: str | None,
+    label: str,
+    occurrence: int = 1,
 ) -> str:
     identity = _part(reference) or _part(label)
     text = "|".join((_part(uai), _part(date), _part(siret), identity, str(occurrence)))
@@ -32,6 +37,7 @@ def purchase_line_key(
 
 def purchase_line_keys(frame: pd.DataFrame) -> pd.Series:
     """Vectorised :func:`purchase_line_key` over columns uai, line_date, supplier_siret, reference, label."""
+
     def col(name: str) -> pd.Series:
         series = frame[name]
         if name == "line_date":

@@ -16,7 +16,9 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
     """A canteen purchase line. ``line_key`` is the natural key computed by the importer."""
 
     __tablename__ = "purchase_lines"
-    __table_args__ = (sa.CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_key: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -124,7 +126,9 @@ class ContractHolder(VersionedMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    contract_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[str] = mapped_column(sa.String(15), default="holder")
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
     id_type: Mapped[str | None] = mapped_column(sa.String(30))
@@ -146,7 +150,9 @@ class ContractModification(Base):
     __table_args__ = (sa.UniqueConstraint("contract_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    contract_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(sa.Integer)
     object: Mapped[str | None] = mapped_column(sa.Text)
     duration_months: Mapped[int | None] = mapped_column(sa.Integer)

@@ -69,9 +69,7 @@ class Site(Base):
     kind: Mapped[str] = mapped_column(sa.String(50), default="lycee", server_default="lycee")
     commune: Mapped[str | None] = mapped_column(sa.String(100))
     department: Mapped[str | None] = mapped_column(sa.String(3))
-    direction_code: Mapped[str | None] = mapped_column(
-        sa.ForeignKey("directions.code"), index=True
-    )
+    direction_code: Mapped[str | None] = mapped_column(sa.ForeignKey("directions.code"), index=True)
 
     direction: Mapped[Direction | None] = relationship()
 
@@ -97,8 +95,13 @@ class NomenclatureItem(ProvenanceMixin, Base):
 class Supplier(ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "suppliers"
     __table_args__ = (
-        sa.Index("uq_suppliers_siret", "siret", unique=True, sqlite_where=sa.text("siret IS NOT NULL"),
-                 postgresql_where=sa.text("siret IS NOT NULL")),
+        sa.Index(
+            "uq_suppliers_siret",
+            "siret",
+            unique=True,
+            sqlite_where=sa.text("siret IS NOT NULL"),
+            postgresql_where=sa.text("siret IS NOT NULL"),
+        ),
         sa.CheckConstraint(
             "company_category IS NULL OR " + _in("company_category", COMPANY_CATEGORIES),
             name="company_category_known",

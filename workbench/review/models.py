@@ -32,7 +32,8 @@ class Correction(Base):
     __tablename__ = "corrections"
     __table_args__ = (
         sa.CheckConstraint(
-            "status IN ('pending', 'applied', 'rejected', 'reverted', 'conflict')", name="status_known"
+            "status IN ('pending', 'applied', 'rejected', 'reverted', 'conflict')",
+            name="status_known",
         ),
         sa.CheckConstraint("kind IN ('edit', 'dismissal', 'revert')", name="kind_known"),
         sa.CheckConstraint(
@@ -52,7 +53,9 @@ class Correction(Base):
     new_value: Mapped[Any] = mapped_column(sa.JSON(none_as_null=True), nullable=True)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     rule_code: Mapped[str | None] = mapped_column(sa.String(40))
-    anomaly_id: Mapped[int | None] = mapped_column(sa.ForeignKey("anomalies.id", ondelete="SET NULL"), index=True)
+    anomaly_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("anomalies.id", ondelete="SET NULL"), index=True
+    )
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id"))
     direction_code: Mapped[str | None] = mapped_column(sa.ForeignKey("directions.code"))
     #: Version of the record the proposal was made against (optimistic locking).
@@ -77,4 +80,6 @@ class Correction(Base):
         )
 
     def __repr__(self) -> str:
-        return f"<Correction {self.id} {self.record_kind}:{self.record_id}.{self.field} {self.status}>"
+        return (
+            f"<Correction {self.id} {self.record_kind}:{self.record_id}.{self.field} {self.status}>"
+        )

@@ -56,7 +56,8 @@ class Anomaly(VersionedMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("rule_code", "record_kind", "record_id", "field"),
         sa.CheckConstraint(
-            "status IN ('open', 'claimed', 'proposed', 'resolved', 'dismissed')", name="status_known"
+            "status IN ('open', 'claimed', 'proposed', 'resolved', 'dismissed')",
+            name="status_known",
         ),
         sa.CheckConstraint("severity IN ('blocking', 'warning', 'info')", name="severity_known"),
         sa.CheckConstraint(
@@ -78,7 +79,9 @@ class Anomaly(VersionedMixin, Base):
     owner_role: Mapped[str] = mapped_column(sa.String(12))
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
     direction_code: Mapped[str | None] = mapped_column(sa.ForeignKey("directions.code"), index=True)
-    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id", ondelete="SET NULL"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="SET NULL"), index=True
+    )
     #: Grouping key for queues that decide on groups (e.g. normalised label of an unmapped article).
     group_key: Mapped[str | None] = mapped_column(sa.String(300), index=True)
     value: Mapped[str | None] = mapped_column(sa.Text)

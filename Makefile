@@ -1,0 +1,57 @@
+# The few commands people type. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := workbench
+
+.PHONY: run test test-sqlite test-postgres bench lint format clean install migrate demo
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/flask db upgrade
+
+demo: migrate
+	$(BIN)/workbench demo
+
+## Create the venv, install, migrate, load the demo data if the database is empty, serve.
+run: demo
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## Run the suite on SQLite, then on PostgreSQL when WORKBENCH_TEST_DATABASE_URL is set.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$WORKBENCH_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	 else echo "WORKBENCH_TEST_DATABASE_URL non défini : suite PostgreSQL ignorée."; fi
+
+test-sqlite: $(STAMP)
+	@echo "== Suite sur SQLite =="
+	WORKBENCH_TEST_DATABASE_URL= $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
+
+test-postgres: $(STAMP)
+	@echo "== Suite sur PostgreSQL ($$WORKBENCH_TEST_DATABASE_URL) =="
+	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
+
+## Benchmarks (print figures; not timed tests).
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script =="; $(BIN)/python $$script || exit $$?; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance/workbench.sqlite3* .pytest_cache

@@ -1,0 +1,467 @@
+"""Corrections and anomaly transitions. Each function flushes and journals; none commits.
+
+Policy: a correction applies at once when its approval policy is ``immediate`` (by default only
+mapping an article to the nomenclature); otherwise it waits for a legal user who is not the
+proposer (four eyes). A correction made against an outdated version of the record is refused
+with the current value (:class:`ConflictError`): nobody overwrites anybody silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.audit.operations import record
+from workbench.auth.models import Role, User
+from workbench.core.errors import ConflictError, PermissionDenied, ValidationError
+from workbench.core.signals import records_changed
+from workbench.db import utcnow
+from workbench.records.access import RECORD_MODELS, record_label, scope_clause
+from workbench.records.models import Contract, ContractHolder
+from workbench.review.fields import HOLDER_FIELD, editable_field
+from workbench.review.models import Correction, CorrectionKind, CorrectionStatus
+from workbench.rules.models import ACTIVE_STATUSES, DISMISS_REASONS, Anomaly, AnomalyStatus
+
+logger = logging.getLogger(__name__)
+
+#: Who may propose corrections on which record kinds.
+EDITORS: dict[str, tuple[str, ...]] = {
+    "purchase_line": (Role.CANTEEN, Role.ADMIN),
+    "supplier": (Role.DIRECTION, Role.ADMIN),
+    "contract": (Role.DIRECTION, Role.ADMIN),
+    "matrix_entry": (Role.DIRECTION, Role.ADMIN),
+}
+
+
+# -- reading and writing one field -----------------------------------------------------------
+def _holder(session: Session, contract: Contract, field: str) -> ContractHolder:
+    match = HOLDER_FIELD.match(field)
+    assert match
+    role = "holder" if match["list"] in ("titulaires", "concessionnaires") else "subcontractor"
+    holder = session.scalar(
+        sa.select(ContractHolder).where(
+            ContractHolder.contract_id == contract.id,
+            ContractHolder.role == role,
+            ContractHolder.position == int(match["pos"]),
+        )
+    )
+    if holder is None:
+        raise ValidationError(f"Le marché n'a pas de {field}.")
+    return holder
+
+
+def get_value(session: Session, record_kind: str, obj: Any, field: str) -> Any:
+    """The JSON-friendly current value of ``field`` (dates as ISO text)."""
+    if record_kind == "contract" and HOLDER_FIELD.match(field):
+        return _holder(session, obj, field).identifier
+    value = getattr(obj, field)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _set_value(session: Session, record_kind: str, obj: Any, field: str, value: Any) -> None:
+    definition = editable_field(record_kind, field)
+    if record_kind == "contract" and HOLDER_FIELD.match(field):
+        _holder(session, obj, field).identifier = value
+    else:
+        if definition.is_date and value is not None:
+            value = dt.date.fromisoformat(value)
+        setattr(obj, field, value)
+    obj.version += 1
+    obj.updated_at = utcnow()
+
+
+def load_record(session: Session, record_kind: str, record_id: int) -> Any:
+    model = RECORD_MODELS.get(record_kind)
+    obj = session.get(model, record_id) if model else None
+    if obj is None:
+        raise ValidationError("Enregistrement introuvable.")
+    return obj
+
+
+# -- permissions (object rules) ---------------------------------------------------------------
+def record_scope(record_kind: str, obj: Any) -> tuple[int | None, str | None]:
+    """(site_id, direction_code) of a record, for scoping corrections and their queue."""
+    if record_kind == "purchase_line":
+        return obj.site_id, None
+    if record_kind in ("contract", "supplier"):
+        return None, obj.direction_code
+    return None, None
+
+
+def can_edit(session: Session, user: User, record_kind: str, obj: Any) -> bool:
+    """May ``user`` propose corrections on this record? (role, then site or direction scope)."""
+    if user.role not in EDITORS.get(record_kind, ()):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    model = RECORD_MODELS[record_kind]
+    visible = session.scalar(
+        sa.select(model.id).where(model.id == obj.id, scope_clause(record_kind, user))
+    )
+    if visible is None:
+        return False
+    if record_kind == "matrix_entry":
+        return user.role == Role.DIRECTION
+    return True
+
+
+def approval_policy(session: Session, record_kind: str, field: str, rule_code: str | None) -> str:
+    """``immediate`` or ``approval``: the rule's effective policy, else the field's default."""
+    if rule_code:
+        from workbench.rules.models import RuleSetting
+        from workbench.rules.registry import get_rule
+
+        setting = session.get(RuleSetting, rule_code)
+        if setting is not None and setting.approval_policy:
+            return setting.approval_policy
+        rule = get_rule(rule_code)
+        if rule is not None:
+            # A rule never relaxes the field's own default for sensitive fields.
+            field_default = editable_field(record_kind, field).policy
+            return (
+                "approval" if "approval" in (rule.approval_policy, field_default) else "immediate"
+            )
+    return editable_field(record_kind, field).policy
+
+
+# -- corrections ------------------------------------------------------------------------------
+def _snapshot(correction: Correction) -> dict[str, Any]:
+    return {
+        "correction_id": correction.id,
+        "kind": correction.kind,
+        "status": correction.status,
+        "record_kind": correction.record_kind,
+        "record_id": correction.record_id,
+        "field": correction.field,
+        "old_value": correction.old_value,
+        "new_value": correction.new_value,
+        "reason": correction.reason,
+        "rule_code": correction.rule_code,
+    }
+
+
+def _audit(
+    session: Session, action: str, correction: Correction, obj: Any = None, **extra: Any
+) -> None:
+    label = record_label(correction.record_kind, obj) if obj is not None else None
+    record(
+        session,
+        action,
+        target_kind=correction.record_kind,
+        target_id=correction.record_id,
+        target_label=label,
+        before={"field": correction.field, "value": correction.old_value},
+        after={**_snapshot(correction), **extra},
+    )
+
+
+def _set_anomaly_status(
+    session: Session, anomaly_id: int | None, status: str, user: User | None = None
+) -> None:
+    if anomaly_id is None:
+        return
+    anomaly = session.get(Anomaly, anomaly_id)
+    if anomaly is None or anomaly.status not in ACTIVE_STATUSES:
+        return
+    before = anomaly.status
+    anomaly.status = status
+    anomaly.version += 1
+    if status in (AnomalyStatus.RESOLVED, AnomalyStatus.DISMISSED):
+        anomaly.closed_at = utcnow()
+        anomaly.closed_by_id = user.id if user else None
+    record(
+        session,
+        f"anomaly.{status}",
+        target_kind="anomaly",
+        target_id=anomaly.id,
+        target_label=anomaly.rule_code,
+        before={"status": before},
+        after={"status": status},
+    )
+
+
+def _recheck(session: Session, record_kind: str, record_id: int) -> None:
+    session.flush()
+    records_changed.send(session, record_kind=record_kind, record_ids=[record_id])
+
+
+def propose_correction(
+    session: Session,
+    user: User,
+    record_kind: str,
+    record_id: int,
+    field: str,
+    raw_value: Any,
+    reason: str,
+    *,
+    base_version: int | None = None,
+    anomaly_id: int | None = None,
+) -> Correction:
+    """Validate and record a correction; apply it at once when its policy is ``immediate``."""
+    obj = load_record(session, record_kind, record_id)
+    if not can_edit(session, user, record_kind, obj):
+        raise PermissionDenied("Vous ne pouvez pas corriger cet enregistrement.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Indiquez la raison de la correction.")
+    definition = editable_field(record_kind, field)
+    new_value = definition.parse(raw_value)
+    old_value = get_value(session, record_kind, obj, field)
+    if base_version is not None and base_version != obj.version:
+        raise ConflictError(
+            f"L'enregistrement a été modifié par quelqu'un d'autre entre-temps. "
+            f"Valeur actuelle de « {definition.label} » : {old_value if old_value not in (None, '') else '(vide)'}.",
+            current=old_value,
+        )
+    if new_value == old_value:
+        raise ValidationError("La nouvelle valeur est identique à la valeur actuelle.")
+    anomaly = session.get(Anomaly, anomaly_id) if anomaly_id else None
+    if anomaly is not None and (anomaly.record_kind, anomaly.record_id) != (record_kind, record_id):
+        raise ValidationError("Cette anomalie ne concerne pas cet enregistrement.")
+    pending = session.scalar(
+        sa.select(Correction.id).where(
+            Correction.record_kind == record_kind,
+            Correction.record_id == record_id,
+            Correction.field == field,
+            Correction.status == CorrectionStatus.PENDING,
+        )
+    )
+    if pending is not None:
+        raise ConflictError(
+            f"Une correction de ce champ attend déjà une validation (n° {pending}).",
+            current=old_value,
+        )
+    site_id, direction = record_scope(record_kind, obj)
+    rule_code = anomaly.rule_code if anomaly else None
+    correction = Correction(
+        kind=CorrectionKind.EDIT,
+        status=CorrectionStatus.PENDING,
+        record_kind=record_kind,
+        record_id=record_id,
+        field=field,
+        old_value=old_value,
+        new_value=new_value,
+        reason=reason,
+        rule_code=rule_code,
+        anomaly_id=anomaly.id if anomaly else None,
+        site_id=site_id,
+        direction_code=direction,
+        base_version=obj.version,
+        proposed_by_id=user.id,
+    )
+    session.add(correction)
+    session.flush()
+    if approval_policy(session, record_kind, field, rule_code) == "immediate":
+        _apply(session, correction, obj)
+    else:
+        _audit(session, "correction.proposed", correction, obj)
+        _set_anomaly_status(session, correction.anomaly_id, AnomalyStatus.PROPOSED)
+    return correction
+
+
+def _apply(session: Session, correction: Correction, obj: Any) -> bool:
+    """Apply a correction; mark it in conflict (and return False) if the record moved on."""
+    current = get_value(session, correction.record_kind, obj, correction.field)
+    if correction.base_version is not None and obj.version != correction.base_version:
+        correction.status = CorrectionStatus.CONFLICT
+        session.flush()
+        _audit(session, "correction.conflict", correction, obj, current_value=current)
+        _set_anomaly_status(session, correction.anomaly_id, AnomalyStatus.OPEN)
+        return False
+    _set_value(session, correction.record_kind, obj, correction.field, correction.new_value)
+    correction.status = CorrectionStatus.APPLIED
+    correction.applied_at = utcnow()
+    session.flush()
+    _audit(session, "correction.applied", correction, obj)
+    _recheck(session, correction.record_kind, correction.record_id)
+    if correction.anomaly_id is not None:
+        anomaly = session.get(Anomaly, correction.anomaly_id)
+        if anomaly is not None:
+            session.refresh(anomaly)  # the re-check may have closed it with a bulk statement
+            if anomaly.status == AnomalyStatus.PROPOSED:
+                # the rules did not close it: the data still breaks the rule
+                anomaly.status = AnomalyStatus.OPEN
+    return True
+
+
+def decide(
+    session: Session, user: User, correction: Correction, approve: bool, comment: str
+) -> Correction:
+    """Approve (apply) or reject a pending correction or dismissal. Four eyes, always."""
+    if correction.status != CorrectionStatus.PENDING:
+        raise ConflictError("Cette proposition a déjà été traitée.", current=correction.status)
+    if not correction.can_decide(user):
+        if user.id == correction.proposed_by_id:
+            raise PermissionDenied(
+                "Vous ne pouvez pas valider votre propre proposition (quatre yeux)."
+            )
+        raise PermissionDenied("Seul le service juridique valide les propositions.")
+    comment = (comment or "").strip()
+    if not approve and not comment:
+        raise ValidationError("Un refus doit être motivé par un commentaire.")
+    correction.decided_by_id = user.id
+    correction.decided_at = utcnow()
+    correction.decision_comment = comment or None
+    if correction.kind == CorrectionKind.DISMISSAL:
+        anomaly = session.get(Anomaly, correction.anomaly_id) if correction.anomaly_id else None
+        if approve:
+            correction.status = CorrectionStatus.APPLIED
+            correction.applied_at = utcnow()
+            if anomaly is not None:
+                anomaly.dismiss_reason = correction.new_value.get("reason")
+                anomaly.dismiss_comment = correction.new_value.get("comment")
+                _set_anomaly_status(session, anomaly.id, AnomalyStatus.DISMISSED, user)
+        else:
+            correction.status = CorrectionStatus.REJECTED
+            _set_anomaly_status(session, correction.anomaly_id, AnomalyStatus.OPEN)
+        session.flush()
+        _audit(
+            session,
+            "dismissal.approved" if approve else "dismissal.rejected",
+            correction,
+            comment=comment,
+        )
+        return correction
+    obj = load_record(session, correction.record_kind, correction.record_id)
+    if approve:
+        session.flush()
+        record(
+            session,
+            "correction.approved",
+            target_kind=correction.record_kind,
+            target_id=correction.record_id,
+            after={"correction_id": correction.id, "comment": comment},
+        )
+        if _apply(session, correction, obj) and correction.reverts_id:
+            original = session.get(Correction, correction.reverts_id)
+            if original is not None:
+                original.status = CorrectionStatus.REVERTED
+    else:
+        correction.status = CorrectionStatus.REJECTED
+        session.flush()
+        _audit(session, "correction.rejected", correction, obj, comment=comment)
+        _set_anomaly_status(session, correction.anomaly_id, AnomalyStatus.OPEN)
+    return correction
+
+
+def decide_many(
+    session: Session, user: User, correction_ids: list[int], approve: bool, comment: str
+) -> list[Correction]:
+    """Batch decision on a homogeneous selection (same rule, record kind and field)."""
+    corrections = list(
+        session.scalars(
+            sa.select(Correction).where(Correction.id.in_(correction_ids)).order_by(Correction.id)
+        )
+    )
+    if not corrections:
+        raise ValidationError("Aucune proposition sélectionnée.")
+    shapes = {(c.kind, c.rule_code, c.record_kind, c.field) for c in corrections}
+    if len(shapes) > 1:
+        raise ValidationError(
+            "La validation groupée n'accepte qu'une sélection homogène (même règle, même champ)."
+        )
+    return [decide(session, user, c, approve, comment) for c in corrections]
+
+
+def revert_correction(
+    session: Session, user: User, correction: Correction, reason: str
+) -> Correction:
+    """Undo an applied correction by a new, audited correction (same approval policy)."""
+    if correction.status != CorrectionStatus.APPLIED or correction.kind == CorrectionKind.DISMISSAL:
+        raise ValidationError("Seule une correction appliquée peut être annulée.")
+    obj = load_record(session, correction.record_kind, correction.record_id)
+    if not can_edit(session, user, correction.record_kind, obj):
+        raise PermissionDenied("Vous ne pouvez pas modifier cet enregistrement.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Indiquez la raison de l'annulation.")
+    current = get_value(session, correction.record_kind, obj, correction.field)
+    if current != correction.new_value:
+        raise ConflictError(
+            "Le champ a été modifié depuis cette correction; annulez plutôt la plus récente. "
+            f"Valeur actuelle : {current if current not in (None, '') else '(vide)'}.",
+            current=current,
+        )
+    revert = Correction(
+        kind=CorrectionKind.REVERT,
+        status=CorrectionStatus.PENDING,
+        record_kind=correction.record_kind,
+        record_id=correction.record_id,
+        field=correction.field,
+        old_value=current,
+        new_value=correction.old_value,
+        reason=reason,
+        rule_code=correction.rule_code,
+        anomaly_id=correction.anomaly_id,
+        site_id=correction.site_id,
+        direction_code=correction.direction_code,
+        base_version=obj.version,
+        proposed_by_id=user.id,
+        reverts_id=correction.id,
+    )
+    session.add(revert)
+    session.flush()
+    if (
+        approval_policy(session, correction.record_kind, correction.field, correction.rule_code)
+        == "immediate"
+    ):
+        if _apply(session, revert, obj):
+            correction.status = CorrectionStatus.REVERTED
+            session.flush()
+    else:
+        _audit(session, "correction.proposed", revert, obj)
+    return revert
+
+
+# -- anomaly transitions ----------------------------------------------------------------------
+def claim_anomaly(session: Session, user: User, anomaly: Anomaly) -> Anomaly:
+    if anomaly.status != AnomalyStatus.OPEN:
+        raise ConflictError("Cette anomalie n'est plus ouverte.", current=anomaly.status)
+    anomaly.claimed_by_id = user.id
+    _set_anomaly_status(session, anomaly.id, AnomalyStatus.CLAIMED, user)
+    return anomaly
+
+
+def dismiss_anomaly(
+    session: Session, user: User, anomaly: Anomaly, reason_code: str, comment: str
+) -> Correction | None:
+    """Dismiss a false positive. A blocking anomaly's dismissal waits for legal approval."""
+    if anomaly.status not in ACTIVE_STATUSES or anomaly.status == AnomalyStatus.PROPOSED:
+        raise ConflictError("Cette anomalie ne peut plus être écartée.", current=anomaly.status)
+    if reason_code not in DISMISS_REASONS:
+        raise ValidationError(
+            "Choisissez un motif parmi : " + ", ".join(DISMISS_REASONS.values()) + "."
+        )
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError("Un commentaire est obligatoire pour écarter une anomalie.")
+    if anomaly.severity != "blocking":
+        anomaly.dismiss_reason, anomaly.dismiss_comment = reason_code, comment
+        _set_anomaly_status(session, anomaly.id, AnomalyStatus.DISMISSED, user)
+        return None
+    dismissal = Correction(
+        kind=CorrectionKind.DISMISSAL,
+        status=CorrectionStatus.PENDING,
+        record_kind=anomaly.record_kind,
+        record_id=anomaly.record_id,
+        field=anomaly.field,
+        old_value={"status": anomaly.status},
+        new_value={"reason": reason_code, "comment": comment},
+        reason=comment,
+        rule_code=anomaly.rule_code,
+        anomaly_id=anomaly.id,
+        site_id=anomaly.site_id,
+        direction_code=anomaly.direction_code,
+        proposed_by_id=user.id,
+    )
+    session.add(dismissal)
+    session.flush()
+    _audit(session, "dismissal.proposed", dismissal)
+    _set_anomaly_status(session, anomaly.id, AnomalyStatus.PROPOSED)
+    return dismissal

@@ -1,0 +1,287 @@
+"""Thin handlers: record page, corrections, decisions, anomaly transitions."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from workbench.audit.queries import record_history
+from workbench.core.errors import ConflictError, PermissionDenied, ValidationError
+from workbench.core.permissions import roles_required
+from workbench.core.security import is_safe_next
+from workbench.extensions import db
+from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
+from workbench.review import operations, queries
+from workbench.review.fields import EDITABLE, HOLDER_FIELD
+from workbench.review.forms import ButtonForm, CorrectionForm, DecisionForm, DismissForm, RevertForm
+from workbench.review.models import Correction, CorrectionStatus
+from workbench.rules.models import DISMISS_REASONS, SEVERITY_LABELS, STATUS_LABELS, Anomaly
+from workbench.rules.registry import get_rule
+
+
+def _back(default: str):  # type: ignore[no-untyped-def]
+    target = request.form.get("next") or request.args.get("next")
+    return redirect(target if is_safe_next(target) else default)
+
+
+def _fields(kind: str, record) -> list[dict]:  # type: ignore[no-untyped-def]
+    fields = []
+    for name, definition in EDITABLE.get(kind, {}).items():
+        fields.append(
+            {
+                "name": name,
+                "label": definition.label,
+                "value": operations.get_value(db.session, kind, record, name),
+            }
+        )
+    if kind == "contract":
+        for holder in record.holders:
+            list_name = "titulaires" if holder.role == "holder" else "sousTraitants"
+            name = f"{list_name}[{holder.position}].id"
+            if HOLDER_FIELD.match(name):
+                label = (
+                    "Titulaire" if holder.role == "holder" else "Sous-traitant"
+                ) + f" n° {holder.position + 1}"
+                fields.append(
+                    {
+                        "name": name,
+                        "label": f"{label} ({holder.id_type or 'identifiant'})",
+                        "value": holder.identifier,
+                    }
+                )
+    return fields
+
+
+@login_required
+def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
+    record = load_scoped(db.session, kind, record_id, current_user)
+    anomalies = queries.record_anomalies(db.session, kind, record_id)
+    failing = {a.field for a in anomalies if a.is_active}
+    return render_template(
+        "review/record.html",
+        kind=kind,
+        kind_label=RECORD_KIND_LABELS[kind],
+        record=record,
+        label=record_label(kind, record),
+        fields=_fields(kind, record),
+        failing=failing,
+        anomalies=anomalies,
+        corrections=queries.record_corrections(db.session, kind, record_id),
+        history=record_history(db.session, kind, record_id),
+        can_edit=operations.can_edit(db.session, current_user, kind, record),
+        correction_form=CorrectionForm(),
+        revert_form=RevertForm(),
+        dismiss_form=DismissForm(),
+        button_form=ButtonForm(),
+        get_rule=get_rule,
+        status_labels=STATUS_LABELS,
+        severity_labels=SEVERITY_LABELS,
+        preset_field=request.args.get("champ"),
+        preset_anomaly=request.args.get("anomalie", type=int),
+    )
+
+
+@login_required
+def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
+    record = load_scoped(db.session, kind, record_id, current_user)
+    form = CorrectionForm()
+    page = url_for("review.record", kind=kind, record_id=record_id)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+        return redirect(page)
+    try:
+        correction = operations.propose_correction(
+            db.session,
+            current_user,
+            kind,
+            record.id,
+            form.field.data,
+            form.value.data,
+            form.reason.data,
+            base_version=int(form.base_version.data) if form.base_version.data else None,
+            anomaly_id=int(form.anomaly_id.data) if form.anomaly_id.data else None,
+        )
+    except PermissionDenied:
+        abort(403)
+    except (ValidationError, ConflictError) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(page)
+    db.session.commit()
+    if correction.status == CorrectionStatus.APPLIED:
+        flash("Correction appliquée.", "success")
+    else:
+        flash(
+            "Correction proposée : elle sera appliquée après validation par le service juridique.",
+            "info",
+        )
+    return _back(page)
+
+
+def _load_correction(correction_id: int) -> tuple[Correction, object]:
+    correction = db.get_or_404(Correction, correction_id)
+    record = load_scoped(db.session, correction.record_kind, correction.record_id, current_user)
+    return correction, record
+
+
+@login_required
+def revert(correction_id: int):  # type: ignore[no-untyped-def]
+    correction, record = _load_correction(correction_id)
+    page = url_for("review.record", kind=correction.record_kind, record_id=correction.record_id)
+    form = RevertForm()
+    if not form.validate_on_submit():
+        flash("Indiquez la raison de l'annulation.", "danger")
+        return redirect(page)
+    try:
+        new = operations.revert_correction(db.session, current_user, correction, form.reason.data)
+    except PermissionDenied:
+        abort(403)
+    except (ValidationError, ConflictError) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(page)
+    db.session.commit()
+    flash(
+        "Correction annulée."
+        if new.status == CorrectionStatus.APPLIED
+        else "Annulation proposée au service juridique.",
+        "success",
+    )
+    return redirect(page)
+
+
+@roles_required("legal", "admin")
+def approvals():  # type: ignore[no-untyped-def]
+    page = max(request.args.get("page", 1, type=int), 1)
+    rule_code = request.args.get("regle") or None
+    corrections, total = queries.pending_corrections(
+        db.session, current_user, rule_code=rule_code, page=page
+    )
+    labels = {}
+    for c in corrections:
+        try:
+            labels[c.id] = record_label(
+                c.record_kind, operations.load_record(db.session, c.record_kind, c.record_id)
+            )
+        except ValidationError:
+            labels[c.id] = "(enregistrement supprimé)"
+    return render_template(
+        "review/approvals.html",
+        corrections=corrections,
+        total=total,
+        page=page,
+        per_page=50,
+        labels=labels,
+        kind_labels=RECORD_KIND_LABELS,
+        get_rule=get_rule,
+        form=DecisionForm(),
+        dismiss_reasons=DISMISS_REASONS,
+        rule_code=rule_code,
+    )
+
+
+def _decision_message(correction: Correction) -> tuple[str, str]:
+    if correction.status == CorrectionStatus.CONFLICT:
+        return (
+            "L'enregistrement a changé depuis la proposition : elle est marquée en conflit et "
+            "n'a pas été appliquée.",
+            "warning",
+        )
+    if correction.status == CorrectionStatus.APPLIED:
+        return "Proposition validée et appliquée.", "success"
+    return "Proposition refusée.", "info"
+
+
+@roles_required("legal")
+def decide(correction_id: int):  # type: ignore[no-untyped-def]
+    correction = db.get_or_404(Correction, correction_id)
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
+        abort(400)
+    try:
+        operations.decide(
+            db.session, current_user, correction, form.decision.data == "approve", form.comment.data
+        )
+    except (ValidationError, ConflictError, PermissionDenied) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("review.approvals"))
+    db.session.commit()
+    flash(*_decision_message(correction))
+    return _back(url_for("review.approvals"))
+
+
+@roles_required("legal")
+def decide_many():  # type: ignore[no-untyped-def]
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
+        abort(400)
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    try:
+        done = operations.decide_many(
+            db.session, current_user, ids, form.decision.data == "approve", form.comment.data
+        )
+    except (ValidationError, ConflictError, PermissionDenied) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("review.approvals"))
+    db.session.commit()
+    conflicts = sum(1 for c in done if c.status == CorrectionStatus.CONFLICT)
+    flash(
+        f"{len(done)} proposition(s) traitée(s)"
+        + (f", dont {conflicts} en conflit." if conflicts else "."),
+        "success",
+    )
+    return redirect(url_for("review.approvals"))
+
+
+def _load_anomaly(anomaly_id: int) -> Anomaly:
+    anomaly = db.get_or_404(Anomaly, anomaly_id)
+    load_scoped(db.session, anomaly.record_kind, anomaly.record_id, current_user)
+    if current_user.role not in (anomaly.owner_role, "admin"):
+        abort(403)
+    return anomaly
+
+
+@login_required
+def claim(anomaly_id: int):  # type: ignore[no-untyped-def]
+    anomaly = _load_anomaly(anomaly_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.claim_anomaly(db.session, current_user, anomaly)
+    except ConflictError as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+    else:
+        db.session.commit()
+        flash("Anomalie prise en charge.", "success")
+    return _back(url_for("review.record", kind=anomaly.record_kind, record_id=anomaly.record_id))
+
+
+@login_required
+def dismiss(anomaly_id: int):  # type: ignore[no-untyped-def]
+    anomaly = _load_anomaly(anomaly_id)
+    page = url_for("review.record", kind=anomaly.record_kind, record_id=anomaly.record_id)
+    form = DismissForm()
+    if not form.validate_on_submit():
+        flash("Choisissez un motif et saisissez un commentaire.", "danger")
+        return redirect(page)
+    try:
+        proposal = operations.dismiss_anomaly(
+            db.session, current_user, anomaly, form.reason_code.data, form.comment.data
+        )
+    except (ValidationError, ConflictError) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(page)
+    db.session.commit()
+    flash(
+        "Anomalie écartée."
+        if proposal is None
+        else "Anomalie bloquante : la mise à l'écart attend la validation du service juridique.",
+        "success",
+    )
+    return _back(page)
