@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User
+from workbench.db import utcnow
 from workbench.review.models import Correction, CorrectionStatus
-from workbench.rules.models import Anomaly
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+from workbench.rules.queries import scope_anomalies
+from workbench.rules.registry import all_rules
 
 
 def record_anomalies(session: Session, record_kind: str, record_id: int) -> list[Anomaly]:
@@ -44,5 +51,85 @@ def pending_corrections(
         stmt.order_by(Correction.proposed_at, Correction.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+@dataclass
+class QueueFilter:
+    """Filters of a queue page, parsed from the query string."""
+
+    site_id: int | None = None
+    rule_code: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    supplier_id: int | None = None
+    older_than_days: int | None = None
+    search: str | None = None
+    newest_first: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any) -> QueueFilter:
+        def as_int(name: str) -> int | None:
+            value = args.get(name, "")
+            return int(value) if str(value).isdigit() else None
+
+        return cls(
+            site_id=as_int("site"),
+            rule_code=args.get("regle") or None,
+            severity=args.get("gravite") or None,
+            status=args.get("etat") or None,
+            supplier_id=as_int("fournisseur"),
+            older_than_days=as_int("age"),
+            search=(args.get("q") or "").strip() or None,
+            newest_first=args.get("tri") == "recent",
+        )
+
+
+def queue_rule_codes(queue: str) -> list[str]:
+    return [code for code, rule in all_rules().items() if rule.queue == queue]
+
+
+def queue_page(
+    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int
+) -> tuple[list[Anomaly], int]:
+    """One page of a queue's anomalies within the user's scope, oldest first by default."""
+    stmt = scope_anomalies(sa.select(Anomaly), user).where(
+        Anomaly.rule_code.in_(queue_rule_codes(queue))
+    )
+    if filt.status:
+        stmt = stmt.where(Anomaly.status == filt.status)
+    else:
+        stmt = stmt.where(Anomaly.status.in_(ACTIVE_STATUSES))
+    if filt.site_id:
+        stmt = stmt.where(Anomaly.site_id == filt.site_id)
+    if filt.rule_code:
+        stmt = stmt.where(Anomaly.rule_code == filt.rule_code)
+    if filt.severity:
+        stmt = stmt.where(Anomaly.severity == filt.severity)
+    if filt.supplier_id:
+        stmt = stmt.where(Anomaly.supplier_id == filt.supplier_id)
+    if filt.older_than_days:
+        limit = utcnow() - dt.timedelta(days=filt.older_than_days)
+        stmt = stmt.where(Anomaly.first_seen_at <= limit)
+    if filt.search:
+        pattern = f"%{filt.search}%"
+        stmt = stmt.where(
+            sa.or_(
+                Anomaly.message.ilike(pattern),
+                Anomaly.value.ilike(pattern),
+                Anomaly.group_key.ilike(pattern),
+            )
+        )
+    total = (
+        session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    )
+    order = (
+        (Anomaly.first_seen_at.desc(), Anomaly.id.desc())
+        if filt.newest_first
+        else (Anomaly.first_seen_at, Anomaly.id)
+    )
+    rows = session.scalars(
+        stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return list(rows), total

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from workbench.audit.queries import record_history
@@ -16,7 +16,7 @@ from workbench.review.fields import EDITABLE, HOLDER_FIELD
 from workbench.review.forms import ButtonForm, CorrectionForm, DecisionForm, DismissForm, RevertForm
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules.models import DISMISS_REASONS, SEVERITY_LABELS, STATUS_LABELS, Anomaly
-from workbench.rules.registry import get_rule
+from workbench.rules.registry import QUEUES, get_rule
 
 
 def _back(default: str):  # type: ignore[no-untyped-def]
@@ -285,3 +285,33 @@ def dismiss(anomaly_id: int):  # type: ignore[no-untyped-def]
         "success",
     )
     return _back(page)
+
+
+@login_required
+def queue(queue: str):  # type: ignore[no-untyped-def]
+    spec = QUEUES.get(queue)
+    if spec is None:
+        abort(404)
+    if current_user.role not in (spec["role"], "admin", "legal"):
+        abort(403)
+    filt = queries.QueueFilter.from_args(request.args)
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    anomalies, total = queries.queue_page(db.session, current_user, queue, filt, page, per_page)
+    sites = current_user.sites if current_user.role == "canteen" else []
+    rules = {code: get_rule(code) for code in queries.queue_rule_codes(queue)}
+    return render_template(
+        "review/queue.html",
+        queue=queue,
+        spec=spec,
+        anomalies=anomalies,
+        total=total,
+        page=page,
+        per_page=per_page,
+        filt=filt,
+        sites=sites,
+        rules=rules,
+        status_labels=STATUS_LABELS,
+        severity_labels=SEVERITY_LABELS,
+        kind_labels=RECORD_KIND_LABELS,
+    )
