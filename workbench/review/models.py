@@ -20,6 +20,20 @@ class CorrectionStatus(enum.StrEnum):
     CONFLICT = "conflict"
 
 
+CORRECTION_STATUS_LABELS = {
+    "pending": "En attente de validation",
+    "applied": "Appliquée",
+    "rejected": "Refusée",
+    "reverted": "Annulée",
+    "conflict": "En conflit",
+}
+CORRECTION_KIND_LABELS = {
+    "edit": "Correction",
+    "dismissal": "Mise à l'écart",
+    "revert": "Annulation",
+}
+
+
 class CorrectionKind(enum.StrEnum):
     EDIT = "edit"
     DISMISSAL = "dismissal"

@@ -14,7 +14,12 @@ from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_lab
 from workbench.review import operations, queries
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 from workbench.review.forms import ButtonForm, CorrectionForm, DecisionForm, DismissForm, RevertForm
-from workbench.review.models import Correction, CorrectionStatus
+from workbench.review.models import (
+    CORRECTION_KIND_LABELS,
+    CORRECTION_STATUS_LABELS,
+    Correction,
+    CorrectionStatus,
+)
 from workbench.rules.models import DISMISS_REASONS, SEVERITY_LABELS, STATUS_LABELS, Anomaly
 from workbench.rules.registry import QUEUES, get_rule
 
@@ -76,6 +81,8 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         get_rule=get_rule,
         status_labels=STATUS_LABELS,
         severity_labels=SEVERITY_LABELS,
+        correction_status_labels=CORRECTION_STATUS_LABELS,
+        correction_kind_labels=CORRECTION_KIND_LABELS,
         preset_field=request.args.get("champ"),
         preset_anomaly=request.args.get("anomalie", type=int),
     )
