@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from workbench import models  # noqa: F401  (every table known to the metadata)
+    from workbench.audit.guard import install_audit_guard
     from workbench.auth.loader import init_login
     from workbench.db import configure_sqlite_transactions
     from workbench.extensions import csrf, db, migrate
@@ -48,6 +49,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
     csrf.init_app(app)
     init_login(app)
+    install_audit_guard()
 
 
 def _register_blueprints(app: Flask) -> None:

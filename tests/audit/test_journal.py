@@ -10,11 +10,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from workbench.audit.guard import UnauditedChange
 from workbench.audit.models import GENESIS_HASH, AuditEntry
 from workbench.audit.operations import Actor, acting_as, record, record_many, verify_chain
 from workbench.auth import operations as auth_operations
 from workbench.core.errors import ValidationError
 from workbench.extensions import db
+from workbench.reference.models import Supplier
 from workbench.review import operations
 
 
@@ -192,3 +194,32 @@ def test_concurrent_writers_keep_one_valid_chain_on_postgresql(app):
                 conn.execute(sa.text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
                 conn.execute(sa.text("DELETE FROM audit_entries WHERE target_kind = 'concurrency'"))
                 conn.execute(sa.text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
+
+
+def test_a_change_without_its_entry_cannot_commit(session, make):
+    make.supplier(siret=None, name="Écrit sans journal")
+    with pytest.raises(UnauditedChange, match="suppliers"):
+        session.commit()
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Supplier)) == 0
+
+
+def test_a_bulk_statement_without_its_entry_cannot_commit(session, make):
+    supplier = make.supplier(siret=None)
+    record(session, "test.setup")
+    session.commit()
+    session.execute(
+        sa.update(Supplier).where(Supplier.id == supplier.id).values(name="modifié en masse")
+    )
+    with pytest.raises(UnauditedChange):
+        session.commit()
+    session.rollback()
+
+
+def test_a_change_with_its_entry_commits(session, make):
+    supplier = make.supplier(siret=None, name="Journalisé")
+    record(session, "supplier.create", target_kind="supplier", target_id=supplier.id)
+    session.commit()
+    assert (
+        session.scalar(sa.select(Supplier.name).where(Supplier.id == supplier.id)) == "Journalisé"
+    )

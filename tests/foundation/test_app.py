@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from workbench import create_app
 from workbench.audit.models import AuditEntry
+from workbench.audit.operations import record
 from workbench.auth.models import User
 from workbench.reference.models import Site
 
@@ -38,6 +39,7 @@ def test_each_test_runs_in_a_rolled_back_transaction(session, make, step):
         == 0
     )
     make.site(uai="0350001Z", name="Lycée isolé")
+    record(session, "site.create", target_kind="site", target_label="0350001Z")
     session.commit()
     assert (
         session.scalar(sa.select(sa.func.count()).select_from(Site).where(Site.uai == "0350001Z"))

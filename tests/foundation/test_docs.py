@@ -27,6 +27,8 @@ def _commands(group: click.Group, prefix: str = ""):
 def test_every_workbench_command_is_in_the_readme(app):
     builtin = {"run", "shell", "routes", "db"}
     documented = [
-        c for c in _commands(app.cli) if c.split()[0] not in builtin and f"workbench {c}" not in README
+        c
+        for c in _commands(app.cli)
+        if c.split()[0] not in builtin and f"workbench {c}" not in README
     ]
     assert not documented, f"commands missing from README.md: {documented}"

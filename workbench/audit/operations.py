@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from workbench.audit.guard import mark_audited
 from workbench.audit.models import GENESIS_HASH, AuditEntry
 from workbench.db import utcnow
 
@@ -200,6 +201,7 @@ def record_many(
         prev = digest
     if rows:
         session.execute(sa.insert(AuditEntry), rows)
+        mark_audited(session)
     return len(rows)
 
 
