@@ -94,3 +94,6 @@ def match_eval_command(nomenclature: str | None, per_item: int, seed: int) -> No
 
     nom = read_csv_auto(nomenclature) if nomenclature else None
     click.echo(format_report(run_evaluation(nom, per_item=per_item, seed=seed)))
+
+
+COMMANDS = [match_command, match_eval_command]
