@@ -61,10 +61,15 @@ class Direction(Base):
 
 class Site(Base):
     __tablename__ = "sites"
-    __table_args__ = (sa.CheckConstraint("length(uai) = 8", name="uai_length"),)
+    __table_args__ = (
+        sa.CheckConstraint("length(uai) = 8", name="uai_length"),
+        sa.Index("uq_sites_siret", "siret", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uai: Mapped[str] = mapped_column(sa.String(8), unique=True)
+    #: The canteen's own SIRET (the key of the national ma-cantine purchase format).
+    siret: Mapped[str | None] = mapped_column(sa.String(14))
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(50), default="lycee", server_default="lycee")
     commune: Mapped[str | None] = mapped_column(sa.String(100))
