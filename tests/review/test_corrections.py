@@ -169,7 +169,7 @@ def test_revert_restores_the_old_value_and_is_itself_audited(session, make, cant
         .where(AuditEntry.target_id == str(line.id))
         .order_by(AuditEntry.id.desc())
     ).first()
-    assert entry.after["kind"] == "revert" and entry.after["new_value"] is None
+    assert entry.after["kind"] == "revert" and entry.after["new_value"] is None, entry.after
 
 
 def test_canteen_user_cannot_correct_another_lycees_line(session, make, canteen):
@@ -305,3 +305,31 @@ def test_legal_approves_a_batch_and_cannot_decide_their_own(client, login_as, ma
 def test_viewer_cannot_open_the_approval_queue(client, login_as):
     login_as("viewer")
     assert client.get("/a-valider").status_code == 403
+
+
+def test_record_page_compares_the_line_with_the_supplier_matrix(client, login_as, make, session):
+    site = make.site()
+    login_as("canteen", sites=[site])
+    supplier = make.supplier()
+    make.matrix_entry(
+        supplier, reference="R-42", label="YAOURT NAT 125G", labels="", origin="FRANCE"
+    )
+    line = make.purchase_line(
+        site, supplier=supplier, reference="R-42", labels="BIO", origin="FRANCE"
+    )
+    html = client.get(f"/dossiers/purchase_line/{line.id}").get_data(as_text=True)
+    assert "Matrice fournisseur" in html and "Accepter la valeur de la matrice" in html
+    response = client.post_form(
+        f"/dossiers/purchase_line/{line.id}/corriger",
+        {
+            "field": "labels",
+            "value": "",
+            "reason": "Valeur de la matrice fournisseur",
+            "base_version": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert (
+        session.scalar(sa.select(Correction.status).where(Correction.record_id == line.id))
+        == "pending"
+    )

@@ -17,6 +17,17 @@ from workbench.rules.queries import scope_anomalies
 from workbench.rules.registry import all_rules
 
 
+def matrix_entry_for(session: Session, line: Any) -> Any:
+    """The supplier matrix entry of a purchase line (same supplier and article reference)."""
+    from workbench.reference.models import MatrixEntry
+
+    if line.supplier_id is None or not line.reference:
+        return None
+    return session.scalar(
+        sa.select(MatrixEntry).where(MatrixEntry.supplier_id == line.supplier_id, MatrixEntry.reference == line.reference)
+    )
+
+
 def record_anomalies(session: Session, record_kind: str, record_id: int) -> list[Anomaly]:
     return list(
         session.scalars(

@@ -62,6 +62,7 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
     record = load_scoped(db.session, kind, record_id, current_user)
     anomalies = queries.record_anomalies(db.session, kind, record_id)
     failing = {a.field for a in anomalies if a.is_active}
+    matrix = queries.matrix_entry_for(db.session, record) if kind == "purchase_line" else None
     return render_template(
         "review/record.html",
         kind=kind,
@@ -85,6 +86,7 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         correction_kind_labels=CORRECTION_KIND_LABELS,
         preset_field=request.args.get("champ"),
         preset_anomaly=request.args.get("anomalie", type=int),
+        matrix=matrix,
     )
 
 
