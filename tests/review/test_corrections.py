@@ -166,7 +166,7 @@ def test_revert_restores_the_old_value_and_is_itself_audited(session, make, cant
     ]
     entry = session.scalars(
         sa.select(AuditEntry)
-        .where(AuditEntry.target_id == str(line.id))
+        .where(AuditEntry.target_kind == "purchase_line", AuditEntry.target_id == str(line.id))
         .order_by(AuditEntry.id.desc())
     ).first()
     assert entry.after["kind"] == "revert" and entry.after["new_value"] is None, entry.after
