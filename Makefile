@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: $(STAMP)
-	$(BIN)/flask db upgrade
+	$(BIN)/workbench db upgrade
 
 demo: migrate
 	$(BIN)/workbench demo
 
 ## Create the venv, install, migrate, load the demo data if the database is empty, serve.
 run: demo
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/workbench run --host $(HOST) --port $(PORT)
 
 ## Run the suite on SQLite, then on PostgreSQL when WORKBENCH_TEST_DATABASE_URL is set.
 test: $(STAMP)
