@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from workbench.auth import operations as auth_operations
 from workbench.auth.models import User
 from workbench.records.keys import purchase_line_key
-from workbench.records.models import Contract, ContractHolder, PurchaseLine
+from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
 
 _counter = itertools.count(1)
@@ -177,6 +177,62 @@ def make_contract(
         contract.holders.append(
             ContractHolder(role="holder", position=position, id_type=id_type, identifier=identifier)
         )
+    session.add(contract)
+    session.flush()
+    return contract
+
+
+# -- builders shared with the demo dataset (workbench/demo/generate.py, decp.py) -------------
+
+
+def demo_siret(seed: int = 0, *, valid: bool = True) -> str:
+    """A SIRET as the demo generates them: valid (SIREN and SIRET Luhn) or failing Luhn."""
+    import numpy as np
+
+    from workbench.demo.generate import corrupt_siret, make_siret
+
+    siret = make_siret(np.random.default_rng(seed))
+    return siret if valid else corrupt_siret(siret)
+
+
+def article_label(
+    nomenclature_label: str, *, quality: str = "", origin: str = "", state: str = "", pack: str = ""
+) -> str:
+    """A supplier-style label built like the demo's: ``article_label("Boeuf, steak haché 15% MG, cru",
+    origin="VBF", pack="10X1KG")`` → ``STEAK HACHE 15% MG BF VBF 10X1KG``."""
+    from workbench.demo.nomenclature import article_core, compose_label
+
+    return compose_label(
+        article_core(nomenclature_label), quality=quality, origin=origin, state=state, pack=pack
+    )
+
+
+def make_decp_contract(
+    session: Session,
+    kind: str = "marche",
+    direction_code: str | None = "DLYC",
+    error: str | None = None,
+    **fields: Any,
+) -> Contract:
+    """A contract built from a DECP v2 record (``raw`` set), as the demo loads them.
+
+    ``fields`` are the keyword arguments of :func:`workbench.demo.decp.decp_marche` (or
+    ``decp_concession`` when ``kind="concession"``); ``error`` applies one of
+    :data:`workbench.demo.decp.ERRORS` (e.g. ``"DURATION_DAYS"``) to the record.
+    """
+    from workbench.demo import decp
+
+    fields.setdefault("id", f"T{next(_counter):06d}")
+    record = decp.decp_concession(**fields) if kind == "concession" else decp.decp_marche(**fields)
+    if error:
+        decp.ERRORS[error](record)
+    if direction_code:
+        make_direction(session, direction_code)
+    contract = Contract(direction_code=direction_code, **decp.contract_columns(record, kind))
+    for row in decp.holder_rows(record, kind):
+        contract.holders.append(ContractHolder(**row))
+    for row in decp.modification_rows(record, kind):
+        contract.modifications.append(ContractModification(**row))
     session.add(contract)
     session.flush()
     return contract
