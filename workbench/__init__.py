@@ -71,6 +71,9 @@ def _register_cross_cutting(app: Flask) -> None:
     register_navigation(app)
     register_security_headers(app)
     register_request_hooks(app)
+    from workbench.rules import init_rules
+
+    init_rules(app)  # records_changed → incremental re-check of those records
 
 
 def _register_cli(app: Flask) -> None:

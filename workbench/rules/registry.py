@@ -10,7 +10,12 @@ Built-in rules register exactly as a new one would::
 
 A rule's ``check`` is pure pandas: it receives the tables it declares in ``tables`` as
 DataFrames (see :mod:`workbench.rules.frames` for their columns) and returns a DataFrame of
-failures with the columns of :data:`FAILURE_COLUMNS`.
+failures with the columns of :data:`FAILURE_COLUMNS` (plus, optionally, those of
+:data:`OPTIONAL_FAILURE_COLUMNS`). ``params`` holds the rule's effective settings plus
+``today`` (a :class:`datetime.date`, injected by the engine so that rules stay pure).
+
+The scope of an anomaly (site, direction, supplier) is derived by the engine from the record
+the failure points to; a rule only says which record and which field.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import pandas as pd
 
 #: Columns of the DataFrame a rule returns: one row per failing (record, field).
 FAILURE_COLUMNS = ("record_id", "field", "value", "message", "details")
+#: Columns a rule may add: ``group_key`` (queues deciding on groups) and ``severity``
+#: (a per-row override of the rule's severity, e.g. an outlier that is aberrant, not only suspect).
+OPTIONAL_FAILURE_COLUMNS = ("group_key", "severity")
 
 QUEUES: dict[str, dict[str, str]] = {
     "articles": {"title": "Articles à rattacher", "role": "canteen"},
@@ -29,6 +37,25 @@ QUEUES: dict[str, dict[str, str]] = {
     "purchases": {"title": "Autres anomalies d'achats", "role": "canteen"},
     "suppliers": {"title": "Fournisseurs", "role": "direction"},
     "contracts": {"title": "Marchés", "role": "direction"},
+}
+
+DOMAINS: dict[str, str] = {
+    "suppliers": "Fournisseurs",
+    "purchases": "Achats des cantines",
+    "contracts": "Marchés (DECP)",
+}
+
+#: Scope of a rule's anomalies: who sees them, derived from the owner role.
+SCOPES: dict[str, str] = {
+    "canteen": "site",
+    "direction": "direction",
+    "legal": "region",
+    "admin": "region",
+}
+SCOPE_LABELS = {"site": "Lycée", "direction": "Direction", "region": "Région"}
+APPROVAL_POLICIES = {
+    "immediate": "Appliquée immédiatement",
+    "approval": "Validation par le service juridique",
 }
 
 
@@ -40,11 +67,29 @@ class Param:
     default: Any
     label: str
     kind: type = float
+    minimum: float | None = None
+    maximum: float | None = None
 
     def coerce(self, raw: Any) -> Any:
+        """The value of ``raw`` as this param's type; ``ValueError`` (French) if it is not one."""
         if self.kind is bool:
             return raw in (True, "1", "true", "on", "oui", 1)
-        return self.kind(raw)
+        text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
+        if self.kind in (int, float):
+            text = text.replace(",", ".")
+        try:
+            value = self.kind(float(text)) if self.kind is int else self.kind(text)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"« {raw} » n'est pas une valeur valide pour « {self.label} »."
+            ) from None
+        if self.kind is int and float(text) != int(float(text)):
+            raise ValueError(f"« {self.label} » doit être un nombre entier.")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"« {self.label} » doit être au moins {self.minimum:g}.")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"« {self.label} » doit être au plus {self.maximum:g}.")
+        return value
 
 
 class Rule:
@@ -72,6 +117,18 @@ class Rule:
     @classmethod
     def default_params(cls) -> dict[str, Any]:
         return {p.name: p.default for p in cls.params}
+
+    @classmethod
+    def scope(cls) -> str:
+        """``site``, ``direction`` or ``region``: who sees the rule's anomalies."""
+        return SCOPES.get(cls.owner_role, "region")
+
+    @classmethod
+    def param(cls, name: str) -> Param:
+        for p in cls.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
 
 
 _REGISTRY: dict[str, type[Rule]] = {}
@@ -111,6 +168,40 @@ def empty_failures() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in FAILURE_COLUMNS})
 
 
+def failures(
+    record_id: Any,
+    field: Any,
+    value: Any,
+    message: Any,
+    details: Any = None,
+    **optional: Any,
+) -> pd.DataFrame:
+    """Build a failure frame from aligned Series (or scalars broadcast over ``record_id``)."""
+    ids = pd.Series(record_id).reset_index(drop=True)
+    n = len(ids)
+
+    def column(values: Any) -> pd.Series:
+        if isinstance(values, pd.Series | pd.Index | list | tuple) or hasattr(values, "__array__"):
+            series = pd.Series(list(values) if isinstance(values, list | tuple) else values)
+            return series.reset_index(drop=True).astype(object)
+        return pd.Series([values] * n, dtype=object)
+
+    frame = pd.DataFrame(
+        {
+            "record_id": ids.astype("int64"),
+            "field": column(field),
+            "value": column(value),
+            "message": column(message),
+            "details": column(details),
+        }
+    )
+    for name, values in optional.items():
+        if name not in OPTIONAL_FAILURE_COLUMNS:
+            raise ValueError(f"unknown failure column {name}")
+        frame[name] = column(values)
+    return frame
+
+
 @dataclass
 class RuleView:
     """A rule with its effective settings (defaults overridden by the admin's)."""
@@ -119,3 +210,13 @@ class RuleView:
     enabled: bool
     approval_policy: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    def __getattr__(self, name: str) -> Any:
+        # title, explanation, severity, queue, ... read through to the rule class
+        if name == "rule":
+            raise AttributeError(name)
+        return getattr(self.rule, name)

@@ -1,0 +1,101 @@
+"""``workbench rules`` (run, docs) and ``workbench anomalies`` (export)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from workbench import PROJECT_DIR
+from workbench.audit.operations import Actor, acting_as
+from workbench.extensions import db
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Règles de qualité : exécution et catalogue."""
+
+
+@rules_group.command("run")
+@click.option(
+    "--rule", "rule_codes", multiple=True, help="Code d'une règle (répétable) ; toutes par défaut."
+)
+@click.option("--json", "as_json", is_flag=True, help="Résultat en JSON.")
+@with_appcontext
+def run_command(rule_codes: tuple[str, ...], as_json: bool) -> None:
+    """Exécuter les règles sur toutes les données et mettre les anomalies à jour."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.rules.operations import run_rules
+
+    try:
+        with acting_as(Actor(email="cli", role="system")):
+            result = run_rules(db.session, rule_codes=list(rule_codes) or None)
+        db.session.commit()
+    except WorkbenchError as error:
+        db.session.rollback()
+        click.echo(error.message, err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{'règle':40s} {'en échec':>9s} {'ouvertes':>9s} {'rouvertes':>9s} {'fermées':>9s} {'inchangées':>10s}"
+    )
+    for code, c in sorted(result.counts.items()):
+        flag = "" if c.enabled else "  (désactivée)"
+        click.echo(
+            f"{code:40s} {c.failing:9d} {c.opened:9d} {c.reopened:9d} {c.closed:9d} {c.unchanged:10d}{flag}"
+        )
+    click.echo(
+        f"{'TOTAL':40s} {result.total('failing'):9d} {result.total('opened'):9d} {result.total('reopened'):9d}"
+        f" {result.total('closed'):9d} {result.total('unchanged'):10d}"
+    )
+    click.echo(
+        f"Durée : {result.duration:.2f} s (chargement {result.load_seconds:.2f} s, règles "
+        f"{result.check_seconds:.2f} s, écriture {result.write_seconds:.2f} s)."
+    )
+
+
+@rules_group.command("docs")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=str(PROJECT_DIR / "docs" / "rules.md"),
+    show_default=True,
+)
+def docs_command(output: str) -> None:
+    """Écrire le catalogue des règles (Markdown) à partir du registre."""
+    from workbench.rules.docs import rules_markdown
+
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rules_markdown(), encoding="utf-8")
+    click.echo(f"Catalogue écrit dans {path}.")
+
+
+@click.group("anomalies")
+def anomalies_group() -> None:
+    """Anomalies : export."""
+
+
+@anomalies_group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--active", is_flag=True, help="Seulement les anomalies actives (ouvertes, prises, proposées)."
+)
+@with_appcontext
+def export_command(output: str, active: bool) -> None:
+    """Exporter les anomalies en CSV (rule, severity, status, record_kind, record_key, record_label, field, value, message)."""
+    from workbench.rules.models import ACTIVE_STATUSES
+    from workbench.rules.queries import export_anomalies
+
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        count = export_anomalies(db.session, handle, statuses=ACTIVE_STATUSES if active else None)
+    click.echo(f"{count} anomalies exportées dans {output}.")
+
+
+COMMANDS = [rules_group, anomalies_group]

@@ -1,0 +1,249 @@
+"""Whole tables as DataFrames, one SELECT each: the input of the rules.
+
+Columns (dates are ``datetime64``; money and quantities floats; JSON columns Python objects):
+
+- ``purchase_lines``: id, site_id, line_date, supplier_id, supplier_siret, supplier_name,
+  reference, label, quantity, unit, amount_ht, family, labels, origin, nomenclature_code
+- ``suppliers``: id, siret, name, company_category, headcount_bracket, direction_code
+- ``matrix_entries``: id, supplier_id, reference, label, nomenclature_code, labels, origin,
+  unit_price, unit, valid_from, valid_to
+- ``nomenclature``: id, code, label, family, is_active
+- ``contracts``: id, kind, contract_id, buyer_id, buyer_name, direction_code, nature, object,
+  cpv_code, procedure, ccag, offers_received, has_advance, advance_rate, place_code,
+  place_type, place_name, duration_months, notification_date, publication_date,
+  signature_date, start_date, amount, price_form, social_considerations,
+  environmental_considerations, schema_errors
+- ``holders``: id, contract_id, role, position, id_type, identifier, name
+- ``modifications``: id, contract_id, position, notification_date, publication_date, amount,
+  duration_months
+- ``cpv``: code, root (the CPV 2008 list shipped in ``workbench/data/cpv_2008.csv``)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench import PACKAGE_DIR
+from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
+from workbench.reference.models import MatrixEntry, NomenclatureItem, Supplier
+
+CPV_PATH = PACKAGE_DIR / "data" / "cpv_2008.csv"
+#: Bound parameters per IN list (SQLite allows 32,766; stay well below).
+CHUNK = 5000
+
+COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
+    "purchase_lines": (
+        PurchaseLine.id,
+        PurchaseLine.site_id,
+        PurchaseLine.line_date,
+        PurchaseLine.supplier_id,
+        PurchaseLine.supplier_siret,
+        PurchaseLine.supplier_name,
+        PurchaseLine.reference,
+        PurchaseLine.label,
+        PurchaseLine.quantity,
+        PurchaseLine.unit,
+        PurchaseLine.amount_ht,
+        PurchaseLine.family,
+        PurchaseLine.labels,
+        PurchaseLine.origin,
+        PurchaseLine.nomenclature_code,
+    ),
+    "suppliers": (
+        Supplier.id,
+        Supplier.siret,
+        Supplier.name,
+        Supplier.company_category,
+        Supplier.headcount_bracket,
+        Supplier.direction_code,
+    ),
+    "matrix_entries": (
+        MatrixEntry.id,
+        MatrixEntry.supplier_id,
+        MatrixEntry.reference,
+        MatrixEntry.label,
+        MatrixEntry.nomenclature_code,
+        MatrixEntry.labels,
+        MatrixEntry.origin,
+        MatrixEntry.unit_price,
+        MatrixEntry.unit,
+        MatrixEntry.valid_from,
+        MatrixEntry.valid_to,
+    ),
+    "nomenclature": (
+        NomenclatureItem.id,
+        NomenclatureItem.code,
+        NomenclatureItem.label,
+        NomenclatureItem.family,
+        NomenclatureItem.is_active,
+    ),
+    "contracts": (
+        Contract.id,
+        Contract.kind,
+        Contract.contract_id,
+        Contract.buyer_id,
+        Contract.buyer_name,
+        Contract.direction_code,
+        Contract.nature,
+        Contract.object,
+        Contract.cpv_code,
+        Contract.procedure,
+        Contract.ccag,
+        Contract.offers_received,
+        Contract.has_advance,
+        Contract.advance_rate,
+        Contract.place_code,
+        Contract.place_type,
+        Contract.place_name,
+        Contract.duration_months,
+        Contract.notification_date,
+        Contract.publication_date,
+        Contract.signature_date,
+        Contract.start_date,
+        Contract.amount,
+        Contract.price_form,
+        Contract.social_considerations,
+        Contract.environmental_considerations,
+        Contract.schema_errors,
+    ),
+    "holders": (
+        ContractHolder.id,
+        ContractHolder.contract_id,
+        ContractHolder.role,
+        ContractHolder.position,
+        ContractHolder.id_type,
+        ContractHolder.identifier,
+        ContractHolder.name,
+    ),
+    "modifications": (
+        ContractModification.id,
+        ContractModification.contract_id,
+        ContractModification.position,
+        ContractModification.notification_date,
+        ContractModification.publication_date,
+        ContractModification.amount,
+        ContractModification.duration_months,
+    ),
+}
+TABLES = (*COLUMNS, "cpv")
+
+
+def _select_columns(columns: Iterable[sa.ColumnElement]) -> list[sa.ColumnElement]:
+    """Dates are read as raw values (ISO text on SQLite) and parsed by pandas in one pass."""
+    selected = []
+    for column in columns:
+        if isinstance(column.type, sa.Date):
+            selected.append(sa.type_coerce(column, sa.String).label(column.key))
+        else:
+            selected.append(column)
+    return selected
+
+
+def _frame(session: Session, stmt: sa.Select, columns: Sequence[sa.ColumnElement]) -> pd.DataFrame:
+    result = session.connection().execute(stmt)  # Core: no ORM row processing
+    names = [c.key for c in columns]
+    frame = pd.DataFrame(result.fetchall(), columns=names)
+    if frame.empty:
+        frame = pd.DataFrame({name: pd.Series(dtype="object") for name in names})
+    for column in columns:
+        name = column.key
+        if isinstance(column.type, sa.Date):
+            frame[name] = pd.to_datetime(frame[name], errors="coerce", format="ISO8601")
+        elif isinstance(column.type, sa.Float | sa.Numeric):
+            if frame[name].dtype != "float64":
+                frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        elif isinstance(column.type, sa.Integer) and frame[name].dtype == object:
+            values = pd.to_numeric(frame[name], errors="coerce")
+            frame[name] = (
+                values.astype("int64") if values.notna().all() else values.astype("float64")
+            )
+    return frame
+
+
+def read_table(
+    session: Session, name: str, where: sa.ColumnElement[bool] | None = None
+) -> pd.DataFrame:
+    """One table (see the module docstring for its columns), optionally filtered."""
+    columns = COLUMNS[name]
+    stmt = sa.select(*_select_columns(columns))
+    if where is not None:
+        stmt = stmt.where(where)
+    return _frame(session, stmt, columns)
+
+
+@functools.cache
+def _cpv_frame() -> pd.DataFrame:
+    if not CPV_PATH.exists():
+        return pd.DataFrame({"code": pd.Series(dtype=object), "root": pd.Series(dtype=object)})
+    frame = pd.read_csv(CPV_PATH, dtype=str, usecols=["CODE"]).rename(columns={"CODE": "code"})
+    frame["root"] = frame["code"].str[:8]
+    return frame
+
+
+def cpv_frame() -> pd.DataFrame:
+    return _cpv_frame().copy()
+
+
+def purchase_line_context(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
+    """The given purchase lines and every line of the same site and day (duplicate context).
+
+    Every line returned can be fully evaluated: its duplicates, if any, are in the frame too.
+    """
+    keys = []
+    ids = list(dict.fromkeys(int(i) for i in line_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        keys.extend(
+            session.execute(
+                sa.select(PurchaseLine.site_id, sa.type_coerce(PurchaseLine.line_date, sa.String))
+                .where(PurchaseLine.id.in_(chunk))
+                .distinct()
+            ).all()
+        )
+    if not keys:
+        return read_table(session, "purchase_lines", sa.false())
+    sites = sorted({k[0] for k in keys})
+    dates = sorted({str(k[1])[:10] for k in keys})
+    frames = []
+    for start in range(0, len(dates), 500):
+        date_chunk = [pd.Timestamp(d).date() for d in dates[start : start + 500]]
+        frames.append(
+            read_table(
+                session,
+                "purchase_lines",
+                sa.and_(PurchaseLine.site_id.in_(sites), PurchaseLine.line_date.in_(date_chunk)),
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    # the site × date product may load a few extra days: keep only the (site, day) pairs
+    pair = (
+        frame["site_id"].astype("int64").astype(str)
+        + "|"
+        + frame["line_date"].dt.strftime("%Y-%m-%d")
+    )
+    keep = {f"{int(s)}|{str(d)[:10]}" for s, d in keys}
+    return frame[pair.isin(keep)].reset_index(drop=True)
+
+
+def load_frames(
+    session: Session,
+    tables: Iterable[str],
+    *,
+    purchase_line_ids: Sequence[int] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The requested tables, one SELECT each (``purchase_lines`` restricted to the lines given
+    and their same-site-same-day context when ``purchase_line_ids`` is not None)."""
+    frames: dict[str, pd.DataFrame] = {}
+    for name in dict.fromkeys(tables):
+        if name == "cpv":
+            frames[name] = cpv_frame()
+        elif name == "purchase_lines" and purchase_line_ids is not None:
+            frames[name] = purchase_line_context(session, purchase_line_ids)
+        else:
+            frames[name] = read_table(session, name)
+    return frames
