@@ -24,7 +24,9 @@ def matrix_entry_for(session: Session, line: Any) -> Any:
     if line.supplier_id is None or not line.reference:
         return None
     return session.scalar(
-        sa.select(MatrixEntry).where(MatrixEntry.supplier_id == line.supplier_id, MatrixEntry.reference == line.reference)
+        sa.select(MatrixEntry).where(
+            MatrixEntry.supplier_id == line.supplier_id, MatrixEntry.reference == line.reference
+        )
     )
 
 
@@ -144,3 +146,44 @@ def queue_page(
         stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return list(rows), total
+
+
+def record_labels(session: Session, anomalies: list[Anomaly]) -> dict[tuple[str, int], str]:
+    """What a person recognises each anomaly's record by, one query per record kind."""
+    from workbench.records.access import RECORD_MODELS
+
+    label_columns = {
+        "purchase_line": "label",
+        "supplier": "name",
+        "contract": "object",
+        "matrix_entry": "label",
+        "nomenclature_item": "label",
+    }
+    wanted: dict[str, set[int]] = {}
+    for anomaly in anomalies:
+        wanted.setdefault(anomaly.record_kind, set()).add(anomaly.record_id)
+    labels: dict[tuple[str, int], str] = {}
+    for kind, ids in wanted.items():
+        model = RECORD_MODELS.get(kind)
+        if model is None:
+            continue
+        column = getattr(model, label_columns[kind])
+        for record_id, label in session.execute(
+            sa.select(model.id, column).where(model.id.in_(ids))
+        ):
+            labels[(kind, record_id)] = label or ""
+    return labels
+
+
+def field_label(record_kind: str, field: str) -> str:
+    from workbench.review.fields import EDITABLE, HOLDER_FIELD
+
+    definition = EDITABLE.get(record_kind, {}).get(field)
+    if definition is not None:
+        return definition.label
+    match = HOLDER_FIELD.match(field)
+    if match:
+        return (
+            "Titulaire" if match["list"] in ("titulaires", "concessionnaires") else "Sous-traitant"
+        ) + f" n° {int(match['pos']) + 1}"
+    return field or "—"

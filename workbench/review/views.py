@@ -323,4 +323,6 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         status_labels=STATUS_LABELS,
         severity_labels=SEVERITY_LABELS,
         kind_labels=RECORD_KIND_LABELS,
+        record_labels=queries.record_labels(db.session, anomalies),
+        field_label=queries.field_label,
     )
