@@ -119,3 +119,31 @@ def test_demo_command_loads_and_prints_the_accounts(app, session) -> None:
     assert "admin@region.example" in result.output
     assert "Mot de passe de tous les comptes : demo-workbench" in result.output
     assert _count(session, PurchaseLine) >= 300
+
+
+def test_simulated_activity_goes_through_the_real_operations(session, loaded) -> None:
+    from workbench.demo.activity import simulate_activity
+    from workbench.review.models import Correction
+    from workbench.rules.operations import run_rules
+
+    run_rules(session)
+    done = simulate_activity(session)
+    statuses = dict(
+        session.execute(
+            sa.select(Correction.status, sa.func.count()).group_by(Correction.status)
+        ).all()
+    )
+    assert done.mapped > 0 and statuses.get("applied", 0) >= done.mapped
+    assert statuses.get("pending", 0) >= 1
+    decided_by_proposer = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Correction)
+        .where(Correction.decided_by_id == Correction.proposed_by_id)
+    )
+    assert decided_by_proposer == 0
+    applied_entries = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "correction.applied")
+    )
+    assert applied_entries == statuses["applied"]

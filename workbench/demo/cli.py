@@ -43,6 +43,19 @@ def _run_rules() -> str:
     return "Règles exécutées."
 
 
+def _simulate_activity() -> str:
+    """A few corrections and decisions through the real operations, so every page has content."""
+    from workbench.demo.activity import simulate_activity
+
+    with acting_as(Actor(email="workbench demo", role="system")):
+        done = simulate_activity(db.session)
+    db.session.commit()
+    return (
+        f"Activité simulée : {done.mapped} articles rattachés, {done.proposed} corrections proposées, "
+        f"{done.approved} validées et {done.rejected} refusée(s) par le service juridique."
+    )
+
+
 def print_accounts(result: DemoResult) -> None:
     """The demo accounts as a table, with their common password."""
     width = max(len(a["email"]) for a in result.accounts)
@@ -138,7 +151,10 @@ def demo_command(seed: int, size: str, lines: int | None, no_rules: bool) -> Non
         f"{counts['purchase_lines']} lignes d'achat, {counts['contracts']} marchés et concessions."
     )
     if not no_rules:
-        click.echo(_run_rules())
+        message = _run_rules()
+        click.echo(message)
+        if message.startswith("Règles exécutées"):
+            click.echo(_simulate_activity())
     print_accounts(result)
 
 
