@@ -170,11 +170,18 @@ def test_xlsx_file_is_imported_with_native_dates_and_numbers(session, sites, wri
 def test_importing_the_same_file_twice_changes_nothing(session, sites, write):
     path = write("a.csv", purchases(*GOOD))
     first = import_file(session, "purchases", path)
-    before = session.execute(sa.select(PurchaseLine.id, PurchaseLine.version)).all()
+    before = session.execute(
+        sa.select(PurchaseLine.id, PurchaseLine.version).order_by(PurchaseLine.id)
+    ).all()
     second = import_file(session, "purchases", path)
     assert first.status == "applied" and second.status == "duplicate"
     assert "déjà été importé" in second.message and second.previous.id == first.batch.id
-    assert session.execute(sa.select(PurchaseLine.id, PurchaseLine.version)).all() == before
+    assert (
+        session.execute(
+            sa.select(PurchaseLine.id, PurchaseLine.version).order_by(PurchaseLine.id)
+        ).all()
+        == before
+    )
     assert session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 1
 
 

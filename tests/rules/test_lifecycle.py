@@ -31,7 +31,7 @@ def test_running_twice_changes_nothing(session, make) -> None:  # type: ignore[n
     first = run_rules(session, today=TODAY)
     assert first.total("opened") > 50
     anomalies = session.execute(
-        sa.select(Anomaly.id, Anomaly.status, Anomaly.version, Anomaly.message)
+        sa.select(Anomaly.id, Anomaly.status, Anomaly.version, Anomaly.message).order_by(Anomaly.id)
     ).all()
     journal = _audit_count(session)
     second = run_rules(session, today=TODAY)
@@ -39,7 +39,9 @@ def test_running_twice_changes_nothing(session, make) -> None:  # type: ignore[n
     assert second.total("unchanged") == first.total("failing")
     assert (
         session.execute(
-            sa.select(Anomaly.id, Anomaly.status, Anomaly.version, Anomaly.message)
+            sa.select(Anomaly.id, Anomaly.status, Anomaly.version, Anomaly.message).order_by(
+                Anomaly.id
+            )
         ).all()
         == anomalies
     )
