@@ -14,22 +14,6 @@ import pandas as pd
 SIZES: dict[str, int] = {"small": 20_000, "large": 200_000}
 ORIGINS = ("FRANCE", "UE", "HORS_UE")
 UNITS = ("KG", "L", "U")
-EGALIM_LABELS = frozenset(
-    [
-        "BIO",
-        "LABEL_ROUGE",
-        "AOCAOP",
-        "IGP",
-        "STG",
-        "HVE",
-        "PECHE_DURABLE",
-        "RUP",
-        "FERMIER",
-        "COMMERCE_EQUITABLE",
-        "EXTERNALITES",
-        "PERFORMANCE",
-    ]
-)
 REGION_SIRET = "23350001600040"
 REGION_NAME = "Région Bretagne"
 SCHOOL_YEAR = (dt.date(2025, 9, 1), dt.date(2026, 6, 30))

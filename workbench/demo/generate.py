@@ -28,7 +28,6 @@ from workbench.demo.catalogue import (  # noqa: F401  (re-exported)
     BRETON_COMMUNES,
     DIRECTIONS,
     DUPLICATE_SPELLING,
-    EGALIM_LABELS,
     FAMILY_SPECS,
     FOOD_SUPPLIERS,
     HEADCOUNT,
@@ -49,6 +48,7 @@ from workbench.demo.catalogue import (  # noqa: F401  (re-exported)
 )
 from workbench.demo.nomenclature import article_core, compose_label, demo_nomenclature
 from workbench.records.keys import purchase_line_keys
+from workbench.reference.models import EGALIM_LABELS
 
 # --------------------------------------------------------------------------------------------
 # Identifiers

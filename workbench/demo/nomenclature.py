@@ -22,38 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.matching.nomenclature import SUBGROUP_FAMILY
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SEED_CSV = DATA_DIR / "nomenclature_seed.csv"
 CIQUAL_CSV = DATA_DIR / "ciqual_foods_with_groups.csv"
 
-#: CIQUAL sub-group → ma-cantine family (same table as the matching feature's builder).
-SUBGROUP_FAMILY: dict[str, str] = {
-    "0401": "VIANDES_VOLAILLES",
-    "0402": "VIANDES_VOLAILLES",
-    "0404": "VIANDES_VOLAILLES",
-    "0403": "CHARCUTERIE",
-    "0405": "PRODUITS_DE_LA_MER",
-    "0406": "PRODUITS_DE_LA_MER",
-    "0407": "PRODUITS_DE_LA_MER",
-    "0408": "PRODUITS_DE_LA_MER",
-    "0409": "PRODUITS_DE_LA_MER",
-    "0410": "PRODUITS_LAITIERS",
-    "0201": "FRUITS_ET_LEGUMES",
-    "0202": "FRUITS_ET_LEGUMES",
-    "0203": "FRUITS_ET_LEGUMES",
-    "0204": "FRUITS_ET_LEGUMES",
-    "0205": "FRUITS_ET_LEGUMES",
-    "0501": "PRODUITS_LAITIERS",
-    "0502": "PRODUITS_LAITIERS",
-    "0503": "PRODUITS_LAITIERS",
-    "0504": "PRODUITS_LAITIERS",
-    "0901": "PRODUITS_LAITIERS",
-    "0302": "BOULANGERIE",
-    "0705": "BOULANGERIE",
-    "0709": "BOULANGERIE",
-    "0601": "BOISSONS",
-    "0602": "BOISSONS",
-}
 
 #: Sub-groups a canteen does not buy as such: cooked meat/fish dishes (it buys them raw),
 #: sandwiches, alcohol, fish oils, special diets, infant foods, "no group".

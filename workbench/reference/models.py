@@ -40,6 +40,24 @@ LABELS: dict[str, str] = {
     "LOCAL": "Local",
 }
 
+#: The characteristics that count for EGalim (origin, local and short circuit are information only).
+EGALIM_LABELS = frozenset(
+    {
+        "BIO",
+        "LABEL_ROUGE",
+        "AOCAOP",
+        "IGP",
+        "STG",
+        "HVE",
+        "PECHE_DURABLE",
+        "RUP",
+        "FERMIER",
+        "COMMERCE_EQUITABLE",
+        "EXTERNALITES",
+        "PERFORMANCE",
+    }
+)
+
 COMPANY_CATEGORIES = ("PME", "ETI", "GE")
 
 

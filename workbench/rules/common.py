@@ -17,24 +17,6 @@ import numpy as np
 import pandas as pd
 from stdnum.fr import siret as stdnum_siret
 
-#: EGalim quality labels (information-only tokens FRANCE, EUROPE, LOCAL, CIRCUIT_COURT excluded).
-EGALIM_LABELS = frozenset(
-    {
-        "BIO",
-        "LABEL_ROUGE",
-        "AOCAOP",
-        "IGP",
-        "STG",
-        "HVE",
-        "PECHE_DURABLE",
-        "RUP",
-        "FERMIER",
-        "COMMERCE_EQUITABLE",
-        "EXTERNALITES",
-        "PERFORMANCE",
-    }
-)
-
 LEGAL_FORMS = (
     "SAS",
     "SASU",

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.reference.models import EGALIM_LABELS
 from workbench.rules.common import (
-    EGALIM_LABELS,
     blank,
     clean_text,
     codes_of,
