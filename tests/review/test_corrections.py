@@ -333,3 +333,73 @@ def test_record_page_compares_the_line_with_the_supplier_matrix(client, login_as
         session.scalar(sa.select(Correction.status).where(Correction.record_id == line.id))
         == "pending"
     )
+
+
+def test_revert_reopens_the_anomaly_when_the_old_value_breaks_the_rule_again(
+    session, make, canteen
+):
+    from workbench.rules.operations import run_rules
+
+    user, site = canteen
+    item = make.nomenclature_item(code="NOM-YAOURT", label="Yaourt nature")
+    line = make.purchase_line(site, label="YAOURT NAT 125G")
+    run_rules(session, rule_codes=["ARTICLE_UNMAPPED"])
+    anomaly = session.scalar(
+        sa.select(Anomaly).where(
+            Anomaly.rule_code == "ARTICLE_UNMAPPED", Anomaly.record_id == line.id
+        )
+    )
+    assert anomaly.status == "open"
+    mapping = operations.propose_correction(
+        session,
+        user,
+        "purchase_line",
+        line.id,
+        "nomenclature_code",
+        item.code,
+        "yaourt",
+        anomaly_id=anomaly.id,
+    )
+    session.refresh(anomaly)
+    assert anomaly.status == "resolved"  # closed by the incremental re-check, no full run
+    operations.revert_correction(session, user, mapping, "mauvais article")
+    session.refresh(anomaly)
+    assert anomaly.status == "open" and line.nomenclature_code is None
+    actions = session.scalars(
+        sa.select(AuditEntry.action).where(
+            AuditEntry.target_kind == "anomaly", AuditEntry.target_id == str(anomaly.id)
+        )
+    ).all()
+    assert "anomaly.closed_auto" in actions and "anomaly.reopened" in actions
+
+
+def test_rejection_and_dismissal_are_journaled(session, make):
+    direction = make.user(role="direction")
+    legal = make.user(role="legal")
+    supplier = make.supplier(siret=None, direction_code=direction.direction_code)
+    proposal = operations.propose_correction(
+        session, direction, "supplier", supplier.id, "name", "ACME SAS", "Kbis"
+    )
+    with pytest.raises(ValidationError, match="motivé"):
+        operations.decide(session, legal, proposal, False, "")
+    operations.decide(session, legal, proposal, False, "Le Kbis dit autre chose")
+    assert proposal.status == "rejected" and supplier.name != "ACME SAS"
+    anomaly = Anomaly(
+        rule_code="COMPANY_CATEGORY_MISSING",
+        record_kind="supplier",
+        record_id=supplier.id,
+        field="company_category",
+        severity="warning",
+        owner_role="direction",
+        direction_code=direction.direction_code,
+        message="m",
+    )
+    session.add(anomaly)
+    session.flush()
+    assert (
+        operations.dismiss_anomaly(session, direction, anomaly, "data_unavailable", "Sirene muet")
+        is None
+    )
+    actions = session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert "correction.rejected" in actions and "anomaly.dismissed" in actions
+    assert anomaly.status == "dismissed" and anomaly.dismiss_comment == "Sirene muet"
