@@ -188,6 +188,7 @@ def approvals():  # type: ignore[no-untyped-def]
         form=DecisionForm(),
         dismiss_reasons=DISMISS_REASONS,
         rule_code=rule_code,
+        field_label=queries.field_label,
     )
 
 
