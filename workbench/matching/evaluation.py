@@ -17,14 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.matching.engine import (
-    ABBREVIATIONS,
-    STOPWORDS,
-    Matcher,
-    fold,
-    normalise,
-    stem,
-)
+from workbench.matching.engine import Matcher
+from workbench.matching.normalise import ABBREVIATIONS, STOPWORDS, fold, normalise, stem
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SEED_PATH = DATA_DIR / "nomenclature_seed.csv"
