@@ -1,19 +1,4 @@
-"""Running the rules and keeping anomalies in step with the data. Flushes, never commits.
-
-Lifecycle applied by :func:`run_rules`, per (rule, record kind, record, field):
-
-- a new failure inserts an ``open`` anomaly (bulk insert; counted in the run's journal entry);
-- an active (open/claimed/proposed) anomaly still failing keeps its status; ``last_seen_at``,
-  and value/message/severity/scope if they changed, are updated in bulk;
-- a ``resolved`` anomaly failing again is reopened (``anomaly.reopened`` journal entry);
-- an active anomaly no longer failing, within the checked scope, is resolved
-  (``anomaly.closed_auto``, reason ``fixed``);
-- a ``dismissed`` anomaly stays dismissed whatever the data says;
-- a *disabled* rule produces no failures: its active anomalies are resolved on the next run
-  that covers it (reason ``rule_disabled``) and reopen when the rule is enabled again.
-
-A run that changes nothing writes nothing to the journal.
-"""
+"""Running the rules over whole tables and upserting anomalies in bulk (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -29,19 +14,16 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.audit.operations import record, record_many
-from workbench.core.errors import NotFound, ValidationError
+from workbench.audit.operations import record_many
+from workbench.core.errors import NotFound
 from workbench.db import utcnow
 from workbench.rules.common import clear_cache
 from workbench.rules.frames import CHUNK, load_frames
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyStatus, RuleSetting
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyStatus
+from workbench.rules.operations.settings import effective_rules
 from workbench.rules.registry import (
-    APPROVAL_POLICIES,
     FAILURE_COLUMNS,
-    Rule,
     RuleView,
-    all_rules,
-    get_rule,
 )
 
 logger = logging.getLogger(__name__)
@@ -92,122 +74,6 @@ class RunResult:
                 for name in ("failing", "opened", "reopened", "closed", "unchanged", "updated")
             },
         }
-
-
-# -- settings ---------------------------------------------------------------------------------
-def _view(rule: type[Rule], setting: RuleSetting | None) -> RuleView:
-    params = rule.default_params()
-    if setting is not None and setting.params:
-        for p in rule.params:
-            if p.name in setting.params:
-                try:
-                    params[p.name] = p.coerce(setting.params[p.name])
-                except ValueError:
-                    logger.warning(
-                        "Ignoring invalid setting %s=%r of rule %s",
-                        p.name,
-                        setting.params[p.name],
-                        rule.code,
-                    )
-    return RuleView(
-        rule=rule,
-        enabled=setting.is_enabled if setting is not None else rule.enabled_by_default,
-        approval_policy=(
-            setting.approval_policy
-            if setting is not None and setting.approval_policy
-            else rule.approval_policy
-        ),
-        params=params,
-    )
-
-
-def effective_rules(session: Session) -> dict[str, RuleView]:
-    """Every registered rule with its effective settings (one SELECT of the overrides)."""
-    settings = {s.rule_code: s for s in session.scalars(sa.select(RuleSetting))}
-    return {code: _view(rule, settings.get(code)) for code, rule in sorted(all_rules().items())}
-
-
-def effective_rule(session: Session, code: str) -> RuleView:
-    """One rule with its effective settings (``NotFound`` for an unknown code)."""
-    rule = get_rule(code)
-    if rule is None:
-        raise NotFound(f"Règle inconnue : {code}.")
-    return _view(rule, session.get(RuleSetting, code))
-
-
-def update_rule_setting(
-    session: Session,
-    code: str,
-    *,
-    enabled: bool | None = None,
-    approval_policy: str | None = None,
-    params: dict[str, Any] | None = None,
-    user_id: int | None = None,
-    rerun: bool = True,
-) -> RunResult | None:
-    """Change a rule's settings (validated by its :class:`Param` types), audited as
-    ``rule.settings_changed`` with before/after; then re-run the rule so its anomalies follow
-    (disabling resolves them). Returns the re-run's result, or None if nothing changed."""
-    rule = get_rule(code)
-    if rule is None:
-        raise NotFound(f"Règle inconnue : {code}.")
-    before_view = effective_rule(session, code)
-    setting = session.get(RuleSetting, code)
-    if setting is None:
-        setting = RuleSetting(rule_code=code, is_enabled=rule.enabled_by_default, params={})
-        session.add(setting)
-    new_params = dict(setting.params or {})
-    for name, raw in (params or {}).items():
-        try:
-            p = rule.param(name)
-        except KeyError:
-            raise ValidationError(f"Paramètre inconnu pour la règle {code} : {name}.") from None
-        try:
-            value = p.coerce(raw)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-        if value == p.default:
-            new_params.pop(name, None)
-        else:
-            new_params[name] = value
-    if approval_policy is not None:
-        if approval_policy not in APPROVAL_POLICIES:
-            raise ValidationError(f"Politique d'approbation inconnue : {approval_policy}.")
-        setting.approval_policy = (
-            None if approval_policy == rule.approval_policy else approval_policy
-        )
-    if enabled is not None:
-        setting.is_enabled = bool(enabled)
-    setting.params = new_params
-    setting.updated_at = utcnow()
-    setting.updated_by_id = user_id
-    session.flush()
-    after_view = effective_rule(session, code)
-    before = _setting_snapshot(before_view)
-    after = _setting_snapshot(after_view)
-    if before == after:
-        return None
-    record(
-        session,
-        "rule.settings_changed",
-        target_kind="rule",
-        target_id=code,
-        target_label=rule.title,
-        before=before,
-        after=after,
-    )
-    logger.info("Rule %s settings changed: %s -> %s", code, before, after)
-    if not rerun:
-        return None
-    return run_rules(session, rule_codes=[code])
-
-
-def _setting_snapshot(view: RuleView) -> dict[str, Any]:
-    return {
-        "enabled": view.enabled,
-        "approval_policy": view.approval_policy,
-        "params": dict(view.params),
-    }
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -689,104 +555,3 @@ def _apply(
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Anomaly):
             session.expire(obj)
-
-
-# -- incremental re-check ---------------------------------------------------------------------
-def recheck_records(
-    session: Session, record_kind: str, record_ids: Sequence[int] | None
-) -> list[RunResult]:
-    """Re-evaluate what depends on changed records (``record_ids=None``: all of that kind).
-
-    - purchase lines / contracts: their rules, for those records;
-    - suppliers: the supplier rules, then the purchase lines of those suppliers (by id or SIRET)
-      and the contracts they hold;
-    - matrix entries: the purchase lines with that supplier and reference;
-    - nomenclature items: the purchase lines with those codes.
-    """
-    from workbench.records.models import ContractHolder, PurchaseLine
-    from workbench.reference.models import MatrixEntry, NomenclatureItem, Supplier
-
-    ids = None if record_ids is None else [int(i) for i in record_ids]
-    if ids is not None and not ids:
-        return []
-    if record_kind in ("purchase_line", "contract"):
-        return [run_rules(session, record_kind=record_kind, record_ids=ids)]
-    if record_kind in ("supplier", "matrix_entry", "nomenclature_item") and ids is None:
-        kinds = (
-            ("supplier", "purchase_line", "contract")
-            if record_kind == "supplier"
-            else ("purchase_line",)
-        )
-        return [run_rules(session, record_kind=kind) for kind in kinds]
-    results = []
-    line_ids: set[int] = set()
-    contract_ids: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        if record_kind == "supplier":
-            sirets = [
-                s
-                for s in session.scalars(sa.select(Supplier.siret).where(Supplier.id.in_(chunk)))
-                if s
-            ]
-            line_ids.update(
-                session.scalars(
-                    sa.select(PurchaseLine.id).where(
-                        sa.or_(
-                            PurchaseLine.supplier_id.in_(chunk),
-                            PurchaseLine.supplier_siret.in_(sirets),
-                        )
-                    )
-                )
-            )
-            contract_ids.update(
-                session.scalars(
-                    sa.select(ContractHolder.contract_id).where(
-                        ContractHolder.identifier.in_(sirets)
-                    )
-                )
-            )
-        elif record_kind == "matrix_entry":
-            pairs = session.execute(
-                sa.select(MatrixEntry.supplier_id, MatrixEntry.reference).where(
-                    MatrixEntry.id.in_(chunk)
-                )
-            ).all()
-            for supplier_id in {p[0] for p in pairs}:
-                refs = [p[1] for p in pairs if p[0] == supplier_id]
-                line_ids.update(
-                    session.scalars(
-                        sa.select(PurchaseLine.id).where(
-                            PurchaseLine.supplier_id == supplier_id,
-                            PurchaseLine.reference.in_(refs),
-                        )
-                    )
-                )
-        elif record_kind == "nomenclature_item":
-            codes = list(
-                session.scalars(
-                    sa.select(NomenclatureItem.code).where(NomenclatureItem.id.in_(chunk))
-                )
-            )
-            line_ids.update(
-                session.scalars(
-                    sa.select(PurchaseLine.id).where(PurchaseLine.nomenclature_code.in_(codes))
-                )
-            )
-    if record_kind == "supplier":
-        results.append(run_rules(session, record_kind="supplier"))
-    if line_ids:
-        results.append(run_rules(session, record_kind="purchase_line", record_ids=sorted(line_ids)))
-    if contract_ids:
-        results.append(run_rules(session, record_kind="contract", record_ids=sorted(contract_ids)))
-    return results
-
-
-def on_records_changed(
-    sender: Any, record_kind: str, record_ids: Sequence[int] | None = None, **extra: Any
-) -> None:
-    """Receiver of :data:`workbench.core.signals.records_changed` (sender = the session)."""
-    if not isinstance(sender, Session) and not hasattr(sender, "execute"):
-        logger.warning("records_changed sent by %r, not a session: ignored", sender)
-        return
-    recheck_records(sender, record_kind, record_ids)
