@@ -7,7 +7,17 @@ import importlib
 from flask import Blueprint
 
 #: Features with a URL table, in registration order.
-FEATURES = ("auth", "home", "audit", "imports", "rules", "review", "indicators", "exports")
+FEATURES = (
+    "auth",
+    "home",
+    "audit",
+    "imports",
+    "rules",
+    "review",
+    "matching",
+    "indicators",
+    "exports",
+)
 
 
 def blueprints() -> list[Blueprint]:

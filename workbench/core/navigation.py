@@ -8,6 +8,7 @@ from flask_login import current_user
 #: (endpoint, label, roles allowed)
 NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("home.index", "Accueil", ("canteen", "direction", "legal", "admin", "viewer")),
+    ("matching.articles", "Articles à rattacher", ("canteen",)),
     ("review.approvals", "À valider", ("legal",)),
     ("imports.index", "Imports", ("admin", "canteen")),
     ("rules.catalogue", "Règles", ("admin", "legal")),
@@ -40,6 +41,8 @@ def nav_url(key: str) -> str:
 def queue_url(key: str) -> str:
     if key == "approvals":
         return url_for("review.approvals") if _has("review.approvals") else "#"
+    if key == "articles" and _has("matching.articles"):
+        return url_for("matching.articles")
     return url_for("review.queue", queue=key) if _has("review.queue") else "#"
 
 

@@ -1,0 +1,11 @@
+"""URL table of the matching feature: the "Articles à rattacher" queue."""
+
+from flask import Blueprint
+
+from workbench.matching import views
+
+bp = Blueprint("matching", __name__)
+bp.add_url_rule("/articles", "articles", views.articles)
+bp.add_url_rule("/articles/rattacher", "map_group", views.map_group, methods=["POST"])
+bp.add_url_rule("/articles/refuser", "reject", views.reject, methods=["POST"])
+bp.add_url_rule("/articles/nomenclature", "search", views.search)

@@ -1,0 +1,491 @@
+"""Decisions of the "Articles à rattacher" queue. Each function flushes and journals; none commits.
+
+:func:`map_group` maps every unmapped line of a group (same supplier reference, or same
+normalised label) in bulk — one ``UPDATE … RETURNING`` per chunk of labels, one bulk insert of
+``Correction`` rows, one journal entry per line (``correction.applied``, for the record's
+history tab) plus one for the group — then learns the decision as aliases and asks the rules
+engine to re-check those lines (``records_changed``), which closes their ARTICLE_UNMAPPED
+anomalies.
+
+Scope (enforced here, whatever the form says):
+
+- a canteen user maps the group's lines of *its own* lycées only (optionally one of them,
+  ``site_ids``); a forged group key or site id simply finds no line of theirs and nothing
+  changes. ``all_sites=True`` is refused to canteen users: the other lycées receive the decision
+  as a *learned alias* — the same label or reference is offered first to them, with score 100 —
+  but each lycée keeps the final say over its own lines;
+- an administrator (region-wide) maps the lines of the sites in ``site_ids`` (the site filter
+  of the page), or of every lycée with ``all_sites=True`` (the confirmation checkbox).
+
+When an admin has set the ARTICLE_UNMAPPED approval policy to ``approval``, the mapping is
+proposed instead (pending corrections, ``correction.proposed``) and nothing is learned until the
+legal department approves each line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.audit.operations import record_many
+from workbench.auth.models import Role, User
+from workbench.core.errors import PermissionDenied, ValidationError
+from workbench.core.signals import records_changed
+from workbench.db import utcnow
+from workbench.matching.engine import reference_key
+from workbench.matching.models import MatchAlias, MatchRejection
+from workbench.matching.queries import (
+    RULE_CODE,
+    GroupKey,
+    group_clause,
+    label_key,
+    unmapped_clause,
+)
+from workbench.records.models import PurchaseLine
+from workbench.reference.models import NomenclatureItem
+from workbench.review.models import Correction, CorrectionKind, CorrectionStatus
+from workbench.review.operations import approval_policy
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+
+logger = logging.getLogger(__name__)
+
+FIELD = "nomenclature_code"
+MAPPERS = (Role.CANTEEN, Role.ADMIN)
+#: Ids per ``IN (...)`` list (well under SQLite's and PostgreSQL's bind parameter limits).
+CHUNK = 5000
+KEY_MAX = 400
+
+
+@dataclass
+class MapResult:
+    """What one decision did."""
+
+    group: str
+    code: str
+    label: str
+    line_ids: list[int] = field(default_factory=list)
+    site_ids: list[int] = field(default_factory=list)
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    is_pending: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.line_ids)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def validate_code(session: Session, raw: str | None) -> NomenclatureItem:
+    """The active nomenclature item of ``raw`` (exact code, else case-insensitive), or a French
+    :class:`ValidationError`."""
+    code = (raw or "").strip()
+    if not code:
+        raise ValidationError("Indiquez un code de la nomenclature.")
+    item = session.scalar(sa.select(NomenclatureItem).where(NomenclatureItem.code == code))
+    if item is None:
+        item = session.scalar(
+            sa.select(NomenclatureItem).where(sa.func.upper(NomenclatureItem.code) == code.upper())
+        )
+    if item is None:
+        raise ValidationError(f"Le code « {code} » n'existe pas dans la nomenclature.")
+    if not item.is_active:
+        raise ValidationError(
+            f"Le code « {item.code} » ({item.label}) est désactivé dans la nomenclature : "
+            "choisissez un code actif."
+        )
+    return item
+
+
+def _check_mapper(user: User, all_sites: bool) -> None:
+    if user.role not in MAPPERS:
+        raise PermissionDenied("Vous ne pouvez pas rattacher d'articles à la nomenclature.")
+    if all_sites and user.role != Role.ADMIN:
+        raise PermissionDenied(
+            "Seul un administrateur peut rattacher l'article dans les autres lycées ; votre "
+            "décision leur sera proposée en premier."
+        )
+
+
+def _parse(group: str) -> GroupKey:
+    key = GroupKey.parse(group)
+    if key is None:
+        raise ValidationError("Groupe d'articles invalide.")
+    return key
+
+
+def _expire_lines(session: Session, ids: set[int]) -> None:
+    """Bulk statements bypass the identity map: expire loaded lines so they reload."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, PurchaseLine) and obj.id in ids:
+            session.expire(obj)
+
+
+def map_group(
+    session: Session,
+    user: User,
+    group: str,
+    code: str,
+    *,
+    all_sites: bool = False,
+    site_ids: Iterable[int] | None = None,
+    reason: str | None = None,
+) -> MapResult:
+    """Map every unmapped line of ``group`` in the user's scope to ``code`` (see module doc)."""
+    _check_mapper(user, all_sites)
+    key = _parse(group)
+    item = validate_code(session, code)
+    base = unmapped_clause(user, None if all_sites else site_ids, all_sites=all_sites)
+    where = group_clause(session, base, key)
+    if where is None:
+        raise ValidationError(_NO_LINE)
+    reason = (
+        reason or ""
+    ).strip() or f"Rattachement groupé depuis « Articles à rattacher » ({key.text[:200]})."
+    if approval_policy(session, "purchase_line", FIELD, RULE_CODE) == "approval":
+        return _propose(session, user, key, item, where, reason)
+
+    now = utcnow()
+    returned = session.execute(
+        sa.update(PurchaseLine)
+        .where(where)
+        .values(nomenclature_code=item.code, version=PurchaseLine.version + 1, updated_at=now)
+        .returning(
+            PurchaseLine.id,
+            PurchaseLine.site_id,
+            PurchaseLine.version,
+            PurchaseLine.label,
+            PurchaseLine.supplier_siret,
+            PurchaseLine.reference,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not returned:
+        raise ValidationError(_NO_LINE)
+    returned = sorted(returned, key=lambda r: r.id)
+    ids = [r.id for r in returned]
+    _expire_lines(session, set(ids))
+    anomalies = _active_anomalies(session, ids)
+    rows = [
+        {
+            "kind": CorrectionKind.EDIT.value,
+            "status": CorrectionStatus.APPLIED.value,
+            "record_kind": "purchase_line",
+            "record_id": r.id,
+            "field": FIELD,
+            "old_value": None,
+            "new_value": item.code,
+            "reason": reason,
+            "rule_code": RULE_CODE,
+            "anomaly_id": anomalies.get(r.id),
+            "site_id": r.site_id,
+            "base_version": r.version - 1,
+            "proposed_by_id": user.id,
+            "proposed_at": now,
+            "applied_at": now,
+        }
+        for r in returned
+    ]
+    correction_ids = _insert_corrections(session, rows)
+    result = MapResult(
+        group=key.text,
+        code=item.code,
+        label=item.label,
+        line_ids=ids,
+        site_ids=sorted({r.site_id for r in returned}),
+    )
+    entries = [
+        {
+            "action": "correction.applied",
+            "target_kind": "purchase_line",
+            "target_id": r.id,
+            "target_label": r.label,
+            "before": {"field": FIELD, "value": None},
+            "after": {
+                "correction_id": cid,
+                "kind": CorrectionKind.EDIT.value,
+                "status": CorrectionStatus.APPLIED.value,
+                "record_kind": "purchase_line",
+                "record_id": r.id,
+                "field": FIELD,
+                "old_value": None,
+                "new_value": item.code,
+                "reason": reason,
+                "rule_code": RULE_CODE,
+                "group": key.text,
+            },
+        }
+        for r, cid in zip(returned, correction_ids, strict=True)
+    ]
+    entries.append(_group_entry("match.group_mapped", key, item, result, all_sites))
+    record_many(session, entries)
+
+    label_keys = {label_key(r.label) for r in returned}
+    learned = [("label", k) for k in sorted(label_keys) if k and len(k) <= KEY_MAX]
+    if key.kind == "reference":
+        learned.append(("reference", reference_key(key.siret, key.reference)))
+    for kind, alias_key in learned:
+        if upsert_alias(session, user, kind, alias_key, item.code):
+            result.aliases.append((kind, alias_key))
+
+    session.flush()
+    records_changed.send(session, record_kind="purchase_line", record_ids=ids)
+    logger.info(
+        "%s mapped %d lines of %s to %s (all_sites=%s)",
+        user.email,
+        len(ids),
+        key.text,
+        item.code,
+        all_sites,
+    )
+    return result
+
+
+_NO_LINE = (
+    "Aucune ligne à rattacher dans ce groupe : elles sont déjà rattachées, ou hors de votre "
+    "périmètre."
+)
+
+
+def _group_entry(
+    action: str, key: GroupKey, item: NomenclatureItem, result: MapResult, all_sites: bool
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "target_kind": "match_group",
+        "target_id": key.text[:300],
+        "target_label": f"{item.code} — {item.label}",
+        "after": {
+            "code": item.code,
+            "lines": len(result.line_ids),
+            "line_ids": result.line_ids[:1000],
+            "site_ids": result.site_ids,
+            "all_sites": all_sites,
+        },
+    }
+
+
+def _active_anomalies(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        found.update(
+            (record_id, anomaly_id)
+            for anomaly_id, record_id in session.execute(
+                sa.select(Anomaly.id, Anomaly.record_id).where(
+                    Anomaly.rule_code == RULE_CODE,
+                    Anomaly.record_kind == "purchase_line",
+                    Anomaly.record_id.in_(chunk),
+                    Anomaly.status.in_(ACTIVE_STATUSES),
+                )
+            )
+        )
+    return found
+
+
+def _insert_corrections(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Bulk insert (one record per row); the new ids in the order of ``rows``.
+
+    RETURNING is not sorted (SQLite would then insert row by row): ids are matched back by
+    record id, unique within one decision.
+    """
+    by_record: dict[int, int] = {}
+    for chunk in _chunks(rows, 1000):
+        returned = session.execute(
+            sa.insert(Correction).returning(Correction.id, Correction.record_id), list(chunk)
+        ).all()
+        by_record.update((record_id, cid) for cid, record_id in returned)
+    return [by_record[row["record_id"]] for row in rows]
+
+
+def _propose(
+    session: Session,
+    user: User,
+    key: GroupKey,
+    item: NomenclatureItem,
+    where: sa.ColumnElement[bool],
+    reason: str,
+) -> MapResult:
+    """Approval policy: pending corrections (one per line not already awaiting one)."""
+    pending = (
+        sa.select(Correction.record_id)
+        .where(
+            Correction.record_kind == "purchase_line",
+            Correction.field == FIELD,
+            Correction.status == CorrectionStatus.PENDING,
+        )
+        .scalar_subquery()
+    )
+    lines = session.execute(
+        sa.select(PurchaseLine.id, PurchaseLine.site_id, PurchaseLine.version, PurchaseLine.label)
+        .where(where, PurchaseLine.id.not_in(pending))
+        .order_by(PurchaseLine.id)
+    ).all()
+    if not lines:
+        raise ValidationError(
+            "Aucune ligne à proposer dans ce groupe : une correction attend déjà une validation."
+        )
+    ids = [r.id for r in lines]
+    anomalies = _active_anomalies(session, ids)
+    now = utcnow()
+    rows = [
+        {
+            "kind": CorrectionKind.EDIT.value,
+            "status": CorrectionStatus.PENDING.value,
+            "record_kind": "purchase_line",
+            "record_id": r.id,
+            "field": FIELD,
+            "old_value": None,
+            "new_value": item.code,
+            "reason": reason,
+            "rule_code": RULE_CODE,
+            "anomaly_id": anomalies.get(r.id),
+            "site_id": r.site_id,
+            "base_version": r.version,
+            "proposed_by_id": user.id,
+            "proposed_at": now,
+        }
+        for r in lines
+    ]
+    correction_ids = _insert_corrections(session, rows)
+    result = MapResult(
+        group=key.text,
+        code=item.code,
+        label=item.label,
+        line_ids=ids,
+        site_ids=sorted({r.site_id for r in lines}),
+        is_pending=True,
+    )
+    entries = [
+        {
+            "action": "correction.proposed",
+            "target_kind": "purchase_line",
+            "target_id": r.id,
+            "target_label": r.label,
+            "before": {"field": FIELD, "value": None},
+            "after": {
+                "correction_id": cid,
+                "kind": CorrectionKind.EDIT.value,
+                "status": CorrectionStatus.PENDING.value,
+                "record_kind": "purchase_line",
+                "record_id": r.id,
+                "field": FIELD,
+                "old_value": None,
+                "new_value": item.code,
+                "reason": reason,
+                "rule_code": RULE_CODE,
+                "group": key.text,
+            },
+        }
+        for r, cid in zip(lines, correction_ids, strict=True)
+    ]
+    entries.append(_group_entry("match.group_proposed", key, item, result, False))
+    record_many(session, entries)
+    return result
+
+
+# -- learning ------------------------------------------------------------------------------------
+def upsert_alias(session: Session, user: User, kind: str, key: str, code: str) -> bool:
+    """Store an accepted decision as an alias (``match.alias_learned``). Returns True if new.
+
+    A key already mapped to another code is replaced by a *new* row (delete + insert), so the
+    matcher cache, keyed by the max alias id, sees the change.
+    """
+    existing = session.scalar(
+        sa.select(MatchAlias).where(MatchAlias.kind == kind, MatchAlias.key == key)
+    )
+    if existing is not None and existing.code == code:
+        return False
+    before = None
+    if existing is not None:
+        before = {"code": existing.code, "alias_id": existing.id}
+        session.delete(existing)
+        session.flush()
+    alias = MatchAlias(kind=kind, key=key, code=code, created_by_id=user.id)
+    session.add(alias)
+    session.flush()
+    record_many(
+        session,
+        [
+            {
+                "action": "match.alias_learned",
+                "target_kind": "match_alias",
+                "target_id": alias.id,
+                "target_label": f"{kind}:{key}"[:300],
+                "before": before,
+                "after": {"kind": kind, "key": key, "code": code},
+            }
+        ],
+    )
+    return True
+
+
+def reject_suggestion(session: Session, user: User, label_key: str, code: str) -> bool:
+    """Remember that ``code`` is wrong for this normalised label (``match.rejected``).
+
+    Returns False when it was already rejected. The suggestion is never offered again for that
+    label (nor for a label with the same words in another order).
+    """
+    if user.role not in MAPPERS:
+        raise PermissionDenied("Vous ne pouvez pas refuser de suggestion.")
+    key = (label_key or "").strip()
+    if not key or len(key) > KEY_MAX:
+        raise ValidationError("Libellé d'article invalide.")
+    code = (code or "").strip()
+    if session.scalar(sa.select(NomenclatureItem.id).where(NomenclatureItem.code == code)) is None:
+        raise ValidationError(f"Le code « {code} » n'existe pas dans la nomenclature.")
+    exists = session.scalar(
+        sa.select(MatchRejection.id).where(MatchRejection.key == key, MatchRejection.code == code)
+    )
+    if exists is not None:
+        return False
+    rejection = MatchRejection(key=key, code=code, created_by_id=user.id)
+    session.add(rejection)
+    session.flush()
+    record_many(
+        session,
+        [
+            {
+                "action": "match.rejected",
+                "target_kind": "match_rejection",
+                "target_id": rejection.id,
+                "target_label": key[:300],
+                "after": {"key": key, "code": code},
+            }
+        ],
+    )
+    return True
+
+
+def reject_for_group(
+    session: Session,
+    user: User,
+    group: str,
+    code: str,
+    *,
+    site_ids: Iterable[int] | None = None,
+) -> int:
+    """Reject ``code`` for every normalised label of a group the user can see. Returns how many
+    (label, code) pairs were newly rejected."""
+    if user.role not in MAPPERS:
+        raise PermissionDenied("Vous ne pouvez pas refuser de suggestion.")
+    key = _parse(group)
+    base = unmapped_clause(user, site_ids)
+    where = group_clause(session, base, key)
+    labels = (
+        session.scalars(sa.select(PurchaseLine.label).where(where).distinct()).all()
+        if where is not None
+        else []
+    )
+    if not labels:
+        raise ValidationError(_NO_LINE)
+    keys = sorted({label_key(label) for label in labels} - {""})
+    if not keys:
+        raise ValidationError("Ce libellé ne contient aucun mot à retenir.")
+    return sum(reject_suggestion(session, user, k, code) for k in keys)
