@@ -18,6 +18,15 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
     __tablename__ = "purchase_lines"
     __table_args__ = (
         sa.CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_positive"),
+        # The "articles à rattacher" queue reads only unmapped lines: index just those.
+        sa.Index(
+            "ix_purchase_lines_unmapped",
+            "site_id",
+            "supplier_siret",
+            "reference",
+            sqlite_where=sa.text("nomenclature_code IS NULL"),
+            postgresql_where=sa.text("nomenclature_code IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
