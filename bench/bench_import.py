@@ -110,7 +110,7 @@ def seed_reference(session) -> None:  # type: ignore[no-untyped-def]
     session.commit()
 
 
-def run_import(workdir: Path, csv_path: Path) -> tuple[float, str]:
+def run_import(workdir: Path, csv_path: Path, chunk_rows: int | None) -> tuple[float, str]:
     from flask_migrate import upgrade
 
     from workbench import create_app
@@ -131,7 +131,7 @@ def run_import(workdir: Path, csv_path: Path) -> tuple[float, str]:
                     db.session,
                     "purchases",
                     csv_path,
-                    chunk_rows=app.config["IMPORT_CHUNK_ROWS"],
+                    chunk_rows=chunk_rows or app.config["IMPORT_CHUNK_ROWS"],
                 )
                 db.session.commit()
             elapsed = time.perf_counter() - start
@@ -157,24 +157,41 @@ def run_floor(workdir: Path, csv_path: Path) -> float:
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process, in MB.
+
+    ``VmHWM`` (Linux) is the peak of this process image only. ``ru_maxrss`` is not: the kernel
+    carries it across ``exec``, so a child spawned by a parent holding the generated 1 GB
+    DataFrame would report the parent's size (what earlier versions of this benchmark printed).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(target: str, workdir: str, csv_path: str, queue) -> None:  # type: ignore[no-untyped-def]
+def _child(target: str, workdir: str, csv_path: str, chunk_rows, queue) -> None:  # type: ignore[no-untyped-def]
     if target == "floor":
         queue.put((run_floor(Path(workdir), Path(csv_path)), "", _peak_mb()))
     else:
-        elapsed, summary = run_import(Path(workdir), Path(csv_path))
+        elapsed, summary = run_import(Path(workdir), Path(csv_path), chunk_rows)
         queue.put((elapsed, summary, _peak_mb()))
 
 
-def _in_child(target: str, workdir: Path, csv_path: Path) -> tuple[float, str, float]:
+def _in_child(
+    target: str, workdir: Path, csv_path: Path, chunk_rows: int | None = None
+) -> tuple[float, str, float]:
     """Run in a fresh process so that each peak memory figure is its own."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_child, args=(target, str(workdir), str(csv_path), queue))
+    process = context.Process(
+        target=_child, args=(target, str(workdir), str(csv_path), chunk_rows, queue)
+    )
     process.start()
     result = queue.get()
     process.join()
@@ -184,6 +201,12 @@ def _in_child(target: str, workdir: Path, csv_path: Path) -> tuple[float, str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="lignes par bloc de l'import (défaut : IMPORT_CHUNK_ROWS de la configuration)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         workdir = Path(tmp)
@@ -200,9 +223,10 @@ def main() -> None:
             f"Plancher (pandas pyarrow + sqlite3 executemany, table nue) : {floor:.2f} s "
             f"(mémoire max. {floor_mb:.0f} Mo)"
         )
-        elapsed, summary, import_mb = _in_child("import", workdir, csv_path)
+        elapsed, summary, import_mb = _in_child("import", workdir, csv_path, args.chunk_rows)
+        blocks = f"blocs de {args.chunk_rows:,} lignes" if args.chunk_rows else "IMPORT_CHUNK_ROWS"
         print(
-            "Import workbench (lecture, contrôles, clés, upsert, audit, commit) : "
+            f"Import workbench (lecture, contrôles, clés, upsert, audit, commit; {blocks}) : "
             f"{elapsed:.2f} s (mémoire max. {import_mb:.0f} Mo)"
         )
         print(f"  {summary}")

@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAX_UPLOAD_MB", 200, "Taille maximale d'un fichier téléversé, en Mo.", int),
     Setting(
-        "IMPORT_CHUNK_ROWS", 200_000, "Nombre de lignes lues par bloc lors d'un import CSV.", int
+        "IMPORT_CHUNK_ROWS", 100_000, "Nombre de lignes lues par bloc lors d'un import CSV.", int
     ),
     Setting("PAGE_SIZE", 50, "Nombre de lignes par page dans les files d'anomalies.", int),
     Setting(

@@ -329,11 +329,11 @@ def test_macantine_file_without_a_site_nor_known_siret_names_the_site_option(ses
     assert "--site" in result.report.problems[0]["message"]
 
 
-def test_keys_computed_by_parts_equal_the_whole_file_keys():
+def test_keys_computed_chunk_by_chunk_equal_the_whole_file_keys():
     import numpy as np
     import pandas as pd
 
-    from workbench.imports.operations import line_keys
+    from workbench.imports.staging import KeyHashes, key_bases, line_keys
     from workbench.records.keys import purchase_line_keys
 
     rng = np.random.default_rng(3)
@@ -347,4 +347,16 @@ def test_keys_computed_by_parts_equal_the_whole_file_keys():
             "label": rng.choice(["YAOURT", "LAIT"], n),
         }
     )
-    assert line_keys(frame, chunk_rows=100).tolist() == purchase_line_keys(frame).tolist()
+    chunks = [frame.iloc[i : i + 100] for i in range(0, n, 100)]
+    hashes = KeyHashes()
+    bases = [key_bases(chunk) for chunk in chunks]
+    for part in bases:
+        hashes.add(part)
+    numbers = hashes.occurrences()
+    assert numbers.max() > 1  # the occurrences do span several chunks
+    keys = [
+        key
+        for i, part in enumerate(bases)
+        for key in line_keys(part, numbers[i * 100 : (i + 1) * 100]).tolist()
+    ]
+    assert keys == purchase_line_keys(frame).tolist()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from stdnum.fr import siret as stdnum_siret
 
@@ -229,9 +230,13 @@ def _convert_column(
         )
         return values
     if kind == "labels":
-        pairs = by_unique(raw.where(~empty), lambda s: s.map(normalise_labels))
-        codes = pairs.map(lambda p: p[0] if isinstance(p, tuple) else "")
-        unknown = pairs.map(lambda p: ", ".join(p[1]) if isinstance(p, tuple) else "")
+        positions, uniques = pd.factorize(raw.where(~empty), use_na_sentinel=True)
+        pairs = [normalise_labels(value) for value in uniques]
+        # one more slot for the empty cells (position -1)
+        known = np.array([p[0] for p in pairs] + [""], dtype=object)
+        unknown_text = np.array([", ".join(p[1]) for p in pairs] + [""], dtype=object)
+        codes = pd.Series(known[positions], index=raw.index)
+        unknown = pd.Series(unknown_text[positions], index=raw.index)
         report.errors_where(
             chunk,
             unknown != "",
@@ -256,7 +261,7 @@ def _convert_column(
     if kind == "siret":
         values = by_unique(raw.where(~empty), lambda s: s.map(compact_siret))
         limit = column.max_len or 20
-        too_long = values.map(lambda v: v is not None and len(v) > limit)
+        too_long = by_unique(values, lambda s: s.str.len() > limit).eq(True)
         report.errors_where(
             chunk, too_long, name, f"Identifiant trop long (au plus {limit} caractères).", raw
         )

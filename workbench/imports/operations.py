@@ -6,13 +6,16 @@ journals but never commits: the caller commits once.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -29,8 +32,8 @@ from workbench.imports.parsing import (
     read_table,
     sha256_and_encoding,
 )
-from workbench.imports.writer import UpsertResult, holder_field, upsert
-from workbench.records.keys import purchase_line_keys
+from workbench.imports.staging import KeyHashes, StagedRows, key_bases, line_keys
+from workbench.imports.writer import WRITE_CHUNK, UpsertResult, holder_field, upsert
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
 
@@ -81,11 +84,35 @@ class ImportResult:
 
 
 @dataclass
+class _StagedPurchases:
+    """Pass 1's output for purchase lines: the checked rows on disk, the key occurrences."""
+
+    rows: StagedRows
+    occurrences: np.ndarray
+    site_ids: set[int]
+    first_date: dt.date | None
+    last_date: dt.date | None
+
+    def chunks(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """Each staged chunk with the key occurrence numbers of its lines."""
+        offset = 0
+        for chunk in self.rows.chunks():
+            yield chunk, self.occurrences[offset : offset + len(chunk)]
+            offset += len(chunk)
+
+
+@dataclass
 class _Prepared:
     frame: pd.DataFrame
     file_format: str
     row_count: int
     site_id: int | None = None
+    #: Purchase lines are not kept in memory: pass 2 writes them from here, chunk by chunk.
+    staged: _StagedPurchases | None = None
+
+    def close(self) -> None:
+        if self.staged is not None:
+            self.staged.rows.close()
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -149,7 +176,27 @@ def import_file(
     except UnreadableFile as error:
         report.file_error(error.message)
         prepared = _Prepared(pd.DataFrame(), "inconnu", 0)
+    try:
+        return _apply(
+            session, kind, prepared, report, file_name, sha256, size, user, dry_run, partial
+        )
+    finally:
+        prepared.close()
 
+
+def _apply(
+    session: Session,
+    kind: str,
+    prepared: _Prepared,
+    report: Report,
+    file_name: str,
+    sha256: str,
+    size: int,
+    user: User | None,
+    dry_run: bool,
+    partial: bool,
+) -> ImportResult:
+    """Record the batch; write the rows unless the file is rejected (pass 2)."""
     batch_values = {
         "kind": kind,
         "file_format": prepared.file_format[:20],
@@ -161,7 +208,7 @@ def import_file(
         "row_count": prepared.row_count + report.skipped_rows,
         "is_partial": bool(partial),
     }
-    rejected = report.fatal or (report.has_errors and not partial) or prepared.frame is None
+    rejected = report.fatal or (report.has_errors and not partial)
     if rejected:
         batch = _new_batch(session, "rejected", batch_values, report)
         batch.rejected_count = len(report.error_rows) or prepared.row_count
@@ -182,14 +229,17 @@ def import_file(
             row_count=batch.row_count,
         )
 
-    frame = prepared.frame
-    if report.error_rows and not frame.empty:
-        frame = frame[~frame[ROW].isin(report.error_rows)]
+    if prepared.staged is not None:
+        rows: Any = prepared.staged  # the purchase writer skips the rejected rows itself
+    else:
+        rows = prepared.frame
+        if report.error_rows and not rows.empty:
+            rows = rows[~rows[ROW].isin(report.error_rows)]
     if dry_run:
         savepoint = session.begin_nested()
         try:
             scratch = _new_batch(session, "dry_run", batch_values, None)
-            counts = WRITERS[kind](session, frame, report, scratch.id)
+            counts = WRITERS[kind](session, rows, report, scratch.id)
         finally:
             savepoint.rollback()
         status = "dry_run"
@@ -198,7 +248,7 @@ def import_file(
         status = "applied"
     batch = _new_batch(session, status, batch_values, None)
     if not dry_run:
-        counts = WRITERS[kind](session, frame, report, batch.id)
+        counts = WRITERS[kind](session, rows, report, batch.id)
     batch.report = report.sorted_problems()
     batch.inserted_count = counts.inserted
     batch.updated_count = counts.updated
@@ -328,117 +378,185 @@ def _supplier_ids(session: Session) -> dict[str, int]:
     )
 
 
+# -- purchase lines: pass 1, chunk by chunk -----------------------------------------------------
+#: Arrow types of the staged purchase columns that are not text.
+PURCHASE_TYPES = {
+    ROW: pa.int64(),
+    "line_date": pa.timestamp("ns"),
+    "quantity": pa.float64(),
+    "amount_ht": pa.float64(),
+    "site_id": pa.float64(),
+    "supplier_id": pa.float64(),
+    "is_short_circuit": pa.bool_(),
+    "is_local": pa.bool_(),
+}
+
+
+def _purchase_format(forced: str | None, headers: list[str]) -> formats.Format:
+    if forced == "macantine":
+        return formats.MACANTINE
+    if forced == "canonique":
+        return formats.PURCHASES
+    return formats.detect_purchase_format(headers)
+
+
+def _prepare_purchases(
+    session: Session, path: str | Path, report: Report, context: dict[str, Any]
+) -> _Prepared:
+    """Pass 1: read, convert and check the file chunk by chunk; stage the checked rows.
+
+    Every problem goes to ``report`` with its spreadsheet row. Each chunk is dropped once
+    staged: what stays in memory is 16 bytes per line (the key hashes) and a few sets.
+    """
+    table = read_table(
+        path, context["encoding"], report, context["chunk_rows"], context["file_name"]
+    )
+    fmt = _purchase_format(context.get("file_format"), table.headers)
+    name = "macantine" if fmt is formats.MACANTINE else "canonique"
+    file_format = f"{name}-{table.file_format}"[:20]
+    mapping = formats.match_headers(fmt, table.headers, table.original_headers, report)
+    if report.fatal:
+        return _Prepared(pd.DataFrame(), file_format, 0)
+    site_ids = _site_ids(session)
+    if fmt is formats.MACANTINE:
+        prepare = _macantine_preparer(session, path, report, context, mapping, site_ids)
+    else:
+        prepare = _canonical_preparer(session, report, context, site_ids)
+
+    staged = StagedRows(PURCHASE_TYPES, WRITE_CHUNK)
+    hashes = KeyHashes()
+    uais: set[str] = set()
+    written_sites: set[int] = set()
+    first_date = last_date = None
+    row_count = 0
+    try:
+        for chunk in table.chunks:
+            typed = formats.convert(chunk, fmt, mapping, report)
+            del chunk
+            row_count += len(typed)
+            if report.fatal:  # e.g. an unknown --site: keep checking the rows, stage nothing
+                continue
+            typed = prepare(typed)
+            bases = key_bases(typed)
+            hashes.add(bases)
+            typed["key_base"] = bases
+            uais.update(typed["uai"].dropna().unique().tolist())
+            written_sites.update(int(s) for s in typed["site_id"].dropna().unique())
+            dates = pd.to_datetime(typed["line_date"]).dropna()
+            if not dates.empty:
+                low, high = dates.min().date(), dates.max().date()
+                first_date = low if first_date is None else min(first_date, low)
+                last_date = high if last_date is None else max(last_date, high)
+            staged.append(typed[[c for c in STAGED_PURCHASE_COLUMNS if c in typed.columns]])
+    except BaseException:
+        staged.close()
+        raise
+    if row_count == 0 and not report.has_errors:
+        report.file_error("Le fichier ne contient aucune ligne de données.")
+    site_id = site_ids.get(next(iter(uais))) if len(uais) == 1 else None
+    return _Prepared(
+        pd.DataFrame(),
+        file_format,
+        row_count,
+        site_id,
+        staged=_StagedPurchases(staged, hashes.occurrences(), written_sites, first_date, last_date),
+    )
+
+
+def _canonical_preparer(
+    session: Session, report: Report, context: dict[str, Any], site_ids: dict[str, int]
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    supplier_ids = _supplier_ids(session)
+    allowed = context["allowed_site_ids"]
+
+    def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+        return formats.prepare_purchases(frame, report, site_ids, allowed, supplier_ids)
+
+    return prepare
+
+
+def _macantine_preparer(
+    session: Session,
+    path: str | Path,
+    report: Report,
+    context: dict[str, Any],
+    mapping: dict[str, list[str]],
+    site_ids: dict[str, int],
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """ma-cantine lines go to the chosen lycée (``--site``), else to the lycée of their SIRET."""
+    site_uai = (context.get("site_uai") or "").strip().upper()
+    allowed = context["allowed_site_ids"]
+    if not site_uai:
+        return _macantine_sites_by_siret(session, report, allowed)
+    if site_uai not in site_ids:
+        report.file_error(f"Lycée inconnu : « {site_uai} ».")
+    elif allowed is not None and site_ids[site_uai] not in allowed:
+        report.file_error(f"Vous ne pouvez pas importer d'achats pour le lycée {site_uai}.")
+    if report.fatal:
+        return lambda frame: frame
+    site_id = site_ids[site_uai]
+    canteen = session.scalar(sa.select(Site.siret).where(Site.id == site_id))
+    if canteen is None:  # the file's own (majority) canteen SIRET: one more cheap read
+        canteen = _majority_canteen_siret(path, context, mapping)
+
+    def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = formats.prepare_macantine(frame, report, canteen, site_uai)
+        frame["site_id"] = site_id
+        frame["supplier_id"] = None
+        return frame
+
+    return prepare
+
+
+def _majority_canteen_siret(
+    path: str | Path, context: dict[str, Any], mapping: dict[str, list[str]]
+) -> str | None:
+    table = read_table(
+        path, context["encoding"], Report(), context["chunk_rows"], context["file_name"]
+    )
+    counts = pd.Series(dtype="int64")
+    for chunk in table.chunks:
+        sirets = formats.convert(chunk, formats.MACANTINE, {"siret": mapping["siret"]}, Report())
+        counts = counts.add(sirets["canteen_siret"].dropna().value_counts(), fill_value=0)
+    return None if counts.empty else counts.sort_values(ascending=False, kind="stable").index[0]
+
+
 def _macantine_sites_by_siret(
-    session: Session, frame: pd.DataFrame, report: Report, context: dict[str, Any]
-) -> pd.DataFrame:
+    session: Session, report: Report, allowed: set[int] | None
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """No site chosen: each line's canteen SIRET designates the lycée (``sites.siret``)."""
     rows = session.execute(
         sa.select(Site.siret, Site.id, Site.uai).where(Site.siret.is_not(None))
     ).all()
     ids = {siret: site_id for siret, site_id, _ in rows}
     uais = {siret: uai for siret, _, uai in rows}
-    frame = formats.prepare_macantine(frame, report, None, None)
-    frame["site_id"] = frame["canteen_siret"].map(ids)
-    frame["uai"] = frame["canteen_siret"].map(uais)
-    unknown = frame["canteen_siret"].notna() & frame["site_id"].isna()
-    report.errors_where(
-        frame,
-        unknown,
-        "siret",
-        "Aucun lycée n'a le SIRET de cantine « {value} » : choisissez le lycée (option --site "
-        "ou champ « Lycée » du formulaire) ou renseignez le SIRET du lycée.",
-        frame["canteen_siret"],
-    )
-    allowed = context["allowed_site_ids"]
-    if allowed is not None:
-        outside = frame["site_id"].notna() & ~frame["site_id"].isin(list(allowed))
+
+    def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = formats.prepare_macantine(frame, report, None, None)
+        frame["site_id"] = frame["canteen_siret"].map(ids)
+        frame["uai"] = frame["canteen_siret"].map(uais)
+        unknown = frame["canteen_siret"].notna() & frame["site_id"].isna()
         report.errors_where(
             frame,
-            outside,
+            unknown,
             "siret",
-            "Vous ne pouvez pas importer d'achats pour la cantine de SIRET « {value} ».",
+            "Aucun lycée n'a le SIRET de cantine « {value} » : choisissez le lycée (option "
+            "--site ou champ « Lycée » du formulaire) ou renseignez le SIRET du lycée.",
             frame["canteen_siret"],
         )
-    return frame
-
-
-def _prepare_purchases(
-    session: Session, path: str | Path, report: Report, context: dict[str, Any]
-) -> _Prepared:
-    fmt, frame, container = _read_tabular(path, report, context, None)
-    site_ids = _site_ids(session)
-    site_id = None
-    if fmt is formats.MACANTINE:
-        site_uai = (context.get("site_uai") or "").strip().upper()
-        if site_uai and site_uai not in site_ids:
-            report.file_error(f"Lycée inconnu : « {site_uai} ».")
-        elif (
-            site_uai
-            and context["allowed_site_ids"] is not None
-            and (site_ids[site_uai] not in context["allowed_site_ids"])
-        ):
-            report.file_error(f"Vous ne pouvez pas importer d'achats pour le lycée {site_uai}.")
-        elif site_uai:
-            site_id = site_ids[site_uai]
-        if report.fatal or frame.empty:
-            return _Prepared(frame, "macantine", len(frame), site_id)
-        if site_id is not None:
-            own_siret = session.scalar(sa.select(Site.siret).where(Site.id == site_id))
-            canteen = own_siret or formats.majority_value(frame["canteen_siret"])
-            frame = formats.prepare_macantine(frame, report, canteen, site_uai)
-            frame["site_id"] = site_id
-        else:
-            frame = _macantine_sites_by_siret(session, frame, report, context)
-            uais = frame["uai"].dropna().unique()
-            if len(uais) == 1:
-                site_id = site_ids.get(uais[0])
+        if allowed is not None:
+            outside = frame["site_id"].notna() & ~frame["site_id"].isin(list(allowed))
+            report.errors_where(
+                frame,
+                outside,
+                "siret",
+                "Vous ne pouvez pas importer d'achats pour la cantine de SIRET « {value} ».",
+                frame["canteen_siret"],
+            )
         frame["supplier_id"] = None
-        frame = frame.drop(
-            columns=[
-                c for c in ("canteen_siret", "local_definition", "local_km") if c in frame.columns
-            ]
-        )
-        file_format = "macantine"
-    else:
-        if report.fatal or frame.empty:
-            return _Prepared(frame, "canonique", len(frame))
-        frame = formats.prepare_purchases(
-            frame, report, site_ids, context["allowed_site_ids"], _supplier_ids(session)
-        )
-        uais = frame["uai"].dropna().unique()
-        if len(uais) == 1 and uais[0] in site_ids:
-            site_id = site_ids[uais[0]]
-        file_format = "canonique"
-    frame["line_key"] = line_keys(frame, context["chunk_rows"])
-    return _Prepared(frame, f"{file_format}-{container}"[:20], len(frame), site_id)
+        return frame
 
-
-def line_keys(frame: pd.DataFrame, chunk_rows: int) -> pd.Series:
-    """:func:`~workbench.records.keys.purchase_line_keys`, computed by parts to bound memory.
-
-    A key's occurrence number only counts lines with the same site and date, so computing it
-    per (site, month) part, lines kept in file order, gives exactly the whole-file keys.
-    """
-    dates = pd.to_datetime(frame["line_date"])
-    month = (dates.dt.year * 12 + dates.dt.month).fillna(-1).astype("int64").to_numpy()
-    site = pd.factorize(frame["uai"].astype(object))[0].astype("int64")
-    part = site * 1_000_000 + month
-    order = np.argsort(part, kind="stable")
-    boundaries = np.flatnonzero(np.diff(part[order])) + 1
-    groups = np.split(order, boundaries)
-    keys = np.empty(len(frame), dtype=object)
-    batch: list[np.ndarray] = []
-    size = 0
-    for positions in [*groups, None]:
-        if positions is not None:
-            batch.append(positions)
-            size += len(positions)
-        if batch and (positions is None or size >= chunk_rows):
-            selected = np.sort(np.concatenate(batch))
-            with pd.option_context("future.infer_string", True):  # Arrow string operations
-                keys[selected] = purchase_line_keys(frame.iloc[selected]).to_numpy(dtype=object)
-            batch, size = [], 0
-    return pd.Series(keys, index=frame.index, dtype="string[pyarrow]")
+    return prepare
 
 
 def _prepare_simple(kind: str):  # type: ignore[no-untyped-def]
@@ -563,33 +681,80 @@ PURCHASE_VALUES = (
 )
 
 
+#: What pass 1 stages per purchase line (the raw text columns are dropped once converted).
+STAGED_PURCHASE_COLUMNS = (ROW, *PURCHASE_VALUES, "key_base")
+#: Keys per ``line_key IN (...)`` look-up of the existing lines (below every driver's limit).
+KEY_LOOKUP_BATCH = 5_000
+
+
 def _present(frame: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
     return [n for n in names if n in frame.columns]
 
 
-def _write_purchases(session: Session, frame: pd.DataFrame, report: Report, batch_id: int):  # type: ignore[no-untyped-def]
-    if frame.empty:
-        return UpsertResult()
+def _write_purchases(session: Session, staged: Any, report: Report, batch_id: int) -> UpsertResult:
+    """Pass 2: upsert the staged lines chunk by chunk, skipping the rejected rows.
+
+    The existing lines are looked up by key for each chunk, and only when the database holds
+    lines of the file's lycées and dates at all (a first import skips the look-ups).
+    """
+    result = UpsertResult()
+    if not isinstance(staged, _StagedPurchases):
+        return result
     table = PurchaseLine.__table__
-    values = _present(frame, PURCHASE_VALUES)
-    dates = pd.to_datetime(frame["line_date"])
-    where = sa.and_(
-        table.c.site_id.in_([int(s) for s in frame["site_id"].dropna().unique()]),
-        table.c.line_date.between(dates.min().date(), dates.max().date()),
+    look_up = bool(staged.site_ids) and bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    table.c.site_id.in_(sorted(staged.site_ids)),
+                    table.c.line_date.between(staged.first_date, staged.last_date),
+                )
+            )
+        )
     )
-    result, _ = upsert(
-        session,
-        table,
-        "purchase_line",
-        frame,
-        ["line_key"],
-        values,
-        report,
-        batch_id,
-        where=where,
-        label="Import d'achats",
-    )
+    for chunk, numbers in staged.chunks():
+        bases = chunk.pop("key_base")
+        if report.error_rows:
+            keep = ~chunk[ROW].isin(report.error_rows).to_numpy()
+            chunk, bases, numbers = chunk[keep].copy(), bases[keep], numbers[keep]
+        if chunk.empty:
+            continue
+        chunk["line_key"] = line_keys(bases, numbers)
+        values = _present(chunk, PURCHASE_VALUES)
+        if look_up:
+            existing = _existing_lines(session, table, chunk["line_key"], values)
+        else:
+            existing = pd.DataFrame(columns=["id", "line_key", *values])
+        part, _ = upsert(
+            session,
+            table,
+            "purchase_line",
+            chunk,
+            ["line_key"],
+            values,
+            report,
+            batch_id,
+            existing=existing,
+            label="Import d'achats",
+        )
+        result.inserted += part.inserted
+        result.updated += part.updated
+        result.unchanged += part.unchanged
+        result.conflicts += part.conflicts
     return result
+
+
+def _existing_lines(
+    session: Session, table: sa.Table, keys: pd.Series, values: list[str]
+) -> pd.DataFrame:
+    """The stored lines (id, key, compared values) having one of ``keys``."""
+    columns = ["id", "line_key", *values]
+    selected = [table.c[c] for c in columns]
+    wanted = keys.tolist()
+    rows: list[Any] = []
+    for start in range(0, len(wanted), KEY_LOOKUP_BATCH):
+        batch = wanted[start : start + KEY_LOOKUP_BATCH]
+        rows += session.execute(sa.select(*selected).where(table.c.line_key.in_(batch))).all()
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _write_simple(model: type, record_kind: str | None, keys: list[str], values: tuple[str, ...]):  # type: ignore[no-untyped-def]

@@ -79,8 +79,9 @@ def _driver_values(series: pd.Series, column: sa.Column | None) -> list[Any]:
     """Python values the DBAPI accepts (ISO text for dates, JSON text for JSON, None for NA)."""
     if column is not None and _is_date(column):
         stamps = pd.to_datetime(series, errors="coerce")
-        text = stamps.dt.strftime("%Y-%m-%d")
-        return text.astype(object).where(stamps.notna(), None).tolist()
+        codes, uniques = pd.factorize(stamps, use_na_sentinel=True)  # format each date once
+        text = pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)
+        return np.append(text, None)[codes].tolist()
     if column is not None and _is_json(column):
         return [None if v is None else json.dumps(v, ensure_ascii=False) for v in series.tolist()]
     if column is not None and isinstance(column.type, sa.Integer):
@@ -378,9 +379,9 @@ def upsert(
     has_provenance = "import_batch_id" in table.c
     has_version = "version" in table.c
 
-    # inserts, in natural-key order when big (sequential appends to the unique index)
+    # inserts, in natural-key order (fewer page misses in the unique index)
     new_positions = np.flatnonzero(is_new)
-    if len(key_cols) == 1 and len(new_positions) > WRITE_CHUNK:
+    if len(key_cols) == 1 and len(new_positions) > 1:
         order = frame[key_cols[0]].iloc[new_positions].argsort(kind="stable").to_numpy()
         new_positions = new_positions[order]
     names = list(dict.fromkeys([*key_cols, *db_cols]))
