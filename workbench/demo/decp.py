@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.demo.nomenclature import DATA_DIR
+from workbench.imports.decp import schema_errors
 
 REGION_SIRET = "23350001600040"
 CONTRACT_COUNT = 320
@@ -365,6 +366,8 @@ def contract_columns(record: dict[str, Any], kind: str = "marche") -> dict[str, 
         "environmental_considerations": environmental,
         "source_format": "decp_v2",
         "raw": record,
+        # the same validation as an imported file: the DECP_SCHEMA_ERROR rule reads it
+        "schema_errors": schema_errors(record, "decp_v2", kind) or None,
     }
     if kind == "concession":
         return {
