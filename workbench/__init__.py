@@ -63,12 +63,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cross_cutting(app: Flask) -> None:
     from workbench.core.errors import register_error_handlers
     from workbench.core.formatting import register_filters
+    from workbench.core.forms import use_french_form_messages
     from workbench.core.navigation import register_navigation
     from workbench.core.requests import register_request_hooks
     from workbench.core.security import register_security_headers
 
     register_error_handlers(app)
     register_filters(app)
+    use_french_form_messages(app)
     register_navigation(app)
     register_security_headers(app)
     register_request_hooks(app)

@@ -59,3 +59,28 @@ def test_an_oversized_upload_gets_a_french_message(app, client, login_as):
         app.config["MAX_CONTENT_LENGTH"] = limit
     assert response.status_code == 413
     assert "taille maximale" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/dossiers/contract/1", True),
+        ("//evil.example", False),
+        ("https://evil.example/", False),
+        ("/\\evil.example", False),
+        ("/ok\tx", False),
+        ("", False),
+        ("relative", False),
+    ],
+)
+def test_next_redirect_targets(target, safe):
+    from workbench.core.security import is_safe_next
+
+    assert is_safe_next(target) is safe
+
+
+def test_form_messages_are_french(client, login_as):
+    login_as("admin")
+    response = client.post_form("/imports/", {"kind": "n-importe-quoi"})
+    html = response.get_data(as_text=True)
+    assert "Not a valid choice" not in html and "pas un choix valide" in html

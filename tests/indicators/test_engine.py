@@ -152,3 +152,15 @@ def test_quality_per_thousand_and_median_resolution():
     table = quality.per_thousand(anomalies, records, "site_id").set_index("site_id")
     assert table.loc[1, "per_thousand"] == 4.0 and table.loc[2, "per_thousand"] == 0
     assert quality.median_resolution_days(anomalies) == 4.0
+
+
+def test_weekly_trend_counts_opened_and_closed_per_week():
+    anomalies = pd.DataFrame(
+        {
+            "status": ["open", "resolved", "resolved"],
+            "first_seen_at": pd.to_datetime(["2026-01-05", "2026-01-06", "2026-01-13"], utc=True),
+            "closed_at": pd.to_datetime([None, "2026-01-14", "2026-01-15"], utc=True),
+        }
+    )
+    trend = quality.weekly_trend(anomalies).set_index("week")
+    assert trend["opened"].tolist() == [2, 1] and trend["closed"].tolist() == [0, 2]

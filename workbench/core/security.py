@@ -9,7 +9,7 @@ from flask import Flask, Response
 
 def is_safe_next(target: str | None) -> bool:
     """Only same-site relative paths are accepted as ``next`` redirects."""
-    if not target:
+    if not target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return False
     parts = urlsplit(target)
     return (

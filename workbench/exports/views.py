@@ -21,12 +21,12 @@ def _journal(kind: str, count: int) -> None:
     db.session.commit()
 
 
-@roles_required("canteen", "direction", "legal", "admin", "viewer")
+@roles_required("canteen", "direction", "legal", "admin")
 def index():  # type: ignore[no-untyped-def]
     return render_template("exports/index.html")
 
 
-@roles_required("direction", "legal", "admin", "viewer")
+@roles_required("direction", "legal", "admin")
 def contracts_json():  # type: ignore[no-untyped-def]
     contracts, holders = queries.contract_rows(db.session, current_user)
     export = decp.build_export(contracts, holders)
@@ -53,13 +53,13 @@ def _csv(columns, rows, filename: str, kind: str):  # type: ignore[no-untyped-de
     )
 
 
-@roles_required("canteen", "legal", "admin", "viewer")
+@roles_required("canteen", "legal", "admin")
 def purchases_csv():  # type: ignore[no-untyped-def]
     rows = (purchases.canonical_row(r) for r in queries.purchase_rows(db.session, current_user))
     return _csv(purchases.CANONICAL_COLUMNS, rows, "achats.csv", "purchases_csv")
 
 
-@roles_required("canteen", "legal", "admin", "viewer")
+@roles_required("canteen", "legal", "admin")
 def purchases_macantine_csv():  # type: ignore[no-untyped-def]
     rows = (purchases.macantine_row(r) for r in queries.purchase_rows(db.session, current_user))
     return _csv(purchases.MACANTINE_COLUMNS, rows, "achats-ma-cantine.csv", "purchases_macantine")

@@ -43,8 +43,13 @@ def weekly_trend(anomalies: pd.DataFrame, weeks: int = 12) -> pd.DataFrame:
     """Anomalies opened and closed per ISO week over the last ``weeks`` weeks."""
     if anomalies.empty:
         return pd.DataFrame(columns=["week", "opened", "closed"])
-    opened = pd.to_datetime(anomalies["first_seen_at"], utc=True).dt.to_period("W").astype(str)
-    closed = pd.to_datetime(anomalies["closed_at"], utc=True).dropna().dt.to_period("W").astype(str)
+
+    def week_of(values: pd.Series) -> pd.Series:
+        stamps = pd.to_datetime(values, utc=True).dropna().dt.tz_localize(None)
+        return stamps.dt.to_period("W").astype(str)
+
+    opened = week_of(anomalies["first_seen_at"])
+    closed = week_of(anomalies["closed_at"])
     frame = (
         pd.DataFrame({"opened": opened.value_counts(), "closed": closed.value_counts()})
         .fillna(0)

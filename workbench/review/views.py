@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -21,6 +22,7 @@ from workbench.review.models import (
     CorrectionStatus,
 )
 from workbench.rules.models import DISMISS_REASONS, SEVERITY_LABELS, STATUS_LABELS, Anomaly
+from workbench.rules.queries import scope_anomalies
 from workbench.rules.registry import QUEUES, get_rule
 
 
@@ -248,7 +250,11 @@ def decide_many():  # type: ignore[no-untyped-def]
 
 
 def _load_anomaly(anomaly_id: int) -> Anomaly:
-    anomaly = db.get_or_404(Anomaly, anomaly_id)
+    """The anomaly if it is in one of the user's queues (same scope as the queue), else 404."""
+    stmt = scope_anomalies(sa.select(Anomaly).where(Anomaly.id == anomaly_id), current_user)
+    anomaly = db.session.scalar(stmt)
+    if anomaly is None:
+        abort(404)
     load_scoped(db.session, anomaly.record_kind, anomaly.record_id, current_user)
     if current_user.role not in (anomaly.owner_role, "admin"):
         abort(403)
