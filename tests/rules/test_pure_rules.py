@@ -150,3 +150,12 @@ def test_amount_patterns_and_durations() -> None:
     assert sorted(found["record_id"]) == [2, 4, 6]
     assert dict(zip(found["record_id"], found["severity"], strict=True))[4] == "blocking"
     assert dt.date.today()  # rules take "today" from params; nothing here depends on the clock
+
+
+def test_messages_write_numbers_the_french_way():
+    import pandas as pd
+
+    from workbench.rules.common import fmt_fr
+
+    assert fmt_fr(pd.Series([1234.5, None])).tolist() == ["1\u202f234,50", ""]
+    assert fmt_fr(pd.Series([12.0]), 0, sign=True).tolist() == ["+12"]

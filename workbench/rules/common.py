@@ -201,3 +201,9 @@ def fmt(series: pd.Series, spec: str) -> pd.Series:
     return pd.Series(
         ["" if pd.isna(v) else format(v, spec) for v in series], index=series.index, dtype=object
     )
+
+
+def fmt_fr(series: pd.Series, decimals: int = 2, *, sign: bool = False) -> pd.Series:
+    """Numbers as a French reader writes them in a message: ``1 234,50`` (``""`` when missing)."""
+    spec = ("+" if sign else "") + f",.{decimals}f"
+    return fmt(series, spec).str.replace(",", "\u202f").str.replace(".", ",", regex=False)

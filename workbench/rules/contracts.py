@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.rules.common import blank, clean_text, compact_siret, fmt, siret_statuses
+from workbench.rules.common import blank, clean_text, compact_siret, fmt, fmt_fr, siret_statuses
 from workbench.rules.registry import Param, Rule, empty_failures, failures, register
 from workbench.rules.suppliers import holder_fields
 
@@ -307,10 +307,16 @@ class ContractAmountOutOfRange(_ContractRule):
         bad = contracts[low | high]
         value = _fmt_amount(amount[bad.index])
         message = (
-            "Montant de " + value + " € inférieur au minimum de " + f"{params['min_amount']:g} €."
+            "Montant de "
+            + fmt_fr(amount[bad.index])
+            + " € inférieur au minimum de "
+            + f"{params['min_amount']:g} €."
         ).where(
             low[bad.index],
-            "Montant de " + value + " € supérieur au maximum de " + f"{params['max_amount']:g} €.",
+            "Montant de "
+            + fmt_fr(amount[bad.index])
+            + " € supérieur au maximum de "
+            + f"{params['max_amount']:g} €.",
         )
         return failures(bad["id"], "amount", value, message)
 
@@ -351,9 +357,13 @@ class ContractAmountSuspicious(_ContractRule):
         pattern = amount.map(_pattern)
         bad = contracts[low | (pattern != "")]
         value = _fmt_amount(amount[bad.index])
-        message = ("Montant de " + value + " € : " + pattern[bad.index] + ".").where(
+        message = (
+            "Montant de " + fmt_fr(amount[bad.index]) + " € : " + pattern[bad.index] + "."
+        ).where(
             pattern[bad.index] != "",
-            "Montant de " + value + " € anormalement faible pour un marché publié.",
+            "Montant de "
+            + fmt_fr(amount[bad.index])
+            + " € anormalement faible pour un marché publié.",
         )
         return failures(bad["id"], "amount", value, message)
 
@@ -413,7 +423,7 @@ class ContractAmountOutlier(_ContractRule):
         suspect = valid & (deviations > float(params["suspect_deviations"]))
         bad = data[suspect]
         dev = deviations[bad.index]
-        typical = fmt(10 ** median[bad.index], ",.0f").str.replace(",", " ")
+        typical = fmt_fr(10 ** median[bad.index], 0)
         severity = pd.Series("warning", index=bad.index).where(
             dev <= float(params["aberrant_deviations"]), "blocking"
         )
@@ -423,9 +433,9 @@ class ContractAmountOutlier(_ContractRule):
             "amount",
             value,
             "Montant de "
-            + value
+            + fmt_fr(amount[bad.index])
             + " € à "
-            + fmt(dev, ".1f")
+            + fmt_fr(dev, 1)
             + " écarts robustes du montant typique ("
             + typical
             + " €) des marchés de la division CPV "

@@ -21,6 +21,7 @@ from workbench.rules.common import (
     codes_of,
     compact_siret,
     fmt,
+    fmt_fr,
     format_labels,
     label_set,
     per_unique,
@@ -343,11 +344,11 @@ class MatrixPriceGap(_MatrixRule):
             "amount_ht",
             fmt(price, ".2f"),
             "Prix unitaire "
-            + fmt(price, ".2f")
+            + fmt_fr(price)
             + " € contre "
-            + fmt(matrix_price[bad.index], ".2f")
+            + fmt_fr(matrix_price[bad.index])
             + " € dans la matrice ("
-            + fmt((gap[bad.index] * 100), "+.0f")
+            + fmt_fr(gap[bad.index] * 100, 0, sign=True)
             + " %).",
             details=[
                 {"matrix_entry_id": int(m), "unit_price": float(p), "matrix_unit_price": float(mp)}
@@ -542,9 +543,9 @@ class PurchaseAmountInvalid(_PurchaseRule):
         ).where(
             not_positive[bad.index],
             "Montant HT de "
-            + value
+            + fmt_fr(amount[bad.index])
             + " € supérieur au plafond de "
-            + f"{float(params['max_amount']):.0f}"
+            + f"{float(params['max_amount']):,.0f}".replace(",", "\u202f")
             + " €.",
         )
         severity = pd.Series("blocking", index=bad.index).where(not_positive[bad.index], "warning")
