@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from workbench.audit.operations import Actor, acting_as
 from workbench.auth.models import User
 from workbench.core.errors import WorkbenchError
+from workbench.matching.operations import map_group
 from workbench.records.models import Contract, PurchaseLine
 from workbench.reference.models import MatrixEntry, Supplier
 from workbench.review import operations
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Activity:
     mapped: int = 0
+    groups: int = 0
     proposed: int = 0
     approved: int = 0
     rejected: int = 0
@@ -63,28 +65,40 @@ def simulate_activity(session: Session) -> Activity:
     site_id = canteen.sites[0].id
 
     with acting_as(Actor.of(canteen)):
-        for anomaly in _open(session, "ARTICLE_UNMAPPED", 400, site_id=site_id):
-            line = session.get(PurchaseLine, anomaly.record_id)
-            code = session.scalar(
-                sa.select(MatrixEntry.nomenclature_code).where(
-                    MatrixEntry.supplier_id == line.supplier_id,
-                    MatrixEntry.reference == line.reference,
-                )
+        # Whole article groups, as a canteen team maps them from « Articles à rattacher »:
+        # the supplier matrix knows the code; one decision maps every line of the group.
+        groups = session.execute(
+            sa.select(Anomaly.group_key, MatrixEntry.nomenclature_code)
+            .join(PurchaseLine, PurchaseLine.id == Anomaly.record_id)
+            .join(
+                MatrixEntry,
+                (MatrixEntry.supplier_id == PurchaseLine.supplier_id)
+                & (MatrixEntry.reference == PurchaseLine.reference),
             )
-            if code and _try(
-                operations.propose_correction,
+            .where(
+                Anomaly.rule_code == "ARTICLE_UNMAPPED",
+                Anomaly.status == "open",
+                Anomaly.site_id == site_id,
+                MatrixEntry.nomenclature_code.is_not(None),
+                Anomaly.group_key.like("ref:%"),
+            )
+            .group_by(Anomaly.group_key, MatrixEntry.nomenclature_code)
+            .order_by(sa.func.count().desc(), Anomaly.group_key)
+            .limit(25)
+        ).all()
+        for group_key, code in groups:
+            result = _try(
+                map_group,
                 session,
                 canteen,
-                "purchase_line",
-                line.id,
-                "nomenclature_code",
+                group_key,
                 code,
-                "Code de la matrice fournisseur",
-                anomaly_id=anomaly.id,
-            ):
-                done.mapped += 1
-            if done.mapped >= 60:
-                break
+                site_ids=[site_id],
+                reason="Code de la matrice fournisseur",
+            )
+            if result is not None:
+                done.mapped += result.count
+                done.groups += 1
         proposals = []
         for anomaly in _open(session, "MATRIX_LABEL_MISMATCH", 8, site_id=site_id):
             line = session.get(PurchaseLine, anomaly.record_id)

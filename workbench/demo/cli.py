@@ -51,7 +51,8 @@ def _simulate_activity() -> str:
         done = simulate_activity(db.session)
     db.session.commit()
     return (
-        f"Activité simulée : {done.mapped} articles rattachés, {done.proposed} corrections proposées, "
+        f"Activité simulée : {done.mapped} lignes rattachées ({done.groups} articles), "
+        f"{done.proposed} corrections proposées, "
         f"{done.approved} validées et {done.rejected} refusée(s) par le service juridique."
     )
 
