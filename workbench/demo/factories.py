@@ -182,7 +182,7 @@ def make_contract(
     return contract
 
 
-# -- builders shared with the demo dataset (workbench/demo/generate.py, decp.py) -------------
+# -- builders shared with the demo dataset (workbench/demo/generate/, workbench/demo/decp/) -------------
 
 
 def demo_siret(seed: int = 0, *, valid: bool = True) -> str:

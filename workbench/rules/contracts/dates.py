@@ -1,0 +1,180 @@
+"""Contract date and duration rules: duration, dates order, future dates, late publication."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from workbench.rules.common import fmt
+from workbench.rules.contracts.base import _ContractRule, _fmt_date, reference_date
+from workbench.rules.registry import Param, failures, register
+
+
+@register
+class ContractDurationSuspicious(_ContractRule):
+    code = "CONTRACT_DURATION_SUSPICIOUS"
+    title = "Durée nulle, excessive ou saisie en jours"
+    explanation = (
+        "La durée en mois est nulle (bloquant), dépasse 180 mois pour un marché ou 360 mois "
+        "pour une concession, ou vaut exactement 360, 365 ou 366 : une durée en jours saisie "
+        "dans le champ des mois. La durée sert au calcul des montants annuels. Corrigez la "
+        "durée (en mois) à partir du dossier du marché."
+    )
+    severity = "warning"
+    params = (
+        Param("max_months", 180, "Durée maximale d'un marché (mois)", int, minimum=1),
+        Param(
+            "max_months_concession", 360, "Durée maximale d'une concession (mois)", int, minimum=1
+        ),
+    )
+
+    def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+        contracts = frames["contracts"]
+        months = contracts["duration_months"].astype("float64")
+        concession = contracts["kind"] == "concession"
+        limit = pd.Series(float(params["max_months"]), index=contracts.index).where(
+            ~concession, float(params["max_months_concession"])
+        )
+        zero = months <= 0
+        days = months.isin([365, 366]) | (months.eq(360) & ~concession)
+        too_long = months > limit
+        bad = contracts[zero | days | too_long]
+        value = fmt(months[bad.index], ".0f")
+        message = pd.Series(
+            "Durée de "
+            + value
+            + " mois supérieure au maximum de "
+            + fmt(limit[bad.index], ".0f")
+            + " mois.",
+            index=bad.index,
+        )
+        message = message.mask(
+            days[bad.index],
+            "Durée de " + value + " mois : probablement une durée en jours saisie en mois.",
+        )
+        message = message.mask(zero[bad.index], "Durée nulle ou négative (" + value + " mois).")
+        severity = pd.Series("warning", index=bad.index).mask(zero[bad.index], "blocking")
+        return failures(bad["id"], "duration_months", value, message, severity=severity)
+
+
+@register
+class ContractDatesOrder(_ContractRule):
+    code = "CONTRACT_DATES_ORDER"
+    title = "Dates dans le désordre"
+    explanation = (
+        "Les dates se contredisent : données publiées avant la notification du marché (ou "
+        "la signature de la concession), ou modification notifiée avant le marché lui-même. "
+        "Une des deux dates est fausse (inversion jour/mois, mauvaise année). Corrigez la date "
+        "erronée à partir du dossier du marché."
+    )
+    severity = "blocking"
+    tables = ("contracts", "modifications")
+
+    def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+        contracts = frames["contracts"]
+        start = reference_date(contracts)
+        publication = contracts["publication_date"]
+        early = contracts[publication < start]
+        parts = [
+            failures(
+                early["id"],
+                "publication_date",
+                _fmt_date(publication[early.index]),
+                "Données publiées le "
+                + _fmt_date(publication[early.index])
+                + ", avant la notification du "
+                + _fmt_date(start[early.index])
+                + ".",
+            )
+        ]
+        modifications = frames["modifications"]
+        if not modifications.empty:
+            mods = modifications.assign(
+                start=modifications["contract_id"].map(
+                    pd.Series(start.values, index=contracts["id"].values)
+                )
+            )
+            mods["start"] = pd.to_datetime(mods["start"])
+            before = mods[mods["notification_date"] < mods["start"]]
+            if not before.empty:
+                parts.append(
+                    failures(
+                        before["contract_id"],
+                        "modifications["
+                        + before["position"].astype("int64").astype(str)
+                        + "].dateNotificationModification",
+                        _fmt_date(before["notification_date"]),
+                        "Modification n° "
+                        + before["position"].astype("int64").astype(str)
+                        + " notifiée le "
+                        + _fmt_date(before["notification_date"])
+                        + ", avant le marché ("
+                        + _fmt_date(before["start"])
+                        + ").",
+                    )
+                )
+        return pd.concat(parts, ignore_index=True)
+
+
+@register
+class ContractDateFuture(_ContractRule):
+    code = "CONTRACT_DATE_FUTURE"
+    title = "Date dans le futur"
+    explanation = (
+        "Une date de notification, de publication, de signature ou de début d'exécution est "
+        "postérieure à aujourd'hui : un marché ne peut être notifié ni publié dans le futur "
+        "(erreur d'année, inversion jour/mois). Corrigez la date."
+    )
+    severity = "blocking"
+
+    def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+        contracts = frames["contracts"]
+        today = pd.Timestamp(params.get("today") or dt.date.today())
+        labels = {
+            "notification_date": "notification",
+            "publication_date": "publication",
+            "signature_date": "signature",
+            "start_date": "début d'exécution",
+        }
+        parts = []
+        for column, label in labels.items():
+            bad = contracts[contracts[column] > today]
+            value = _fmt_date(bad[column])
+            parts.append(
+                failures(
+                    bad["id"], column, value, f"Date de {label} dans le futur : " + value + "."
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+
+@register
+class ContractLatePublication(_ContractRule):
+    code = "CONTRACT_LATE_PUBLICATION"
+    title = "Publication tardive des données"
+    explanation = (
+        "Les données essentielles ont été publiées plus de 2 mois (62 jours) après la "
+        "notification du marché, délai fixé par l'article R.2196-1 du Code de la commande "
+        "publique. Vérifiez les deux dates ; si elles sont exactes, l'anomalie documente un "
+        "retard réel (écartez-la comme exception acceptée)."
+    )
+    severity = "warning"
+    params = (Param("max_days", 62, "Délai maximal de publication (jours)", int, minimum=0),)
+
+    def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+        contracts = frames["contracts"]
+        delay = (contracts["publication_date"] - reference_date(contracts)).dt.days
+        bad = contracts[delay > int(params["max_days"])]
+        days = delay[bad.index].astype("int64").astype(str)
+        return failures(
+            bad["id"],
+            "publication_date",
+            _fmt_date(bad["publication_date"]),
+            "Données publiées "
+            + days
+            + " jours après la notification (maximum "
+            + str(int(params["max_days"]))
+            + ").",
+        )
