@@ -84,3 +84,22 @@ def test_form_messages_are_french(client, login_as):
     response = client.post_form("/imports/", {"kind": "n-importe-quoi"})
     html = response.get_data(as_text=True)
     assert "Not a valid choice" not in html and "pas un choix valide" in html
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "—"),
+        (True, "Oui"),
+        (False, "Non"),
+        (138470.78, "138\u202f470,78"),
+        (12.0, "12"),
+        ("2024-02-23", "23/02/2024"),
+        (["BIO", "HVE"], "BIO, HVE"),
+        ("texte", "texte"),
+    ],
+)
+def test_values_are_shown_the_french_way(value, shown):
+    from workbench.core.formatting import format_value
+
+    assert format_value(value) == shown

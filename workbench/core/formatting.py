@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Flask
 
@@ -36,8 +37,31 @@ def format_percent(value: float | None, decimals: int = 1) -> str:
     return format_number(100 * value, decimals) + "\u00a0%"
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def format_value(value: object) -> str:
+    """Any field value as a French reader expects it: Oui/Non, 1 234,5, jj/mm/aaaa, — for empty."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if isinstance(value, int):
+        return format_number(value)
+    if isinstance(value, float):
+        return format_number(value, 0 if value.is_integer() else 2)
+    if isinstance(value, dt.date):
+        return format_date(value)
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return format_date(dt.date.fromisoformat(value))
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(v) for v in value) or "—"
+    return str(value)
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["date_fr"] = format_date
     app.jinja_env.filters["number_fr"] = format_number
     app.jinja_env.filters["amount_fr"] = format_amount
     app.jinja_env.filters["percent_fr"] = format_percent
+    app.jinja_env.filters["value_fr"] = format_value
