@@ -201,29 +201,9 @@ def map_group(
         line_ids=ids,
         site_ids=sorted({r.site_id for r in returned}),
     )
-    entries = [
-        {
-            "action": "correction.applied",
-            "target_kind": "purchase_line",
-            "target_id": r.id,
-            "target_label": r.label,
-            "before": {"field": FIELD, "value": None},
-            "after": {
-                "correction_id": cid,
-                "kind": CorrectionKind.EDIT.value,
-                "status": CorrectionStatus.APPLIED.value,
-                "record_kind": "purchase_line",
-                "record_id": r.id,
-                "field": FIELD,
-                "old_value": None,
-                "new_value": item.code,
-                "reason": reason,
-                "rule_code": RULE_CODE,
-                "group": key.text,
-            },
-        }
-        for r, cid in zip(returned, correction_ids, strict=True)
-    ]
+    entries = _line_entries(
+        "correction.applied", CorrectionStatus.APPLIED, returned, correction_ids, item, reason, key
+    )
     entries.append(_group_entry("match.group_mapped", key, item, result, all_sites))
     record_many(session, entries)
 
@@ -362,29 +342,9 @@ def _propose(
         site_ids=sorted({r.site_id for r in lines}),
         is_pending=True,
     )
-    entries = [
-        {
-            "action": "correction.proposed",
-            "target_kind": "purchase_line",
-            "target_id": r.id,
-            "target_label": r.label,
-            "before": {"field": FIELD, "value": None},
-            "after": {
-                "correction_id": cid,
-                "kind": CorrectionKind.EDIT.value,
-                "status": CorrectionStatus.PENDING.value,
-                "record_kind": "purchase_line",
-                "record_id": r.id,
-                "field": FIELD,
-                "old_value": None,
-                "new_value": item.code,
-                "reason": reason,
-                "rule_code": RULE_CODE,
-                "group": key.text,
-            },
-        }
-        for r, cid in zip(lines, correction_ids, strict=True)
-    ]
+    entries = _line_entries(
+        "correction.proposed", CorrectionStatus.PENDING, lines, correction_ids, item, reason, key
+    )
     entries.append(_group_entry("match.group_proposed", key, item, result, False))
     record_many(session, entries)
     return result
@@ -489,3 +449,38 @@ def reject_for_group(
     if not keys:
         raise ValidationError("Ce libellé ne contient aucun mot à retenir.")
     return sum(reject_suggestion(session, user, k, code) for k in keys)
+
+
+def _line_entries(
+    action: str,
+    status: CorrectionStatus,
+    lines: Sequence[Any],
+    correction_ids: Sequence[int],
+    item: NomenclatureItem,
+    reason: str,
+    key: Any,
+) -> list[dict[str, Any]]:
+    """One journal entry per line (so each line's history shows the mapping)."""
+    return [
+        {
+            "action": action,
+            "target_kind": "purchase_line",
+            "target_id": line.id,
+            "target_label": line.label,
+            "before": {"field": FIELD, "value": None},
+            "after": {
+                "correction_id": cid,
+                "kind": CorrectionKind.EDIT.value,
+                "status": status.value,
+                "record_kind": "purchase_line",
+                "record_id": line.id,
+                "field": FIELD,
+                "old_value": None,
+                "new_value": item.code,
+                "reason": reason,
+                "rule_code": RULE_CODE,
+                "group": key.text,
+            },
+        }
+        for line, cid in zip(lines, correction_ids, strict=True)
+    ]
