@@ -223,3 +223,31 @@ def test_a_change_with_its_entry_commits(session, make):
     assert (
         session.scalar(sa.select(Supplier.name).where(Supplier.id == supplier.id)) == "Journalisé"
     )
+
+
+def test_an_exported_journal_verifies_offline_and_shows_tampering(session, app, tmp_path):
+    from workbench.audit.operations import verify_rows
+    from workbench.audit.queries import JournalFilter, write_journal_csv
+
+    with acting_as(Actor(id=3, email="=formule@region.example", role="legal")):
+        record(
+            session,
+            "test.export",
+            target_kind="test",
+            target_id=1,
+            target_label="'apostrophe",
+            after={"v": 1.5, "texte": "=SOMME(A1)"},
+        )
+        record(session, "test.export", target_kind="test", target_id=2, before={"d": "2026-01-01"})
+    path = tmp_path / "journal.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        write_journal_csv(session, handle, JournalFilter())
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["actor_email"].startswith("'=")  # neutralised for spreadsheets
+    assert verify_rows(rows).ok and verify_rows(rows).checked == 2
+    out = app.test_cli_runner().invoke(args=["audit", "verify", "--csv", str(path)])
+    assert out.exit_code == 0 and "2 entrées" in out.output
+    rows[1]["after"] = rows[1]["after"].replace("null", "{}") if rows[1]["after"] else "{}"
+    result = verify_rows(rows)
+    assert not result.ok and result.broken_id == int(rows[1]["id"])

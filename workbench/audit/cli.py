@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 
 import click
 from flask.cli import with_appcontext
 
-from workbench.audit.operations import verify_chain
+from workbench.audit.operations import verify_chain, verify_rows
 from workbench.audit.queries import JournalFilter, write_journal_csv
 from workbench.extensions import db
 
@@ -18,10 +19,20 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Vérifier un export CSV du journal (sans la base).",
+)
 @with_appcontext
-def verify_command() -> None:
+def verify_command(csv_path: str | None) -> None:
     """Vérifier la chaîne de hachage du journal (code de sortie 1 si elle est rompue)."""
-    result = verify_chain(db.session)
+    if csv_path:
+        with open(csv_path, encoding="utf-8", newline="") as handle:
+            result = verify_rows(csv.DictReader(handle))
+    else:
+        result = verify_chain(db.session)
     if result.ok:
         click.echo(f"Journal intègre : {result.checked} entrées vérifiées.")
         return

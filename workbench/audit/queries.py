@@ -12,25 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.audit.models import AuditEntry
+from workbench.audit.operations import HASHED_FIELDS
 from workbench.core.csvsafe import safe_cell
 
-EXPORT_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_email",
-    "actor_role",
-    "action",
-    "target_kind",
-    "target_id",
-    "target_label",
-    "before",
-    "after",
-    "request_id",
-    "import_batch_id",
-    "prev_hash",
-    "hash",
-)
+#: The hashed content framed by the entry id and its chain hashes: enough to re-verify the chain.
+EXPORT_COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
 
 
 @dataclass
