@@ -403,3 +403,56 @@ def test_rejection_and_dismissal_are_journaled(session, make):
     actions = session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert "correction.rejected" in actions and "anomaly.dismissed" in actions
     assert anomaly.status == "dismissed" and anomaly.dismiss_comment == "Sirene muet"
+
+
+def test_a_canteen_reports_a_wrong_matrix_and_the_direction_fixes_it(
+    client, login_as, make, session
+):
+    from workbench.rules.operations import run_rules
+
+    site = make.site()
+    supplier = make.supplier(direction_code="DLYC")
+    entry = make.matrix_entry(supplier, reference="R-7", label="YAOURT NAT 125G", labels="")
+    line = make.purchase_line(site, supplier=supplier, reference="R-7", labels="BIO")
+    canteen = login_as("canteen", sites=[site])
+    response = client.post_form(
+        f"/dossiers/purchase_line/{line.id}/signaler-matrice",
+        {"field": "labels", "comment": "certificat AB du fournisseur"},
+    )
+    assert response.status_code == 302
+    report = session.scalar(sa.select(Anomaly).where(Anomaly.rule_code == "MATRIX_REPORTED"))
+    assert (report.record_kind, report.record_id, report.owner_role) == (
+        "matrix_entry",
+        entry.id,
+        "direction",
+    )
+    assert report.direction_code == "DLYC" and "certificat AB" in report.message
+    with pytest.raises(ConflictError, match="déjà signalé"):
+        operations.report_matrix(session, canteen, line, "labels", "encore")
+    run_rules(session)  # the engine never closes a manual report
+    session.refresh(report)
+    assert report.status == "open"
+    direction = make.user(role="direction", direction="DLYC")
+    proposal = operations.propose_correction(
+        session,
+        direction,
+        "matrix_entry",
+        entry.id,
+        "labels",
+        "BIO",
+        "certificat vérifié",
+        anomaly_id=report.id,
+    )
+    operations.decide(session, make.user(role="legal"), proposal, True, "ok")
+    session.refresh(report)
+    assert entry.labels == "BIO" and report.status == "resolved"
+    assert "matrix.reported" in session.scalars(sa.select(AuditEntry.action)).all()
+
+
+def test_reporting_a_matrix_needs_a_reason_and_a_matrix_entry(session, make, canteen):
+    user, site = canteen
+    line = make.purchase_line(site, reference="SANS-MATRICE")
+    with pytest.raises(ValidationError, match="Expliquez"):
+        operations.report_matrix(session, user, line, "labels", " ")
+    with pytest.raises(ValidationError, match="pas dans la matrice"):
+        operations.report_matrix(session, user, line, "labels", "raison")

@@ -73,6 +73,7 @@ class World:
     own_supplier: Any
     other_supplier: Any
     matrix_entry: Any
+    matrix_line: Any
     code: str
     line_anomaly: Any
     contract_anomaly: Any
@@ -132,6 +133,9 @@ def _world(session, make) -> World:  # type: ignore[no-untyped-def]
         siret=OTHER_SIRET, name="Fournisseur Voisin", direction_code=OTHER_DIRECTION
     )
     matrix_entry = make.matrix_entry(other_supplier, reference="REF-M", label="YAOURT MATRICE")
+    matrix_line = make.purchase_line(
+        other_site, label="YAOURT MATRICE", supplier=other_supplier, reference="REF-M", labels="BIO"
+    )
     own_line = make.purchase_line(own_site, label="YAOURT MAISON")
     other_line = make.purchase_line(other_site, label="YAOURT VOISIN", labels="BIO")
     other_unmapped = make.purchase_line(other_site, label=SECRET)
@@ -198,6 +202,7 @@ def _world(session, make) -> World:  # type: ignore[no-untyped-def]
         own_supplier=own_supplier,
         other_supplier=other_supplier,
         matrix_entry=matrix_entry,
+        matrix_line=matrix_line,
         code=item.code,
         line_anomaly=line_anomaly,
         contract_anomaly=contract_anomaly,

@@ -197,3 +197,14 @@ def test_canteen_cannot_touch_another_lycees_anomaly_through_its_own_line(
     )
     assert response.status_code == 302
     assert_unchanged(session, before)
+
+
+def test_canteen_cannot_report_the_matrix_of_another_lycees_line(client, session, world, login_as):
+    login_as("canteen", sites=[world.own_site])
+    before = snapshot(session)
+    response = client.post_form(
+        f"/dossiers/purchase_line/{world.matrix_line.id}/signaler-matrice",
+        {"field": "labels", "comment": "faux"},
+    )
+    assert response.status_code == 404
+    assert_unchanged(session, before)

@@ -73,6 +73,11 @@ def _requests(world) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-unt
             f"/anomalies/{world.line_anomaly.id}/ecarter",
             {"reason_code": "false_positive", "comment": "faux positif"},
         ),
+        "review.report_matrix": (
+            "admin",
+            f"/dossiers/purchase_line/{world.matrix_line.id}/signaler-matrice",
+            {"field": "labels", "comment": "certificat AB"},
+        ),
         "review.revert": (
             "admin",
             f"/corrections/{world.line_applied.id}/annuler",
@@ -93,7 +98,7 @@ SESSION_ROUTES = {"auth.login", "auth.logout"}
 POST_ENDPOINTS = [
     "auth.user_edit", "auth.user_new", "imports.index", "matching.map_group",
     "matching.reject", "review.claim", "review.correct", "review.decide",
-    "review.decide_many", "review.dismiss", "review.revert", "rules.update",
+    "review.decide_many", "review.dismiss", "review.report_matrix", "review.revert", "rules.update",
 ]  # fmt: skip
 
 

@@ -22,6 +22,11 @@ ROUTES: dict[str, tuple[str, str, dict]] = {
         {"reason_code": "false_positive", "comment": "forgé"},
     ),
     "review.record": ("GET", "/dossiers/{kind}/{record}", {}),
+    "review.report_matrix": (
+        "POST",
+        "/dossiers/purchase_line/{record}/signaler-matrice",
+        {"field": "labels", "comment": "forgé"},
+    ),
     "review.revert": ("POST", "/corrections/{applied}/annuler", {"reason": "forgé"}),
 }
 

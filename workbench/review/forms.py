@@ -40,3 +40,14 @@ class DismissForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """Button-only POST (claim…)."""
+
+
+class MatrixReportForm(FlaskForm):
+    field = HiddenField(validators=[DataRequired()])
+    comment = StringField(
+        "Pourquoi la matrice est-elle fausse ?",
+        validators=[
+            DataRequired(message="Expliquez en quoi la matrice est erronée."),
+            Length(max=1000),
+        ],
+    )

@@ -21,10 +21,11 @@ from workbench.core.errors import ConflictError, PermissionDenied, ValidationErr
 from workbench.core.signals import records_changed
 from workbench.db import utcnow
 from workbench.records.access import RECORD_MODELS, record_label, scope_clause
-from workbench.records.models import Contract, ContractHolder
+from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.review.fields import HOLDER_FIELD, editable_field
 from workbench.review.models import Correction, CorrectionKind, CorrectionStatus
 from workbench.rules.models import ACTIVE_STATUSES, DISMISS_REASONS, Anomaly, AnomalyStatus
+from workbench.rules.registry import get_rule
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,11 @@ def _apply(session: Session, correction: Correction, obj: Any) -> bool:
         anomaly = session.get(Anomaly, correction.anomaly_id)
         if anomaly is not None:
             session.refresh(anomaly)  # the re-check may have closed it with a bulk statement
-            if anomaly.status == AnomalyStatus.PROPOSED:
+            rule = get_rule(anomaly.rule_code)
+            if rule is not None and rule.is_manual and anomaly.is_active:
+                # nothing re-checks a manual report: the applied correction answers it
+                _set_anomaly_status(session, anomaly.id, AnomalyStatus.RESOLVED)
+            elif anomaly.status == AnomalyStatus.PROPOSED:
                 # the rules did not close it: the data still breaks the rule
                 anomaly.status = AnomalyStatus.OPEN
     return True
@@ -465,3 +470,83 @@ def dismiss_anomaly(
     _audit(session, "dismissal.proposed", dismissal)
     _set_anomaly_status(session, anomaly.id, AnomalyStatus.PROPOSED)
     return dismissal
+
+
+MATRIX_FIELDS = ("labels", "origin", "nomenclature_code")
+
+
+def report_matrix(
+    session: Session, user: User, line: PurchaseLine, field: str, comment: str
+) -> Anomaly:
+    """A canteen team says the supplier matrix is wrong on ``field``: raise it to the direction."""
+    from workbench.review.queries import matrix_entry_for
+
+    if not can_edit(session, user, "purchase_line", line):
+        raise PermissionDenied("Vous ne pouvez pas signaler la matrice pour cette ligne.")
+    if field not in MATRIX_FIELDS:
+        raise ValidationError(
+            "Seuls les labels, l'origine et le code de la matrice peuvent être signalés."
+        )
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError("Expliquez en quoi la matrice est erronée (facture, fiche produit…).")
+    entry = matrix_entry_for(session, line)
+    if entry is None:
+        raise ValidationError("Cet article n'est pas dans la matrice du fournisseur.")
+    line_value, matrix_value = getattr(line, field), getattr(entry, field)
+    message = (
+        f"Signalé par {user.name or user.email} ({line.site.name}) : la ligne d'achat indique "
+        f"« {line_value or '—'} », la matrice « {matrix_value or '—'} ». {comment}"
+    )
+    direction = entry.supplier.direction_code or line.site.direction_code
+    anomaly = session.scalar(
+        sa.select(Anomaly).where(
+            Anomaly.rule_code == "MATRIX_REPORTED",
+            Anomaly.record_kind == "matrix_entry",
+            Anomaly.record_id == entry.id,
+            Anomaly.field == field,
+        )
+    )
+    if anomaly is not None and anomaly.is_active:
+        raise ConflictError(
+            "Cet article de matrice est déjà signalé sur ce champ.", current=anomaly.status
+        )
+    now = utcnow()
+    if anomaly is None:
+        anomaly = Anomaly(
+            rule_code="MATRIX_REPORTED",
+            record_kind="matrix_entry",
+            record_id=entry.id,
+            field=field,
+            severity="warning",
+            owner_role="direction",
+            first_seen_at=now,
+        )
+        session.add(anomaly)
+    else:
+        anomaly.version += 1
+    anomaly.status, anomaly.closed_at, anomaly.closed_by_id = AnomalyStatus.OPEN, None, None
+    anomaly.dismiss_reason = anomaly.dismiss_comment = None
+    anomaly.direction_code, anomaly.supplier_id = direction, entry.supplier_id
+    anomaly.value, anomaly.message, anomaly.last_seen_at = str(matrix_value or ""), message, now
+    anomaly.details = {
+        "purchase_line_id": line.id,
+        "line_value": line_value,
+        "reported_by": user.email,
+    }
+    session.flush()
+    record(
+        session,
+        "matrix.reported",
+        target_kind="matrix_entry",
+        target_id=entry.id,
+        target_label=f"{entry.reference} — {entry.label}",
+        before={"field": field, "value": matrix_value},
+        after={
+            "anomaly_id": anomaly.id,
+            "line_id": line.id,
+            "line_value": line_value,
+            "comment": comment,
+        },
+    )
+    return anomaly

@@ -14,7 +14,14 @@ from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
 from workbench.review import operations, queries
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
-from workbench.review.forms import ButtonForm, CorrectionForm, DecisionForm, DismissForm, RevertForm
+from workbench.review.forms import (
+    ButtonForm,
+    CorrectionForm,
+    DecisionForm,
+    DismissForm,
+    MatrixReportForm,
+    RevertForm,
+)
 from workbench.review.models import (
     CORRECTION_KIND_LABELS,
     CORRECTION_STATUS_LABELS,
@@ -89,6 +96,7 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         preset_field=request.args.get("champ"),
         preset_anomaly=request.args.get("anomalie", type=int),
         matrix=matrix,
+        report_form=MatrixReportForm(),
     )
 
 
@@ -333,3 +341,24 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         record_labels=queries.record_labels(db.session, anomalies),
         field_label=queries.field_label,
     )
+
+
+@login_required
+def report_matrix(record_id: int):  # type: ignore[no-untyped-def]
+    line = load_scoped(db.session, "purchase_line", record_id, current_user)
+    page = url_for("review.record", kind="purchase_line", record_id=record_id)
+    form = MatrixReportForm()
+    if not form.validate_on_submit():
+        flash("Expliquez en quoi la matrice est erronée.", "danger")
+        return redirect(page)
+    try:
+        operations.report_matrix(db.session, current_user, line, form.field.data, form.comment.data)
+    except PermissionDenied:
+        abort(403)
+    except (ValidationError, ConflictError) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(page)
+    db.session.commit()
+    flash("Signalement transmis à la direction (file « Fournisseurs »).", "success")
+    return redirect(page)

@@ -110,6 +110,9 @@ class Rule:
     tables: ClassVar[tuple[str, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
     enabled_by_default: ClassVar[bool] = True
+    #: A manual rule's anomalies are raised by people (a report), not by ``check``: the engine
+    #: never runs it, and its anomalies close when a correction linked to them is applied.
+    is_manual: ClassVar[bool] = False
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         raise NotImplementedError
@@ -156,7 +159,7 @@ def load_builtin_rules() -> None:
     """Import the built-in rule modules (they register themselves)."""
     import importlib
 
-    for module in ("suppliers", "purchases", "contracts"):
+    for module in ("suppliers", "purchases", "contracts", "reports"):
         try:
             importlib.import_module(f"workbench.rules.{module}")
         except ModuleNotFoundError as error:

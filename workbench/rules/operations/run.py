@@ -330,6 +330,7 @@ def run_rules(
         for code, v in views.items()
         if (rule_codes is None or code in rule_codes)
         and (record_kind is None or v.rule.record_kind == record_kind)
+        and not v.rule.is_manual
     ]
     result = RunResult(counts={v.code: RuleCount(enabled=v.enabled) for v in selected})
     if not selected:
