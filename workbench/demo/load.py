@@ -22,6 +22,7 @@ from workbench.auth.models import User
 from workbench.demo import factories
 from workbench.demo.generate import generate_demo
 from workbench.imports.models import ImportBatch
+from workbench.imports.operations.write import PURCHASE_VALUES
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
 
@@ -240,26 +241,7 @@ def load_demo(
         PurchaseLine,
         _rows(
             purchases,
-            [
-                "line_key",
-                "site_id",
-                "line_date",
-                "supplier_id",
-                "supplier_siret",
-                "supplier_name",
-                "reference",
-                "label",
-                "quantity",
-                "unit",
-                "amount_ht",
-                "family",
-                "labels",
-                "origin",
-                "nomenclature_code",
-                "is_short_circuit",
-                "is_local",
-                "source_row",
-            ],
+            ["line_key", *PURCHASE_VALUES, "source_row"],
             import_batch_id=b.id,
         ),
     )

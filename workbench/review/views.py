@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -36,6 +39,31 @@ from workbench.rules.registry import QUEUES, get_rule
 def _back(default: str):  # type: ignore[no-untyped-def]
     target = request.form.get("next") or request.args.get("next")
     return redirect(target if is_safe_next(target) else default)
+
+
+_FAILED = object()
+
+
+def _run(action: Callable[[], Any], *, refusal_as_message: bool = False) -> Any:
+    """One operation at the request edge: commit it, or roll back and flash its French message.
+
+    Returns the operation's result, or ``_FAILED``. A refusal (:class:`PermissionDenied`) is a 403,
+    unless ``refusal_as_message`` (four-eyes refusals are explained to the legal user).
+    """
+    try:
+        result = action()
+    except PermissionDenied as error:
+        if not refusal_as_message:
+            abort(403)
+        db.session.rollback()
+        flash(error.message, "danger")
+        return _FAILED
+    except (ValidationError, ConflictError) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return _FAILED
+    db.session.commit()
+    return result
 
 
 def _fields(kind: str, record) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -110,8 +138,8 @@ def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
             for error in errors:
                 flash(error, "danger")
         return redirect(page)
-    try:
-        correction = operations.propose_correction(
+    correction = _run(
+        lambda: operations.propose_correction(
             db.session,
             current_user,
             kind,
@@ -122,13 +150,9 @@ def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
             base_version=int(form.base_version.data) if form.base_version.data else None,
             anomaly_id=int(form.anomaly_id.data) if form.anomaly_id.data else None,
         )
-    except PermissionDenied:
-        abort(403)
-    except (ValidationError, ConflictError) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    )
+    if correction is _FAILED:
         return redirect(page)
-    db.session.commit()
     if correction.status == CorrectionStatus.APPLIED:
         flash("Correction appliquée.", "success")
     else:
@@ -153,15 +177,11 @@ def revert(correction_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Indiquez la raison de l'annulation.", "danger")
         return redirect(page)
-    try:
-        new = operations.revert_correction(db.session, current_user, correction, form.reason.data)
-    except PermissionDenied:
-        abort(403)
-    except (ValidationError, ConflictError) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    new = _run(
+        lambda: operations.revert_correction(db.session, current_user, correction, form.reason.data)
+    )
+    if new is _FAILED:
         return redirect(page)
-    db.session.commit()
     flash(
         "Correction annulée."
         if new.status == CorrectionStatus.APPLIED
@@ -220,15 +240,13 @@ def decide(correction_id: int):  # type: ignore[no-untyped-def]
     form = DecisionForm()
     if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
         abort(400)
-    try:
-        operations.decide(
-            db.session, current_user, correction, form.decision.data == "approve", form.comment.data
-        )
-    except (ValidationError, ConflictError, PermissionDenied) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    approve = form.decision.data == "approve"
+    outcome = _run(
+        lambda: operations.decide(db.session, current_user, correction, approve, form.comment.data),
+        refusal_as_message=True,
+    )
+    if outcome is _FAILED:
         return redirect(url_for("review.approvals"))
-    db.session.commit()
     flash(*_decision_message(correction))
     return _back(url_for("review.approvals"))
 
@@ -239,15 +257,13 @@ def decide_many():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
         abort(400)
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-    try:
-        done = operations.decide_many(
-            db.session, current_user, ids, form.decision.data == "approve", form.comment.data
-        )
-    except (ValidationError, ConflictError, PermissionDenied) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    approve = form.decision.data == "approve"
+    done = _run(
+        lambda: operations.decide_many(db.session, current_user, ids, approve, form.comment.data),
+        refusal_as_message=True,
+    )
+    if done is _FAILED:
         return redirect(url_for("review.approvals"))
-    db.session.commit()
     conflicts = sum(1 for c in done if c.status == CorrectionStatus.CONFLICT)
     flash(
         f"{len(done)} proposition(s) traitée(s)"
@@ -274,13 +290,7 @@ def claim(anomaly_id: int):  # type: ignore[no-untyped-def]
     anomaly = _load_anomaly(anomaly_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    try:
-        operations.claim_anomaly(db.session, current_user, anomaly)
-    except ConflictError as error:
-        db.session.rollback()
-        flash(error.message, "warning")
-    else:
-        db.session.commit()
+    if _run(lambda: operations.claim_anomaly(db.session, current_user, anomaly)) is not _FAILED:
         flash("Anomalie prise en charge.", "success")
     return _back(url_for("review.record", kind=anomaly.record_kind, record_id=anomaly.record_id))
 
@@ -293,15 +303,13 @@ def dismiss(anomaly_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Choisissez un motif et saisissez un commentaire.", "danger")
         return redirect(page)
-    try:
-        proposal = operations.dismiss_anomaly(
+    proposal = _run(
+        lambda: operations.dismiss_anomaly(
             db.session, current_user, anomaly, form.reason_code.data, form.comment.data
         )
-    except (ValidationError, ConflictError) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    )
+    if proposal is _FAILED:
         return redirect(page)
-    db.session.commit()
     flash(
         "Anomalie écartée."
         if proposal is None
@@ -351,14 +359,12 @@ def report_matrix(record_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Expliquez en quoi la matrice est erronée.", "danger")
         return redirect(page)
-    try:
-        operations.report_matrix(db.session, current_user, line, form.field.data, form.comment.data)
-    except PermissionDenied:
-        abort(403)
-    except (ValidationError, ConflictError) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    reported = _run(
+        lambda: operations.report_matrix(
+            db.session, current_user, line, form.field.data, form.comment.data
+        )
+    )
+    if reported is _FAILED:
         return redirect(page)
-    db.session.commit()
     flash("Signalement transmis à la direction (file « Fournisseurs »).", "success")
     return redirect(page)
