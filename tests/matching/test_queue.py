@@ -315,3 +315,14 @@ def test_other_roles_cannot_open_or_use_the_queue(client, login_as, role):
 def test_keyboard_script_binds_number_keys_to_accept_forms(app):
     script = Path(app.static_folder, "articles.js").read_text(encoding="utf-8")
     assert re.search(r"\[1-5\]", script) and "form[data-accept]" in script
+
+
+def test_groups_are_oldest_first_by_default_and_most_lines_on_request(session, make, world):
+    user = make.user(role="canteen", sites=[world["brest"], world["rennes"]])
+    assert queries.GroupFilter.from_args({}).sort == "anciens"
+    default = queries.group_page(session, user, queries.GroupFilter.from_args({}))
+    oldest = [g.oldest for g in default.groups]
+    assert oldest == sorted(oldest)
+    most = queries.group_page(session, user, queries.GroupFilter(sort="lignes"))
+    counts = [g.line_count for g in most.groups]
+    assert counts == sorted(counts, reverse=True)

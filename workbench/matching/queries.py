@@ -44,7 +44,8 @@ RULE_CODE = "ARTICLE_UNMAPPED"
 PER_PAGE = 20
 #: Fuzzy suggestions scoring below this are noise, not shown (learned aliases always are).
 MIN_SCORE = 20.0
-SORTS = {"lignes": "Plus de lignes d'abord", "anciens": "Plus anciens d'abord"}
+#: Oldest first by default, as every queue (PRODUCT.md); "most lines" maps the most per decision.
+SORTS = {"anciens": "Plus anciens d'abord", "lignes": "Plus de lignes d'abord"}
 
 
 # -- group keys ----------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class GroupFilter:
     site_id: int | None = None
     supplier: str | None = None
     search: str | None = None
-    sort: str = "lignes"
+    sort: str = "anciens"
     page: int = 1
     per_page: int = PER_PAGE
 
@@ -156,12 +157,12 @@ class GroupFilter:
             except ValueError:
                 return None
 
-        sort = args.get("tri") or "lignes"
+        sort = args.get("tri") or "anciens"
         return cls(
             site_id=as_int("site"),
             supplier=(args.get("fournisseur") or "").strip() or None,
             search=(args.get("q") or "").strip() or None,
-            sort=sort if sort in SORTS else "lignes",
+            sort=sort if sort in SORTS else "anciens",
             page=max(1, as_int("page") or 1),
         )
 
