@@ -184,18 +184,7 @@ def test_canteen_user_cannot_correct_another_lycees_line(session, make, canteen)
 def test_dismissing_a_blocking_anomaly_needs_approval(session, make):
     direction_user = make.user(role="direction")
     contract = make.contract(direction_code=direction_user.direction_code)
-    anomaly = Anomaly(
-        rule_code="AMOUNT_OUT_OF_RANGE",
-        record_kind="contract",
-        record_id=contract.id,
-        field="amount",
-        severity="blocking",
-        owner_role="direction",
-        direction_code=contract.direction_code,
-        message="montant",
-    )
-    session.add(anomaly)
-    session.flush()
+    anomaly = make.anomaly(contract, "AMOUNT_OUT_OF_RANGE", "amount", severity="blocking")
     proposal = operations.dismiss_anomaly(
         session, direction_user, anomaly, "accepted_exception", "marché réel"
     )
@@ -208,17 +197,7 @@ def test_dismissing_a_blocking_anomaly_needs_approval(session, make):
 def test_dismissal_without_comment_is_refused(session, make):
     user = make.user(role="direction")
     contract = make.contract(direction_code=user.direction_code)
-    anomaly = Anomaly(
-        rule_code="X",
-        record_kind="contract",
-        record_id=contract.id,
-        field="",
-        severity="warning",
-        owner_role="direction",
-        message="m",
-    )
-    session.add(anomaly)
-    session.flush()
+    anomaly = make.anomaly(contract, "X")
     with pytest.raises(ValidationError):
         operations.dismiss_anomaly(session, user, anomaly, "false_positive", " ")
     assert anomaly.status == "open"
@@ -228,19 +207,7 @@ def test_record_page_shows_failing_fields_and_history(client, login_as, make, se
     site = make.site()
     login_as("canteen", sites=[site])
     line = make.purchase_line(site, label="FILET CABILLAUD MSC SURG")
-    session.add(
-        Anomaly(
-            rule_code="ARTICLE_UNMAPPED",
-            record_kind="purchase_line",
-            record_id=line.id,
-            field="nomenclature_code",
-            severity="warning",
-            owner_role="canteen",
-            site_id=site.id,
-            message="Article non rattaché",
-        )
-    )
-    session.flush()
+    make.anomaly(line, "ARTICLE_UNMAPPED", "nomenclature_code")
     html = client.get(f"/dossiers/purchase_line/{line.id}").get_data(as_text=True)
     assert "FILET CABILLAUD MSC SURG" in html and "à corriger" in html
     response = client.post_form(
@@ -384,18 +351,7 @@ def test_rejection_and_dismissal_are_journaled(session, make):
         operations.decide(session, legal, proposal, False, "")
     operations.decide(session, legal, proposal, False, "Le Kbis dit autre chose")
     assert proposal.status == "rejected" and supplier.name != "ACME SAS"
-    anomaly = Anomaly(
-        rule_code="COMPANY_CATEGORY_MISSING",
-        record_kind="supplier",
-        record_id=supplier.id,
-        field="company_category",
-        severity="warning",
-        owner_role="direction",
-        direction_code=direction.direction_code,
-        message="m",
-    )
-    session.add(anomaly)
-    session.flush()
+    anomaly = make.anomaly(supplier, "COMPANY_CATEGORY_MISSING", "company_category")
     assert (
         operations.dismiss_anomaly(session, direction, anomaly, "data_unavailable", "Sirene muet")
         is None

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from workbench.rules import registry
-from workbench.rules.models import Anomaly
 
 
 class _ArticlesRule(registry.Rule):
@@ -27,31 +24,25 @@ def rule(monkeypatch):
     return _ArticlesRule
 
 
-def _anomaly(session, line, days_old=0, severity="warning", status="open"):
-    anomaly = Anomaly(
-        rule_code=_ArticlesRule.code,
-        record_kind="purchase_line",
-        record_id=line.id,
-        field="nomenclature_code",
+def _anomaly(make, line, days_old=0, severity="warning", status="open"):
+    return make.anomaly(
+        line,
+        _ArticlesRule.code,
+        "nomenclature_code",
         severity=severity,
+        days_old=days_old,
         status=status,
-        owner_role="canteen",
-        site_id=line.site_id,
         value=line.label,
         message=f"Article {line.label} non rattaché",
-        first_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=days_old),
     )
-    session.add(anomaly)
-    session.flush()
-    return anomaly
 
 
 def test_canteen_queue_shows_only_its_lycee_oldest_first(client, login_as, make, session, rule):
     own, other = make.site(), make.site()
     login_as("canteen", sites=[own])
-    recent = _anomaly(session, make.purchase_line(own, label="PDT GT LAVEE SAC 10KG"), days_old=1)
-    old = _anomaly(session, make.purchase_line(own, label="YAOURT NAT BIO"), days_old=30)
-    _anomaly(session, make.purchase_line(other, label="SECRET AUTRE LYCEE"))
+    recent = _anomaly(make, make.purchase_line(own, label="PDT GT LAVEE SAC 10KG"), days_old=1)
+    old = _anomaly(make, make.purchase_line(own, label="YAOURT NAT BIO"), days_old=30)
+    _anomaly(make, make.purchase_line(other, label="SECRET AUTRE LYCEE"))
     html = client.get("/files/articles").get_data(as_text=True)
     assert "SECRET AUTRE LYCEE" not in html
     assert html.index(f"n° {old.record_id}<") < html.index(f"n° {recent.record_id}<")
@@ -62,8 +53,8 @@ def test_canteen_queue_shows_only_its_lycee_oldest_first(client, login_as, make,
 def test_filters_search_and_age(client, login_as, make, session, rule):
     site = make.site()
     login_as("canteen", sites=[site])
-    _anomaly(session, make.purchase_line(site, label="STEAK HACHE VBF"), days_old=40)
-    _anomaly(session, make.purchase_line(site, label="YAOURT NATURE"), days_old=2)
+    _anomaly(make, make.purchase_line(site, label="STEAK HACHE VBF"), days_old=40)
+    _anomaly(make, make.purchase_line(site, label="YAOURT NATURE"), days_old=2)
     html = client.get("/files/articles?q=steak").get_data(as_text=True)
     assert "STEAK HACHE" in html and "YAOURT NATURE" not in html
     html = client.get("/files/articles?age=30").get_data(as_text=True)
@@ -76,7 +67,7 @@ def test_pagination_keeps_filters(client, login_as, make, session, app, rule):
     per_page = app.config["PAGE_SIZE"]
     for i in range(per_page + 3):
         _anomaly(
-            session, make.purchase_line(site, label=f"ARTICLE {i:03d}"), days_old=per_page + 3 - i
+            make, make.purchase_line(site, label=f"ARTICLE {i:03d}"), days_old=per_page + 3 - i
         )
     first = client.get("/files/articles").get_data(as_text=True)
     second = client.get("/files/articles?page=2").get_data(as_text=True)

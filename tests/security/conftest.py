@@ -7,7 +7,6 @@ out of reach whatever the request says.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,6 @@ from workbench.db import Base
 from workbench.imports.models import ImportBatch
 from workbench.matching.queries import label_key
 from workbench.review import operations
-from workbench.rules.models import Anomaly
 
 OWN_DIRECTION = "DLYC"
 OTHER_DIRECTION = "DOTH"
@@ -96,23 +94,16 @@ class World:
         return f"ref:{OTHER_SIRET}|REF-SECRET"
 
 
-def _anomaly(session, rule_code, kind, record, owner, severity="warning", **scope):  # type: ignore[no-untyped-def]
-    anomaly = Anomaly(
-        rule_code=rule_code,
-        record_kind=kind,
-        record_id=record.id,
-        field="",
+def _anomaly(make, rule_code, record, severity="warning", **scope):  # type: ignore[no-untyped-def]
+    return make.anomaly(
+        record,
+        rule_code,
         severity=severity,
-        status="open",
-        owner_role=owner,
+        days_old=3,
         value="x",
         message="anomalie de test",
-        first_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
         **scope,
     )
-    session.add(anomaly)
-    session.flush()
-    return anomaly
 
 
 @pytest.fixture
@@ -168,18 +159,15 @@ def _world(session, make) -> World:  # type: ignore[no-untyped-def]
     assert line_applied.status == "applied" and contract_applied.status == "applied"
     assert line_pending.status == "pending" and contract_pending.status == "pending"
 
-    line_anomaly = _anomaly(
-        session, "LABEL_FAMILY_MISMATCH", "purchase_line", other_line, "canteen",
-        site_id=other_site.id,
-    )  # fmt: skip
-    contract_anomaly = _anomaly(
-        session, "CONTRACT_FIELD_MISSING", "contract", other_contract, "direction",
-        severity="blocking", direction_code=OTHER_DIRECTION,
-    )  # fmt: skip
+    line_anomaly = _anomaly(make, "LABEL_FAMILY_MISMATCH", other_line)
+    contract_anomaly = _anomaly(make, "CONTRACT_FIELD_MISSING", other_contract, severity="blocking")
     supplier_anomaly = _anomaly(
-        session, "SIRET_MISSING", "supplier", other_supplier, "direction",
-        direction_code=OTHER_DIRECTION, supplier_id=other_supplier.id,
-    )  # fmt: skip
+        make, "SIRET_MISSING", other_supplier, supplier_id=other_supplier.id
+    )
+    assert (line_anomaly.site_id, contract_anomaly.direction_code) == (
+        other_site.id,
+        OTHER_DIRECTION,
+    )
     batch = ImportBatch(
         kind="purchases",
         file_name="achats-voisin.csv",

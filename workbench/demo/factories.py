@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from workbench.auth import operations as auth_operations
 from workbench.auth.models import User
+from workbench.records.access import RECORD_MODELS
 from workbench.records.keys import purchase_line_key
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
+from workbench.rules.models import Anomaly
 
 _counter = itertools.count(1)
 
@@ -180,6 +182,39 @@ def make_contract(
     session.add(contract)
     session.flush()
     return contract
+
+
+def make_anomaly(
+    session: Session,
+    record: Any,
+    rule_code: str = "ARTICLE_UNMAPPED",
+    field: str = "",
+    severity: str = "warning",
+    days_old: int = 0,
+    **extra: Any,
+) -> Anomaly:
+    """An open anomaly on ``record``: kind, owner and scope are derived from the record."""
+    kind = next(k for k, model in RECORD_MODELS.items() if isinstance(record, model))
+    values: dict[str, Any] = {
+        "owner_role": "canteen" if kind == "purchase_line" else "direction",
+        "site_id": getattr(record, "site_id", None) if kind == "purchase_line" else None,
+        "direction_code": getattr(record, "direction_code", None),
+        "value": None,
+        "message": f"Anomalie {rule_code}",
+        "first_seen_at": dt.datetime.now(dt.UTC) - dt.timedelta(days=days_old),
+    }
+    values.update(extra)
+    anomaly = Anomaly(
+        rule_code=rule_code,
+        record_kind=kind,
+        record_id=record.id,
+        field=field,
+        severity=severity,
+        **values,
+    )
+    session.add(anomaly)
+    session.flush()
+    return anomaly
 
 
 # -- builders shared with the demo dataset (workbench/demo/generate/, workbench/demo/decp/) -------------
