@@ -24,6 +24,7 @@ legal department approves each line.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -172,28 +173,13 @@ def map_group(
     returned = sorted(returned, key=lambda r: r.id)
     ids = [r.id for r in returned]
     _expire_lines(session, set(ids))
-    anomalies = _active_anomalies(session, ids)
-    rows = [
-        {
-            "kind": CorrectionKind.EDIT.value,
-            "status": CorrectionStatus.APPLIED.value,
-            "record_kind": "purchase_line",
-            "record_id": r.id,
-            "field": FIELD,
-            "old_value": None,
-            "new_value": item.code,
-            "reason": reason,
-            "rule_code": RULE_CODE,
-            "anomaly_id": anomalies.get(r.id),
-            "site_id": r.site_id,
-            "base_version": r.version - 1,
-            "proposed_by_id": user.id,
-            "proposed_at": now,
-            "applied_at": now,
-        }
-        for r in returned
-    ]
-    correction_ids = _insert_corrections(session, rows)
+    # the UPDATE already bumped each version: the correction was made against the one before
+    correction_ids = _insert_corrections(
+        session,
+        _correction_rows(
+            session, returned, CorrectionStatus.APPLIED, user, item, reason, now, version_offset=-1
+        ),
+    )
     result = MapResult(
         group=key.text,
         code=item.code,
@@ -312,28 +298,10 @@ def _propose(
             "Aucune ligne à proposer dans ce groupe : une correction attend déjà une validation."
         )
     ids = [r.id for r in lines]
-    anomalies = _active_anomalies(session, ids)
-    now = utcnow()
-    rows = [
-        {
-            "kind": CorrectionKind.EDIT.value,
-            "status": CorrectionStatus.PENDING.value,
-            "record_kind": "purchase_line",
-            "record_id": r.id,
-            "field": FIELD,
-            "old_value": None,
-            "new_value": item.code,
-            "reason": reason,
-            "rule_code": RULE_CODE,
-            "anomaly_id": anomalies.get(r.id),
-            "site_id": r.site_id,
-            "base_version": r.version,
-            "proposed_by_id": user.id,
-            "proposed_at": now,
-        }
-        for r in lines
-    ]
-    correction_ids = _insert_corrections(session, rows)
+    correction_ids = _insert_corrections(
+        session,
+        _correction_rows(session, lines, CorrectionStatus.PENDING, user, item, reason, utcnow()),
+    )
     result = MapResult(
         group=key.text,
         code=item.code,
@@ -449,6 +417,42 @@ def reject_for_group(
     if not keys:
         raise ValidationError("Ce libellé ne contient aucun mot à retenir.")
     return sum(reject_suggestion(session, user, k, code) for k in keys)
+
+
+def _correction_rows(
+    session: Session,
+    lines: Sequence[Any],
+    status: CorrectionStatus,
+    user: User,
+    item: NomenclatureItem,
+    reason: str,
+    now: dt.datetime,
+    *,
+    version_offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The Correction rows of a group mapping, one per line, linked to its active anomaly."""
+    anomalies = _active_anomalies(session, [line.id for line in lines])
+    applied = status == CorrectionStatus.APPLIED
+    return [
+        {
+            "kind": CorrectionKind.EDIT.value,
+            "status": status.value,
+            "record_kind": "purchase_line",
+            "record_id": line.id,
+            "field": FIELD,
+            "old_value": None,
+            "new_value": item.code,
+            "reason": reason,
+            "rule_code": RULE_CODE,
+            "anomaly_id": anomalies.get(line.id),
+            "site_id": line.site_id,
+            "base_version": line.version + version_offset,
+            "proposed_by_id": user.id,
+            "proposed_at": now,
+            **({"applied_at": now} if applied else {}),
+        }
+        for line in lines
+    ]
 
 
 def _line_entries(
