@@ -150,6 +150,10 @@ def siret_status(value: Any) -> str:
     return _siret_status_text(_digits(value))
 
 
+#: What each :func:`siret_statuses` failure means, in a message (« Le SIRET … <reason> »).
+SIRET_PROBLEMS = {"format": "ne compte pas 14 chiffres", "checksum": "a une clé de contrôle fausse"}
+
+
 def siret_statuses(series: pd.Series) -> pd.Series:
     """:func:`siret_status` per value, validated once per distinct SIRET with python-stdnum."""
     return per_unique(series, siret_status)

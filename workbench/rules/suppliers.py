@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.rules.common import (
+    SIRET_PROBLEMS,
     blank,
     clean_text,
     compact_siret,
@@ -81,9 +82,7 @@ class SiretInvalid(_SupplierRule):
         suppliers = frames["suppliers"]
         status = siret_statuses(suppliers["siret"])
         bad = suppliers[status.isin(["format", "checksum"])]
-        reason = status[bad.index].map(
-            {"format": "ne compte pas 14 chiffres", "checksum": "a une clé de contrôle fausse"}
-        )
+        reason = status[bad.index].map(SIRET_PROBLEMS)
         value = clean_text(bad["siret"])
         return failures(bad["id"], "siret", value, "Le SIRET « " + value + " » " + reason + ".")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.rules.common import blank, clean_text, compact_siret, siret_statuses
+from workbench.rules.common import SIRET_PROBLEMS, blank, clean_text, compact_siret, siret_statuses
 from workbench.rules.contracts.base import MANDATORY, _ContractRule, _is_empty
 from workbench.rules.registry import empty_failures, failures, register
 from workbench.rules.suppliers import holder_fields
@@ -121,10 +121,7 @@ class ContractSiretInvalid(_ContractRule):
         holders = frames["holders"]
         buyer_status = siret_statuses(contracts["buyer_id"])
         bad_buyers = contracts[buyer_status.isin(["format", "checksum"])]
-        reasons = {
-            "format": "ne compte pas 14 chiffres",
-            "checksum": "a une clé de contrôle fausse",
-        }
+        reasons = SIRET_PROBLEMS
         buyer_value = clean_text(bad_buyers["buyer_id"])
         parts = [
             failures(
