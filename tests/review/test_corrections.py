@@ -412,3 +412,33 @@ def test_reporting_a_matrix_needs_a_reason_and_a_matrix_entry(session, make, can
         operations.report_matrix(session, user, line, "labels", " ")
     with pytest.raises(ValidationError, match="pas dans la matrice"):
         operations.report_matrix(session, user, line, "labels", "raison")
+
+
+def test_batch_approval_re_checks_every_record_in_one_run(session, make):
+    from workbench.core.signals import records_changed
+
+    direction = make.user(role="direction")
+    suppliers = [
+        make.supplier(siret=None, name=f"B{i}", direction_code=direction.direction_code)
+        for i in range(3)
+    ]
+    proposals = [
+        operations.propose_correction(
+            session, direction, "supplier", s.id, "company_category", "PME", "Sirene"
+        )
+        for s in suppliers
+    ]
+    sent = []
+
+    def receiver(sender, **kwargs):
+        sent.append((kwargs["record_kind"], kwargs["record_ids"]))
+
+    records_changed.connect(receiver)
+    try:
+        operations.decide_many(
+            session, make.user(role="legal"), [p.id for p in proposals], True, ""
+        )
+    finally:
+        records_changed.disconnect(receiver)
+    assert sent == [("supplier", sorted(s.id for s in suppliers))]
+    assert all(p.status == "applied" for p in proposals)

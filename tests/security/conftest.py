@@ -109,7 +109,7 @@ def _anomaly(make, rule_code, record, severity="warning", **scope):  # type: ign
 @pytest.fixture
 def world(session, make, monkeypatch) -> World:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as patch:  # the rules re-check is not under test: skip it here
-        patch.setattr(operations, "_recheck", lambda *args, **kwargs: None)
+        patch.setattr(operations, "_recheck_applied", lambda *args, **kwargs: None)
         return _world(session, make)
 
 

@@ -187,11 +187,6 @@ def _set_anomaly_status(
     )
 
 
-def _recheck(session: Session, record_kind: str, record_id: int) -> None:
-    session.flush()
-    records_changed.send(session, record_kind=record_kind, record_ids=[record_id])
-
-
 def propose_correction(
     session: Session,
     user: User,
@@ -266,8 +261,14 @@ def propose_correction(
     return correction
 
 
-def _apply(session: Session, correction: Correction, obj: Any) -> bool:
-    """Apply a correction; mark it in conflict (and return False) if the record moved on."""
+def _apply(
+    session: Session, correction: Correction, obj: Any, deferred: list[Correction] | None = None
+) -> bool:
+    """Apply a correction; mark it in conflict (and return False) if the record moved on.
+
+    The re-check of the record runs at once, or — with ``deferred`` — is queued so that a batch
+    re-checks every record it touched in one run (:func:`_recheck_applied`).
+    """
     current = get_value(session, correction.record_kind, obj, correction.field)
     if correction.base_version is not None and obj.version != correction.base_version:
         correction.status = CorrectionStatus.CONFLICT
@@ -280,23 +281,43 @@ def _apply(session: Session, correction: Correction, obj: Any) -> bool:
     correction.applied_at = utcnow()
     session.flush()
     _audit(session, "correction.applied", correction, obj)
-    _recheck(session, correction.record_kind, correction.record_id)
-    if correction.anomaly_id is not None:
-        anomaly = session.get(Anomaly, correction.anomaly_id)
-        if anomaly is not None:
-            session.refresh(anomaly)  # the re-check may have closed it with a bulk statement
-            rule = get_rule(anomaly.rule_code)
-            if rule is not None and rule.is_manual and anomaly.is_active:
-                # nothing re-checks a manual report: the applied correction answers it
-                _set_anomaly_status(session, anomaly.id, AnomalyStatus.RESOLVED)
-            elif anomaly.status == AnomalyStatus.PROPOSED:
-                # the rules did not close it: the data still breaks the rule
-                anomaly.status = AnomalyStatus.OPEN
+    if deferred is None:
+        _recheck_applied(session, [correction])
+    else:
+        deferred.append(correction)
     return True
 
 
+def _recheck_applied(session: Session, corrections: list[Correction]) -> None:
+    """Re-check the corrected records (one run per record kind), then settle their anomalies."""
+    by_kind: dict[str, set[int]] = {}
+    for correction in corrections:
+        by_kind.setdefault(correction.record_kind, set()).add(correction.record_id)
+    session.flush()
+    for record_kind, ids in by_kind.items():
+        records_changed.send(session, record_kind=record_kind, record_ids=sorted(ids))
+    for correction in corrections:
+        anomaly = session.get(Anomaly, correction.anomaly_id) if correction.anomaly_id else None
+        if anomaly is None:
+            continue
+        session.refresh(anomaly)  # the re-check may have closed it with a bulk statement
+        rule = get_rule(anomaly.rule_code)
+        if rule is not None and rule.is_manual and anomaly.is_active:
+            # nothing re-checks a manual report: the applied correction answers it
+            _set_anomaly_status(session, anomaly.id, AnomalyStatus.RESOLVED)
+        elif anomaly.status == AnomalyStatus.PROPOSED:
+            # the rules did not close it: the data still breaks the rule
+            anomaly.status = AnomalyStatus.OPEN
+
+
 def decide(
-    session: Session, user: User, correction: Correction, approve: bool, comment: str
+    session: Session,
+    user: User,
+    correction: Correction,
+    approve: bool,
+    comment: str,
+    *,
+    _deferred: list[Correction] | None = None,
 ) -> Correction:
     """Approve (apply) or reject a pending correction or dismissal. Four eyes, always."""
     if correction.status != CorrectionStatus.PENDING:
@@ -343,7 +364,7 @@ def decide(
             target_id=correction.record_id,
             after={"correction_id": correction.id, "comment": comment},
         )
-        if _apply(session, correction, obj) and correction.reverts_id:
+        if _apply(session, correction, obj, _deferred) and correction.reverts_id:
             original = session.get(Correction, correction.reverts_id)
             if original is not None:
                 original.status = CorrectionStatus.REVERTED
@@ -371,7 +392,10 @@ def decide_many(
         raise ValidationError(
             "La validation groupée n'accepte qu'une sélection homogène (même règle, même champ)."
         )
-    return [decide(session, user, c, approve, comment) for c in corrections]
+    applied: list[Correction] = []
+    done = [decide(session, user, c, approve, comment, _deferred=applied) for c in corrections]
+    _recheck_applied(session, applied)  # one re-check for the whole batch
+    return done
 
 
 def revert_correction(
