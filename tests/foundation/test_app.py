@@ -162,3 +162,22 @@ def test_security_headers_are_sent(client):
     response = client.get("/connexion")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_an_account_created_inactive_is_journaled_as_inactive(client, login_as, make, session):
+    login_as("admin")
+    site = make.site()
+    response = client.post_form(
+        "/admin/utilisateurs/nouveau",
+        {
+            "email": "inactif@lycee.example",
+            "role": "canteen",
+            "sites": [site.uai],
+            "direction": "",
+            "password": "un-mot-de-passe-long",
+        },
+    )
+    assert response.status_code == 302
+    user = session.scalar(sa.select(User).where(User.email == "inactif@lycee.example"))
+    entry = session.scalar(sa.select(AuditEntry).where(AuditEntry.target_id == str(user.id)))
+    assert user.is_active_account is False and entry.after["active"] is False

@@ -55,6 +55,7 @@ def create_user(
     name: str = "",
     site_uais: list[str] | None = None,
     direction: str | None = None,
+    is_active: bool = True,
 ) -> User:
     email = email.strip().lower()
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
@@ -62,7 +63,9 @@ def create_user(
     if len(password) < 10:
         raise ValidationError("Le mot de passe doit compter au moins 10 caractères.")
     sites, direction = _resolve_scope(session, role, site_uais or [], direction)
-    user = User(email=email, name=name, role=role, direction_code=direction)
+    user = User(
+        email=email, name=name, role=role, direction_code=direction, is_active_account=is_active
+    )
     user.sites = sites
     user.set_password(password)
     session.add(user)

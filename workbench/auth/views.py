@@ -83,9 +83,8 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
                     name=form.name.data or "",
                     site_uais=form.sites.data,
                     direction=form.direction.data or None,
+                    is_active=form.is_active.data,
                 )
-                if not form.is_active.data:
-                    user.is_active_account = False
             else:
                 operations.update_user(
                     db.session,
