@@ -40,6 +40,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IMPORT_CHUNK_ROWS", 100_000, "Nombre de lignes lues par bloc lors d'un import CSV.", int
     ),
+    Setting(
+        "IMPORT_XLSX_MAX_ROWS",
+        1_048_576,
+        "Lignes au plus d'une feuille XLSX (limite d'Excel), comptées avant toute lecture.",
+        int,
+    ),
+    Setting(
+        "IMPORT_XLSX_MAX_UNCOMPRESSED_MB",
+        1_000,
+        "Taille décompressée maximale d'un classeur XLSX, en Mo (vérifiée avant lecture).",
+        int,
+    ),
+    Setting(
+        "IMPORT_XLSX_MAX_RATIO",
+        200,
+        "Taux de compression maximal d'une partie d'un classeur XLSX (bombes de décompression).",
+        int,
+    ),
+    Setting(
+        "IMPORT_JSON_MAX_DEPTH",
+        64,
+        "Niveaux d'imbrication au plus d'un fichier JSON importé (DECP : moins de 10).",
+        int,
+    ),
     Setting("PAGE_SIZE", 50, "Nombre de lignes par page dans les files d'anomalies.", int),
     Setting(
         "LOGIN_MAX_ATTEMPTS",

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.imports.parsing import ROW, Report, normalise_header
+from workbench.imports.parsing import ROW, Report, normalise_header, read_json
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 FORMATS = ("decp_v2", "decp_1.5", "decp_csv")
@@ -233,8 +233,7 @@ def read_json_contracts(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Contract dicts of a DECP JSON file (v2 or 1.5, detected unless given)."""
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            document = json.load(handle)
+        document = read_json(path)  # depth, NUL and encoding checked; French errors
     except UnicodeDecodeError:
         try:
             with open(path, encoding="cp1252") as handle:

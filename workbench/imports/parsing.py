@@ -8,15 +8,21 @@ first data row = 2), the column, the value and a French message.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
+import json
 import logging
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,60 @@ _READ_BLOCK = 1 << 20
 #: Bytes parsed at a time by the CSV reader. pyarrow keeps several blocks in flight, so this
 #: bounds the reader's memory (~40 MB for 1 MB blocks, ~140 MB for 8 MB ones) at no speed cost.
 CSV_BLOCK = 1 << 20
+#: Columns read at most from a sheet (Excel's own limit, XFD).
+XLSX_MAX_COLUMNS = 16_384
+#: Shown for a NUL character in a cell or a file (PostgreSQL cannot store it).
+NUL_MESSAGE = "Caractère nul (octet 0x00) interdit : la cellule est illisible."
+
+
+# -- the caps on hostile input --------------------------------------------------------------------
+@dataclass(frozen=True)
+class InputLimits:
+    """What a file may cost before a byte of it is parsed (settings ``IMPORT_XLSX_*``...)."""
+
+    #: Rows (``<row>`` elements) of any sheet of a workbook; Excel itself stops at 1,048,576.
+    xlsx_max_rows: int = 1_048_576
+    #: Sum of the declared uncompressed sizes of a workbook's ZIP entries, in MB.
+    xlsx_max_uncompressed_mb: int = 1_000
+    #: Uncompressed / compressed size of one ZIP entry (real workbooks stay under ~20).
+    xlsx_max_ratio: int = 200
+    #: Nesting levels of a JSON document (DECP needs fewer than 10).
+    json_max_depth: int = 64
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> InputLimits:
+        default = cls()
+        return cls(
+            xlsx_max_rows=int(config.get("IMPORT_XLSX_MAX_ROWS", default.xlsx_max_rows)),
+            xlsx_max_uncompressed_mb=int(
+                config.get("IMPORT_XLSX_MAX_UNCOMPRESSED_MB", default.xlsx_max_uncompressed_mb)
+            ),
+            xlsx_max_ratio=int(config.get("IMPORT_XLSX_MAX_RATIO", default.xlsx_max_ratio)),
+            json_max_depth=int(config.get("IMPORT_JSON_MAX_DEPTH", default.json_max_depth)),
+        )
+
+
+_LIMITS: ContextVar[InputLimits | None] = ContextVar("workbench_input_limits", default=None)
+
+
+def current_limits() -> InputLimits:
+    """The caps in force (set by :func:`input_limits`, else the defaults)."""
+    return _LIMITS.get() or InputLimits()
+
+
+@contextlib.contextmanager
+def input_limits(limits: InputLimits) -> Iterator[InputLimits]:
+    """Read the files of this block under ``limits`` (the import entry point sets them)."""
+    token = _LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _LIMITS.reset(token)
+
+
+def clean_text(value: Any) -> str:
+    """Text safe to store anywhere (a report, a file name): NUL characters shown as ``\\0``."""
+    return str(value).replace("\x00", "\\0")
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -54,9 +114,9 @@ class Report:
             self.problems.append(
                 {
                     "row": None if row is None else int(row),
-                    "column": column,
-                    "value": None if value is None else str(value)[:200],
-                    "message": message,
+                    "column": None if column is None else clean_text(column),
+                    "value": None if value is None else clean_text(str(value)[:200]),
+                    "message": clean_text(message),
                     "level": level,
                 }
             )
@@ -111,7 +171,11 @@ class Report:
 
 # -- bytes, hashes, encodings -------------------------------------------------------------------
 def sha256_and_encoding(path: str | Path) -> tuple[str, int, str]:
-    """SHA-256, size and text encoding (``utf-8-sig``, ``utf-8`` or ``cp1252``) in one pass."""
+    """SHA-256, size and text encoding in one pass.
+
+    ``utf-16`` / ``utf-32`` when the file starts with their byte order mark (little or big
+    endian), else ``utf-8-sig`` (UTF-8 mark), ``utf-8`` (valid UTF-8) or ``cp1252``.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
@@ -120,7 +184,7 @@ def sha256_and_encoding(path: str | Path) -> tuple[str, int, str]:
     with open(path, "rb") as handle:
         while chunk := handle.read(_READ_BLOCK):
             if not first:
-                first = chunk[:3]
+                first = chunk[:4]
             size += len(chunk)
             digest.update(chunk)
             if is_utf8:
@@ -133,7 +197,11 @@ def sha256_and_encoding(path: str | Path) -> tuple[str, int, str]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             is_utf8 = False
-    if first.startswith(codecs.BOM_UTF8):
+    if first.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        encoding = "utf-32"
+    elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif first.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     else:
         encoding = "utf-8" if is_utf8 else "cp1252"
@@ -200,31 +268,83 @@ def read_table(
     report: Report,
     chunk_rows: int = 200_000,
     file_name: str | None = None,
+    limits: InputLimits | None = None,
 ) -> Table:
-    """Open a CSV or XLSX file; the chunks are DataFrames of stripped text plus :data:`ROW`."""
+    """Open a CSV or XLSX file; the chunks are DataFrames of stripped text plus :data:`ROW`.
+
+    Every failure of the underlying readers (pyarrow, openpyxl, zipfile, codecs) becomes an
+    :class:`UnreadableFile` with a French message; a workbook is checked against ``limits``
+    (default: :func:`current_limits`) before any of its XML is parsed.
+    """
+    limits = limits or current_limits()
     name = (file_name or str(path)).lower()
     with open(path, "rb") as handle:
         magic = handle.read(4)
     if name.endswith((".xlsx", ".xlsm")) or magic == b"PK\x03\x04":
-        return _read_xlsx(path, report, chunk_rows)
+        return _read_xlsx(path, report, chunk_rows, limits)
     return _read_csv(path, encoding, report, chunk_rows)
+
+
+def _encoding_message(error: UnicodeError) -> str:
+    where = f" (octet n° {error.start + 1})" if isinstance(error, UnicodeDecodeError) else ""
+    return (
+        "Le fichier n'est pas un texte lisible dans un encodage reconnu (UTF-8, UTF-16 avec "
+        f"marque d'ordre des octets, Windows-1252){where} : enregistrez-le en CSV UTF-8."
+    )
+
+
+_ARROW_COLUMNS = re.compile(r"Expected (\d+) columns, got (\d+)")
+
+
+def french_csv_error(error: BaseException) -> str:
+    """A French message for a CSV reading failure of pyarrow or Python (never their English)."""
+    if isinstance(error, UnicodeError):
+        return _encoding_message(error)
+    text = str(error)
+    logger.info("CSV reader error: %s", text[:500])
+    if "straddl" in text or "block" in text.lower():
+        return (
+            "Le fichier CSV est illisible : une valeur est trop longue (plus de "
+            f"{CSV_BLOCK // (1 << 20)} Mo dans une cellule) ou un guillemet n'est jamais refermé."
+        )
+    if "UTF8" in text or "UTF-8" in text or "decode" in text.lower():
+        return _encoding_message(UnicodeError())
+    columns = _ARROW_COLUMNS.search(text)
+    if columns:
+        return (
+            f"Le fichier CSV est mal formé : une ligne compte {columns.group(2)} colonne(s) au "
+            f"lieu de {columns.group(1)}."
+        )
+    return (
+        "Le fichier CSV est illisible : sa structure (séparateurs, guillemets, fins de ligne) "
+        "n'a pas pu être lue."
+    )
 
 
 def _read_csv(path: str | Path, encoding: str, report: Report, chunk_rows: int) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        sample = handle.read(64 * 1024)
+    try:
+        with open(path, encoding=encoding, errors="replace", newline="") as handle:
+            sample = handle.read(64 * 1024)
+    except (UnicodeError, LookupError) as error:
+        raise UnreadableFile(_encoding_message(UnicodeError(str(error)))) from None
     if "\x00" in sample:
         raise UnreadableFile(
-            "Le fichier n'est pas un fichier CSV ou XLSX lisible (contenu binaire)."
+            "Le fichier n'est pas un fichier CSV ou XLSX lisible (contenu binaire : il contient "
+            "des caractères nuls)."
         )
     first_line = sample.splitlines()[0] if sample.strip() else ""
     if not first_line.strip():
         raise UnreadableFile("Le fichier est vide ou sa première ligne (les en-têtes) est vide.")
     delimiter = sniff_delimiter(first_line)
-    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+    try:
+        header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+    except csv.Error:
+        raise UnreadableFile(
+            "La première ligne du fichier (les en-têtes) est illisible : vérifiez les guillemets."
+        ) from None
     original = [h.replace("\ufeff", "").strip() for h in header]
     names = _dedupe([normalise_header(h) for h in original])
     skipped: list[int] = []
@@ -262,8 +382,8 @@ def _read_csv(path: str | Path, encoding: str, report: Report, chunk_rows: int) 
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
-        raise UnreadableFile(f"Le fichier CSV est illisible : {error}") from None
+    except (pa.ArrowException, OSError, UnicodeError, ValueError) as error:
+        raise UnreadableFile(french_csv_error(error)) from None
 
     def chunks() -> Iterator[pd.DataFrame]:
         # Small Arrow batches are stripped as they come, then cut into chunks of ``chunk_rows``
@@ -276,8 +396,8 @@ def _read_csv(path: str | Path, encoding: str, report: Report, chunk_rows: int) 
                 batch = reader.read_next_batch()
             except StopIteration:
                 break
-            except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-                raise UnreadableFile(f"Le fichier CSV est illisible : {error}") from None
+            except (pa.ArrowException, OSError, UnicodeError, ValueError) as error:
+                raise UnreadableFile(french_csv_error(error)) from None
             numbers, next_row = _row_numbers(batch.num_rows, next_row, skipped)
             pending.append(_stripped(batch, numbers))
             pending_rows += batch.num_rows
@@ -349,44 +469,319 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_xlsx(path: str | Path, report: Report, chunk_rows: int) -> Table:
-    import zipfile
+# -- workbooks: checked before parsing, then read by our own loop over the sheet XML -----------
+_MB = 1 << 20
+#: A row element, with an optional namespace prefix: ``<row ...>``, ``<row/>``, ``<x:row>``.
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,31}:)?row[\s/>]")
+_SCAN_BLOCK = 1 << 20
+_COORDINATE = re.compile(r"^\$?([A-Za-z]{1,3})\$?[0-9]+$")
 
+
+def _xlsx_refusal(detail: str) -> UnreadableFile:
+    return UnreadableFile(f"Classeur XLSX refusé : {detail}")
+
+
+def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
+    """Refuse a workbook that would cost too much to parse, before parsing any of it.
+
+    Checks, in order and without decompressing anything but the row count: the ZIP directory
+    (readable, at most 100,000 entries); the declared uncompressed sizes (their sum against
+    ``xlsx_max_uncompressed_mb`` — Python's zipfile never inflates an entry beyond its declared
+    size, so a lying header fails its CRC instead); each entry's compression ratio; then the
+    rows of every entry large enough to hold more than ``xlsx_max_rows`` rows, counted by a
+    streaming scan of its ``<row`` tags that stops at the cap (the ``<dimension>`` tag is not
+    trusted). Raises :class:`UnreadableFile` with a French message.
+    """
+    limits = limits or current_limits()
+    try:
+        archive = zipfile.ZipFile(str(path))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise UnreadableFile(
+            "Le classeur XLSX est illisible : ce n'est pas une archive ZIP valide (fichier "
+            "tronqué ou d'un autre type ?)."
+        ) from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > 100_000:
+            raise _xlsx_refusal(f"l'archive compte {len(entries)} fichiers.")
+        cap = limits.xlsx_max_uncompressed_mb * _MB
+        total = sum(max(e.file_size, 0) for e in entries)
+        if total > cap:
+            raise _xlsx_refusal(
+                f"une fois décompressé il occuperait {total / _MB:,.0f} Mo, plus que le maximum "
+                f"autorisé de {limits.xlsx_max_uncompressed_mb} Mo (réglage "
+                "IMPORT_XLSX_MAX_UNCOMPRESSED_MB). Enregistrez les données en CSV ou "
+                "découpez le fichier.".replace(",", " ")
+            )
+        for entry in entries:
+            if entry.file_size > _MB and entry.file_size > limits.xlsx_max_ratio * max(
+                entry.compress_size, 1
+            ):
+                raise _xlsx_refusal(
+                    f"taux de compression anormal ({entry.file_size // max(entry.compress_size, 1)}"
+                    f" pour 1, maximum {limits.xlsx_max_ratio}) : le fichier ressemble à une "
+                    "« bombe de décompression »."
+                )
+        # ``<row/>`` is 6 bytes: a smaller entry cannot hold more rows than the cap.
+        for entry in entries:
+            if entry.file_size >= 6 * limits.xlsx_max_rows:
+                rows = _count_rows(archive, entry, limits.xlsx_max_rows)
+                if rows > limits.xlsx_max_rows:
+                    raise _xlsx_refusal(
+                        f"une feuille compte plus de {limits.xlsx_max_rows:,} lignes (maximum "
+                        "autorisé, réglage IMPORT_XLSX_MAX_ROWS). Enregistrez les données en "
+                        "CSV ou découpez le fichier.".replace(",", " ")
+                    )
+
+
+def _count_rows(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, cap: int) -> int:
+    """``<row`` tags of one entry, streamed; stops as soon as the count passes ``cap``."""
+    count = 0
+    carry = b""
+    try:
+        with archive.open(entry) as source:
+            while block := source.read(_SCAN_BLOCK):
+                data = carry + block
+                # keep an unfinished tag (it starts at the last "<") for the next block
+                cut = data.rfind(b"<", max(len(data) - 64, 0))
+                if cut < 0:
+                    cut = len(data)
+                count += len(_ROW_TAG.findall(data, 0, cut))
+                carry = data[cut:]
+                if count > cap:
+                    return count
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+        raise UnreadableFile(
+            "Le classeur XLSX est illisible : une partie de l'archive est corrompue ou chiffrée."
+        ) from None
+    return count + len(_ROW_TAG.findall(carry))
+
+
+def french_xlsx_error(error: BaseException) -> str:
+    """A French message for a failure of openpyxl, zipfile or the XML parser."""
+    logger.info("XLSX reader error: %s: %s", type(error).__name__, str(error)[:500])
+    if isinstance(error, zipfile.BadZipFile | EOFError):
+        return "Le classeur XLSX est illisible : l'archive est corrompue (fichier tronqué ?)."
+    if isinstance(error, KeyError):
+        return (
+            "Le classeur XLSX est illisible : une partie attendue manque dans l'archive (ce "
+            "n'est pas un classeur Excel complet)."
+        )
+    if type(error).__name__ in ("ParseError", "ExpatError", "DefusedXmlException"):
+        return "Le classeur XLSX est illisible : son contenu XML est mal formé."
+    if type(error).__name__ == "InvalidFileException":
+        return "Le fichier n'est pas un classeur XLSX (format non pris en charge)."
+    return "Le classeur XLSX est illisible (structure du classeur non reconnue)."
+
+
+@lru_cache(maxsize=XLSX_MAX_COLUMNS)
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - 64
+    return index
+
+
+class _Unreadable:
+    """A cell whose stored value contradicts its type (bad shared string, boolean, date)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _SheetReader:
+    """Rows of one worksheet, read with ``iterparse`` and nothing else.
+
+    openpyxl's own row reader fills the gaps between row numbers with empty rows, builds every
+    cell of a row however far its column, and raises ``ValueError`` on a numeric cell holding
+    text (a formula's cached text result): a hostile sheet turns each into minutes or a crash.
+    Here each ``<row>`` element yields one row of at most ``width`` cells, a numeric cell whose
+    value is not a number keeps its text (the column's conversion then reports it as a row
+    error), and any other unreadable cell becomes :class:`_Unreadable`.
+    """
+
+    def __init__(self, workbook: Any, sheet: Any) -> None:
+        self.archive = workbook._archive
+        self.path = sheet._worksheet_path
+        self.strings = sheet._shared_strings
+        self.epoch = workbook.epoch
+        self.date_formats = workbook._date_formats
+        self.timedelta_formats = workbook._timedelta_formats
+
+    def rows(self, width: Callable[[], int]) -> Iterator[tuple[int, dict[int, Any]]]:
+        """(row number, {column: value}); ``width()`` is read again before each row."""
+        from openpyxl.xml.functions import iterparse
+
+        number = 0
+        with self.archive.open(self.path) as source:
+            sheet_data = None
+            for event, element in iterparse(source, events=("start", "end")):
+                tag = element.tag.rpartition("}")[2]
+                if event == "start":
+                    if tag == "sheetData":
+                        sheet_data = element
+                    continue
+                if tag != "row":
+                    continue
+                number = self._row_number(element.get("r"), number)
+                yield number, self._cells(element, width())
+                element.clear()
+                if sheet_data is not None:
+                    sheet_data.clear()  # drop the parsed rows: memory stays flat
+
+    @staticmethod
+    def _row_number(raw: str | None, previous: int) -> int:
+        if raw is None:
+            return previous + 1
+        try:
+            return int(float(raw))
+        except (ValueError, OverflowError):
+            return previous + 1
+
+    def _cells(self, row: Any, width: int) -> dict[int, Any]:
+        cells: dict[int, Any] = {}
+        column = 0
+        for cell in row:
+            if cell.tag.rpartition("}")[2] != "c":
+                continue
+            match = _COORDINATE.match(cell.get("r") or "")
+            column = _column_index(match.group(1)) if match else column + 1
+            if 1 <= column <= width:
+                value = self._value(cell)
+                if value is not None:
+                    cells[column] = value
+        return cells
+
+    def _value(self, cell: Any) -> Any:
+        kind = cell.get("t", "n")
+        raw = None
+        for child in cell:
+            name = child.tag.rpartition("}")[2]
+            if name == "v":
+                raw = child.text
+            elif name == "is" and kind == "inlineStr":
+                raw = "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t"))
+        if raw is None:
+            return None
+        try:
+            if kind == "n":
+                return self._number(raw, cell.get("s"))
+            if kind == "s":
+                index = int(raw)
+                if index < 0:
+                    raise IndexError(index)
+                value = self.strings[index]
+                return str(value)
+            if kind == "b":
+                return bool(int(raw))
+            if kind == "d":
+                from openpyxl.utils.datetime import from_ISO8601
+
+                return from_ISO8601(raw)
+            return raw  # str, inlineStr, e (#DIV/0! ...)
+        except (ValueError, TypeError, IndexError, OverflowError, KeyError):
+            return _Unreadable(raw)
+
+    def _number(self, raw: str, style: str | None) -> Any:
+        try:
+            value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        except ValueError:
+            return raw  # e.g. a formula's cached text in a number cell: the column decides
+        try:
+            style_id = int(style) if style else 0
+        except ValueError:
+            style_id = 0
+        if style_id and style_id in self.date_formats:
+            from openpyxl.utils.datetime import from_excel
+
+            try:
+                return from_excel(value, self.epoch, timedelta=style_id in self.timedelta_formats)
+            except (ValueError, OverflowError, TypeError):
+                return raw
+        return value
+
+
+def _read_xlsx(path: str | Path, report: Report, chunk_rows: int, limits: InputLimits) -> Table:
     from openpyxl import load_workbook
 
+    check_xlsx(path, limits)  # sizes, ratio and rows, before any parsing
     try:
-        workbook = load_workbook(str(path), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise UnreadableFile(f"Le classeur XLSX est illisible : {error}") from None
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+        with warnings.catch_warnings():  # "no default style", "extension not supported"...
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(str(path), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises whatever its parts raise on a broken file
+        raise UnreadableFile(french_xlsx_error(error)) from None
     try:
-        header = next(rows)
-    except StopIteration:
+        sheets = workbook.worksheets
+        if not sheets:
+            raise UnreadableFile("Le classeur ne contient aucune feuille de calcul.")
+        reader = _SheetReader(workbook, sheets[0])
+    except UnreadableFile:
         workbook.close()
-        raise UnreadableFile("La première feuille du classeur est vide.") from None
-    width = len(header)
-    while width and header[width - 1] in (None, ""):
+        raise
+    except Exception as error:
+        workbook.close()
+        raise UnreadableFile(french_xlsx_error(error)) from None
+
+    state = {"width": XLSX_MAX_COLUMNS}
+    rows = reader.rows(lambda: state["width"])
+
+    def advance() -> tuple[int, dict[int, Any]] | None:
+        try:
+            return next(rows)
+        except StopIteration:
+            return None
+        except UnreadableFile:
+            raise
+        except Exception as error:
+            workbook.close()
+            raise UnreadableFile(french_xlsx_error(error)) from None
+
+    first = advance()
+    if first is None:
+        workbook.close()
+        raise UnreadableFile("La première feuille du classeur est vide.")
+    header_cells = first[1]
+    width = max(header_cells, default=0)
+    while width and _cell_text(_plain(header_cells.get(width))).strip() == "":
         width -= 1
-    original = [_cell_text(h).strip() for h in header[:width]]
+    state["width"] = width
+    original = [_cell_text(_plain(header_cells.get(i))).strip() for i in range(1, width + 1)]
     names = _dedupe([normalise_header(h) for h in original])
 
     def chunks() -> Iterator[pd.DataFrame]:
         buffer: list[list[str]] = []
         numbers: list[int] = []
-        for number, values in enumerate(rows, start=2):
-            cells = [_cell_text(v).strip() for v in values[:width]]
-            if not any(cells):
-                continue
-            cells += [""] * (width - len(cells))
-            buffer.append(cells)
-            numbers.append(number)
-            if len(buffer) >= chunk_rows:
+        try:
+            while (item := advance()) is not None:
+                number, values = item
+                if not values:
+                    continue
+                cells = [""] * width
+                for column, value in values.items():
+                    if isinstance(value, _Unreadable):
+                        report.error(
+                            number,
+                            original[column - 1] or names[column - 1],
+                            value.text,
+                            "Cellule illisible : sa valeur ne correspond pas à son type "
+                            "(texte partagé, booléen ou date invalide).",
+                        )
+                        continue
+                    cells[column - 1] = _cell_text(value).strip()
+                if not any(cells):
+                    continue
+                buffer.append(cells)
+                numbers.append(number)
+                if len(buffer) >= chunk_rows:
+                    yield _frame(buffer, numbers)
+                    buffer, numbers = [], []
+            if buffer:
                 yield _frame(buffer, numbers)
-                buffer, numbers = [], []
-        if buffer:
-            yield _frame(buffer, numbers)
-        workbook.close()
+        finally:
+            workbook.close()
 
     def _frame(buffer: list[list[str]], numbers: list[int]) -> pd.DataFrame:
         frame = pd.DataFrame(buffer, columns=names, dtype="string[pyarrow]")
@@ -394,6 +789,92 @@ def _read_xlsx(path: str | Path, report: Report, chunk_rows: int) -> Table:
         return frame
 
     return Table(names, original, chunks(), "xlsx")
+
+
+def _plain(value: Any) -> Any:
+    return value.text if isinstance(value, _Unreadable) else value
+
+
+# -- JSON: depth checked before the parser recurses ----------------------------------------------
+class JsonUnreadable(ValueError):
+    """A JSON file refused or unreadable; ``str(error)`` is French."""
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of arrays and objects in ``text``, strings left out; vectorised."""
+    brackets = _JSON_STRING.sub("", text)
+    brackets = re.sub(r"[^\[\]{}]+", "", brackets)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def read_json(path: str | Path, max_depth: int | None = None) -> Any:
+    """The document of a JSON file, refused with a French :class:`JsonUnreadable` when it is
+    nested deeper than ``max_depth`` (default: :func:`current_limits`), holds a NUL character,
+    is not text in UTF-8 / UTF-16 / Windows-1252, or is not valid JSON."""
+    depth_cap = max_depth if max_depth is not None else current_limits().json_max_depth
+    with open(path, "rb") as handle:
+        data = handle.read()
+    text = None
+    for encoding in _json_encodings(data):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise JsonUnreadable(_encoding_message(UnicodeError()))
+    del data
+    if "\x00" in text or _JSON_NUL.search(text):
+        raise JsonUnreadable("le fichier contient un caractère nul (\\u0000), interdit.")
+    depth = json_depth(text)
+    if depth > depth_cap:
+        raise JsonUnreadable(
+            f"le document est imbriqué sur {depth} niveaux, plus que les {depth_cap} autorisés."
+        )
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise JsonUnreadable(
+            f"le document est imbriqué plus profondément que les {depth_cap} niveaux autorisés."
+        ) from None
+    except json.JSONDecodeError as error:
+        raise JsonUnreadable(
+            f"JSON mal formé ligne {error.lineno}, colonne {error.colno} ("
+            + next(
+                (french for english, french in _JSON_REASONS if error.msg.startswith(english)),
+                "syntaxe invalide",
+            )
+            + ")."
+        ) from None
+
+
+def _json_encodings(data: bytes) -> tuple[str, ...]:
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return ("utf-32",)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ("utf-16",)
+    return ("utf-8-sig", "cp1252")
+
+
+_JSON_REASONS = (
+    ("Expecting value", "valeur attendue"),
+    ("Expecting property name", "nom de propriété entre guillemets attendu"),
+    ("Expecting ':'", "« : » attendu"),
+    ("Expecting ','", "« , » attendu"),
+    ("Unterminated string", "texte jamais refermé"),
+    ("Invalid control character", "caractère de contrôle dans un texte"),
+    ("Invalid \\escape", "séquence d'échappement invalide"),
+    ("Invalid \\u", "séquence d'échappement invalide"),
+    ("Extra data", "données après la fin du document"),
+)
 
 
 # -- conversions --------------------------------------------------------------------------------

@@ -18,7 +18,15 @@ from workbench.imports.models import IMPORT_KINDS, ImportBatch
 from workbench.imports.operations.common import KIND_FORMATS, RECORD_KINDS, ImportResult, _Prepared
 from workbench.imports.operations.prepare import PREPARERS
 from workbench.imports.operations.write import WRITERS
-from workbench.imports.parsing import ROW, Report, UnreadableFile, sha256_and_encoding
+from workbench.imports.parsing import (
+    ROW,
+    InputLimits,
+    Report,
+    UnreadableFile,
+    clean_text,
+    input_limits,
+    sha256_and_encoding,
+)
 from workbench.records.models import Contract, PurchaseLine
 from workbench.reference.models import MatrixEntry, NomenclatureItem, Supplier
 
@@ -51,7 +59,7 @@ def import_file(
             + "."
         )
     allowed_site_ids = _check_permission(user, kind)
-    file_name = file_name or Path(path).name
+    file_name = clean_text(file_name or Path(path).name)
     sha256, size, encoding = sha256_and_encoding(path)
 
     previous = session.scalar(
@@ -82,7 +90,8 @@ def import_file(
         "encoding": encoding,
     }
     try:
-        prepared = PREPARERS[kind](session, path, report, context)
+        with input_limits(_configured_limits()):
+            prepared = PREPARERS[kind](session, path, report, context)
     except UnreadableFile as error:
         report.file_error(error.message)
         prepared = _Prepared(pd.DataFrame(), "inconnu", 0)
@@ -92,6 +101,13 @@ def import_file(
         )
     finally:
         prepared.close()
+
+
+def _configured_limits() -> InputLimits:
+    """The ``IMPORT_XLSX_*`` / ``IMPORT_JSON_*`` caps of the application (defaults outside)."""
+    from flask import current_app, has_app_context
+
+    return InputLimits.from_config(current_app.config) if has_app_context() else InputLimits()
 
 
 def _apply(
