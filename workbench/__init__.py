@@ -64,6 +64,7 @@ def _register_cross_cutting(app: Flask) -> None:
     from workbench.core.errors import register_error_handlers
     from workbench.core.formatting import register_filters
     from workbench.core.forms import use_french_form_messages
+    from workbench.core.guards import register_input_guards
     from workbench.core.navigation import register_navigation
     from workbench.core.requests import register_request_hooks
     from workbench.core.security import register_security_headers
@@ -74,6 +75,7 @@ def _register_cross_cutting(app: Flask) -> None:
     register_navigation(app)
     register_security_headers(app)
     register_request_hooks(app)
+    register_input_guards(app)
     from workbench.rules import init_rules
 
     init_rules(app)  # records_changed → incremental re-check of those records

@@ -399,7 +399,7 @@ def _read_csv(path: str | Path, encoding: str, report: Report, chunk_rows: int) 
             except (pa.ArrowException, OSError, UnicodeError, ValueError) as error:
                 raise UnreadableFile(french_csv_error(error)) from None
             numbers, next_row = _row_numbers(batch.num_rows, next_row, skipped)
-            pending.append(_stripped(batch, numbers))
+            pending.append(_stripped(batch, numbers, report, original))
             pending_rows += batch.num_rows
             while pending_rows >= chunk_rows:
                 table = pa.Table.from_batches(pending)
@@ -436,12 +436,28 @@ def _row_numbers(count: int, start: int, skipped: list[int]) -> tuple[np.ndarray
     return np.asarray(numbers, dtype=np.int64), current
 
 
-def _stripped(batch: Any, numbers: np.ndarray) -> Any:
-    """The batch's cells without surrounding spaces, plus the :data:`ROW` numbers."""
+def _stripped(
+    batch: Any, numbers: np.ndarray, report: Report | None = None, original: list[str] | None = None
+) -> Any:
+    """The batch's cells without surrounding spaces, plus the :data:`ROW` numbers.
+
+    A cell holding a NUL character is a row error (:data:`NUL_MESSAGE`) and the character is
+    removed, so that nothing downstream (PostgreSQL text, a report) ever sees one.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    columns = [pc.utf8_trim_whitespace(column) for column in batch.columns]
+    columns = []
+    for position, column in enumerate(batch.columns):
+        column = pc.utf8_trim_whitespace(column)
+        nul = pc.match_substring(column, "\x00")
+        if pc.any(nul).as_py():
+            if report is not None:
+                name = (original or batch.schema.names)[position] or batch.schema.names[position]
+                for index in np.flatnonzero(nul.to_numpy(zero_copy_only=False)):
+                    report.error(int(numbers[index]), name, column[int(index)].as_py(), NUL_MESSAGE)
+            column = pc.replace_substring(column, "\x00", "")
+        columns.append(column)
     return pa.RecordBatch.from_arrays(
         [*columns, pa.array(numbers, pa.int64())], names=[*batch.schema.names, ROW]
     )
@@ -508,10 +524,10 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
         total = sum(max(e.file_size, 0) for e in entries)
         if total > cap:
             raise _xlsx_refusal(
-                f"une fois décompressé il occuperait {total / _MB:,.0f} Mo, plus que le maximum "
-                f"autorisé de {limits.xlsx_max_uncompressed_mb} Mo (réglage "
+                f"une fois décompressé il occuperait {_number(total / _MB)} Mo, plus que le "
+                f"maximum autorisé de {_number(limits.xlsx_max_uncompressed_mb)} Mo (réglage "
                 "IMPORT_XLSX_MAX_UNCOMPRESSED_MB). Enregistrez les données en CSV ou "
-                "découpez le fichier.".replace(",", " ")
+                "découpez le fichier."
             )
         for entry in entries:
             if entry.file_size > _MB and entry.file_size > limits.xlsx_max_ratio * max(
@@ -528,10 +544,25 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
                 rows = _count_rows(archive, entry, limits.xlsx_max_rows)
                 if rows > limits.xlsx_max_rows:
                     raise _xlsx_refusal(
-                        f"une feuille compte plus de {limits.xlsx_max_rows:,} lignes (maximum "
-                        "autorisé, réglage IMPORT_XLSX_MAX_ROWS). Enregistrez les données en "
-                        "CSV ou découpez le fichier.".replace(",", " ")
+                        f"une feuille compte plus de {_number(limits.xlsx_max_rows)} lignes "
+                        "(maximum autorisé, réglage IMPORT_XLSX_MAX_ROWS). Enregistrez les "
+                        "données en CSV ou découpez le fichier."
                     )
+
+
+def _number(value: float) -> str:
+    """``1048576`` → ``1 048 576`` (French thousands)."""
+    return f"{value:,.0f}".replace(",", "\u202f")
+
+
+def _row_tags(data: bytes, end: int) -> int:
+    """``<row`` tags in ``data[:end]``: plain ones counted by ``bytes.count``, prefixed ones
+    (``<x:row``) by a regular expression only when there may be some."""
+    plain = data.count(b"<row", 0, end) - data.count(b"<rowBreaks", 0, end)
+    plain -= data.count(b"<rows", 0, end)
+    if data.find(b":row", 0, end) < 0:
+        return plain
+    return len(_ROW_TAG.findall(data, 0, end))
 
 
 def _count_rows(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, cap: int) -> int:
@@ -546,7 +577,7 @@ def _count_rows(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, cap: int) -> i
                 cut = data.rfind(b"<", max(len(data) - 64, 0))
                 if cut < 0:
                     cut = len(data)
-                count += len(_ROW_TAG.findall(data, 0, cut))
+                count += _row_tags(data, cut)
                 carry = data[cut:]
                 if count > cap:
                     return count
@@ -554,7 +585,7 @@ def _count_rows(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, cap: int) -> i
         raise UnreadableFile(
             "Le classeur XLSX est illisible : une partie de l'archive est corrompue ou chiffrée."
         ) from None
-    return count + len(_ROW_TAG.findall(carry))
+    return count + _row_tags(carry, len(carry))
 
 
 def french_xlsx_error(error: BaseException) -> str:
@@ -770,7 +801,11 @@ def _read_xlsx(path: str | Path, report: Report, chunk_rows: int, limits: InputL
                             "(texte partagé, booléen ou date invalide).",
                         )
                         continue
-                    cells[column - 1] = _cell_text(value).strip()
+                    text = _cell_text(value).strip()
+                    if "\x00" in text:
+                        report.error(number, original[column - 1], text, NUL_MESSAGE)
+                        text = text.replace("\x00", "")
+                    cells[column - 1] = text
                 if not any(cells):
                     continue
                 buffer.append(cells)

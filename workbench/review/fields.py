@@ -7,6 +7,7 @@ so that a correction never introduces the anomaly it is meant to fix.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from stdnum.fr import siret as stdnum_siret
 
 from workbench.core.errors import ValidationError
+from workbench.core.values import QUANTITY_MAX, fits_integer, fits_numeric, money_range_message
 from workbench.reference.models import COMPANY_CATEGORIES, FAMILIES, LABELS
 
 HOLDER_FIELD = re.compile(
@@ -51,15 +53,23 @@ def _decimal(raw: Any) -> float | None:
     if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValidationError(f"« {raw} » n'est pas un nombre.") from None
+    if not math.isfinite(value):  # "inf", "nan", "1e999"
+        raise ValidationError(f"« {raw} » n'est pas un nombre.")
+    if abs(value) > QUANTITY_MAX:
+        largest = f"{QUANTITY_MAX:,.0f}".replace(",", " ")
+        raise ValidationError(f"Nombre hors limites : au plus {largest} en valeur absolue.")
+    return value
 
 
 def _positive_amount(raw: Any) -> float | None:
     value = _decimal(raw)
     if value is not None and value <= 0:
         raise ValidationError("Le montant doit être strictement positif.")
+    if value is not None and not fits_numeric(value):  # Money: NUMERIC(14, 2)
+        raise ValidationError(money_range_message())
     return value
 
 
@@ -69,6 +79,8 @@ def _integer(raw: Any) -> int | None:
         return None
     if value != int(value):
         raise ValidationError(f"« {raw} » n'est pas un nombre entier.")
+    if not fits_integer(int(value)):
+        raise ValidationError(f"« {raw} » est un nombre entier trop grand.")
     return int(value)
 
 

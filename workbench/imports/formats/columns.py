@@ -24,6 +24,10 @@ class Column:
     aliases: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    #: Largest accepted value of a decimal column (``FLOAT`` columns: quantities...).
+    maximum: float | None = None
+    #: ``(precision, scale)`` of the ``NUMERIC`` column a decimal goes to (Money: 14, 2).
+    numeric: tuple[int, int] | None = None
     doc: str = ""
 
     @property

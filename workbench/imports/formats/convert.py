@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.core.values import money_range_message, numeric_limit
 from workbench.imports.formats.columns import (
     FAMILY_ALIASES,
     Column,
@@ -106,6 +107,15 @@ def _convert_column(
                 f"La valeur doit être supérieure ou égale à {column.minimum:g}.",
                 raw,
             )
+        if column.numeric is not None:  # what NUMERIC(p, s) refuses on PostgreSQL
+            out = values.notna() & ~(values.abs() < numeric_limit(*column.numeric))
+            report.errors_where(chunk, out, name, money_range_message(*column.numeric), raw)
+            values = values.where(~out)
+        if column.maximum is not None:
+            out = values > column.maximum
+            largest = f"{column.maximum:,.0f}".replace(",", " ")
+            report.errors_where(chunk, out, name, f"Nombre hors limites : au plus {largest}.", raw)
+            values = values.where(~out)
         return values
     if kind == "bool":
         values, bad = parse_booleans(raw)

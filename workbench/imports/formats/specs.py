@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from workbench.core.values import MONEY_PRECISION, MONEY_SCALE, QUANTITY_MAX
 from workbench.imports.formats.columns import Column, Format
 from workbench.reference.models import COMPANY_CATEGORIES, FAMILIES, LABELS
+
+#: ``(precision, scale)`` of the Money columns (``workbench.db.Money``).
+MONEY = (MONEY_PRECISION, MONEY_SCALE)
 
 # -- formats ------------------------------------------------------------------------------------
 FAMILY_DOC = "code de famille ma-cantine : " + ", ".join(FAMILIES)
@@ -55,6 +59,7 @@ PURCHASES = Format(
             "decimal",
             True,
             minimum=0,
+            maximum=QUANTITY_MAX,
             aliases=("qte",),
             doc="quantité (≥ 0)",
         ),
@@ -63,6 +68,7 @@ PURCHASES = Format(
             "prix_ht",
             "amount_ht",
             "decimal",
+            numeric=MONEY,
             aliases=("montant_ht",),
             doc="montant HT de la ligne, en euros",
         ),
@@ -94,7 +100,15 @@ MACANTINE = Format(
         Column("description", "label", "text", True, True, 500, doc="description de l'achat"),
         Column("fournisseur", "supplier_name", "text", max_len=300, doc="nom du fournisseur"),
         Column("date", "line_date", "date", True, True, doc="date de l'achat (aaaa-mm-jj)"),
-        Column("prix_ht", "amount_ht", "decimal", True, True, doc="prix HT (point décimal)"),
+        Column(
+            "prix_ht",
+            "amount_ht",
+            "decimal",
+            True,
+            True,
+            numeric=MONEY,
+            doc="prix HT (point décimal)",
+        ),
         Column("famille_produits", "family", "family", True, True, doc=FAMILY_DOC),
         Column("categories_egalim", "labels", "labels", doc=LABELS_DOC),
         Column("origine", "origin", "choice", choices=("EUROPE", "FRANCE"), doc="EUROPE ou FRANCE"),
@@ -146,6 +160,7 @@ MATRIX = Format(
             "unit_price",
             "decimal",
             minimum=0,
+            numeric=MONEY,
             aliases=("prix_ht",),
             doc="prix unitaire HT en euros",
         ),
