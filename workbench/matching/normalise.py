@@ -314,10 +314,11 @@ class NormalisedLabel:
 
 def fold(text: str) -> str:
     """Lower-case, strip accents, expand ligatures, replace non-breaking spaces."""
-    text = str(text).translate(_TRANSLATE)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.casefold()
+    # translated again after NFKD (``½`` decomposes to ``1⁄2``) and decomposed again after
+    # casefold (``ᾈ`` folds to a precomposed letter): folding a folded text changes nothing
+    text = unicodedata.normalize("NFKD", str(text).translate(_TRANSLATE)).translate(_TRANSLATE)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def stem(word: str) -> str:
