@@ -24,10 +24,10 @@ def parse_calls(monkeypatch):
 
     import openpyxl
 
-    from workbench.imports import parsing
+    from workbench.imports import parsing, workbooks
 
     calls = {"sheet": 0, "workbook": 0, "json": 0}
-    rows = parsing._SheetReader.rows
+    rows = workbooks._SheetReader.rows
     load = openpyxl.load_workbook
     loads = json.loads
 
@@ -48,7 +48,7 @@ def parse_calls(monkeypatch):
             calls["json"] += 1
             return loads(*args, **kwargs)
 
-    monkeypatch.setattr(parsing._SheetReader, "rows", counted_rows)
+    monkeypatch.setattr(workbooks._SheetReader, "rows", counted_rows)
     monkeypatch.setattr(openpyxl, "load_workbook", counted_load)
     monkeypatch.setattr(parsing, "json", CountedJson())
     return calls

@@ -26,13 +26,13 @@ from workbench.imports.parsing import (
     InputLimits,
     Report,
     UnreadableFile,
-    check_xlsx,
     input_limits,
     json_depth,
     read_json,
     read_table,
     sha256_and_encoding,
 )
+from workbench.imports.workbooks import check_xlsx
 from workbench.records.models import Contract, PurchaseLine
 from workbench.reference.models import MatrixEntry
 
