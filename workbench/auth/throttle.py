@@ -111,6 +111,6 @@ def record_failure(
 
 def clear(session: Session, email: str, ip: str) -> None:
     """A successful login forgets the failures of that address from that client."""
-    session.execute(
-        sa.delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.ip == ip)
-    )
+    pair = sa.and_(LoginFailure.email == email, LoginFailure.ip == ip)
+    if session.scalar(sa.select(LoginFailure.id).where(pair).limit(1)) is not None:
+        session.execute(sa.delete(LoginFailure).where(pair))
