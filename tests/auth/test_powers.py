@@ -92,6 +92,29 @@ def test_a_role_change_to_admin_waits_and_keeps_the_current_role(session, make):
     assert [r.role for r in powers.pending_requests(session, canteen)] == ["admin"]
 
 
+def test_a_password_set_with_or_after_a_role_request_waits_too(session, make):
+    """Else the requester would know the password of the account the approver elevates."""
+    admin = make.user(role="admin")
+    canteen = make.user(role="canteen", password=PASSWORD)
+    fields = {"email": canteen.email, "name": "", "site_uais": [], "direction": None}
+    operations.update_user(
+        session, canteen, **fields, role="legal", is_active=True, password="p" * 12, by=admin
+    )
+    assert canteen.check_password(PASSWORD)
+    assert sorted(r.kind for r in powers.pending_requests(session, canteen)) == [
+        "grant_role",
+        "reset_password",
+    ]
+    other = make.user(role="canteen", password=PASSWORD)
+    powers.request_role(session, other, "admin", by=admin)
+    fields = {"email": other.email, "name": "", "site_uais": [s.uai for s in other.sites]}
+    operations.update_user(
+        session, other, **fields, role="canteen", direction=None, is_active=True,
+        password="q" * 12, by=admin,
+    )  # fmt: skip
+    assert other.check_password(PASSWORD), "a grant is pending: the password waits as well"
+
+
 def test_a_password_reset_of_a_legal_account_waits_then_ends_its_sessions(session, make):
     admin, legal, approver = (
         make.user(role="admin"),

@@ -26,6 +26,20 @@ def _snapshot(user: User) -> dict:
     }
 
 
+def _powers(snapshot: dict) -> dict:
+    """What a session may do: a change there ends the account's sessions (not a new name)."""
+    return {k: v for k, v in snapshot.items() if k not in ("email", "name")}
+
+
+def _gains_powers(session: Session, user: User, role: str) -> bool:
+    """Is ``user`` a legal or admin account, or about to become one (asked now or pending)?"""
+    if user.is_elevated or role in ELEVATED_ROLES:
+        return True
+    from workbench.auth.powers import pending_requests
+
+    return any(r.kind == "grant_role" for r in pending_requests(session, user))
+
+
 def _resolve_scope(session: Session, role: str, site_uais: list[str], direction: str | None):
     try:
         Role(role)
@@ -131,7 +145,12 @@ def update_user(
         requested_role = role  # role and scope stay as they are until approved
         role, sites, direction = user.role, list(user.sites), user.direction_code
     password_request = None
-    if by is not None and password and by.id != user.id and user.is_elevated:
+    if (
+        by is not None
+        and password
+        and by.id != user.id
+        and _gains_powers(session, user, requested_role or role)
+    ):
         password_request, password = password, None
     user.email, user.name, user.role = email, name, role
     user.sites = sites
@@ -143,9 +162,7 @@ def update_user(
     session.flush()
     after = _snapshot(user)
     if after != before or password:
-        ends = bool(password) or {k: v for k, v in after.items() if k not in ("email", "name")} != {
-            k: v for k, v in before.items() if k not in ("email", "name")
-        }
+        ends = bool(password) or _powers(after) != _powers(before)
         if ends:
             user.end_sessions()
             session.flush()
