@@ -68,14 +68,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOGIN_MAX_ATTEMPTS",
         5,
-        "Échecs de connexion tolérés avant blocage temporaire du compte.",
+        "Échecs de connexion tolérés pour une même adresse depuis un même poste (adresse IP) avant blocage temporaire de ce couple; le compte reste ouvert depuis les autres postes.",
+        int,
+    ),
+    Setting(
+        "LOGIN_MAX_ATTEMPTS_PER_IP",
+        30,
+        "Échecs de connexion tolérés depuis un même poste (adresse IP), toutes adresses confondues, avant blocage temporaire de ce poste.",
         int,
     ),
     Setting(
         "LOGIN_LOCK_MINUTES",
         15,
-        "Durée du blocage après trop d'échecs de connexion, en minutes.",
+        "Fenêtre glissante de comptage des échecs de connexion et durée du blocage, en minutes.",
         int,
+    ),
+    Setting(
+        "CSRF_TIME_LIMIT_HOURS",
+        8,
+        "Durée de validité d'un formulaire (jeton CSRF), en heures; au-delà, rechargez la page.",
+        int,
+    ),
+    Setting(
+        "AUDIT_HMAC_KEY",
+        None,
+        "Clé de signature des points de contrôle du journal (`workbench audit checkpoint`). Par défaut, lue dans `instance/audit-hmac.key`, créée au premier usage. À garder hors de la base.",
     ),
     Setting(
         "SESSION_COOKIE_SECURE",
@@ -152,7 +169,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
-    config["WTF_CSRF_TIME_LIMIT"] = None
+    config["WTF_CSRF_TIME_LIMIT"] = int(config["CSRF_TIME_LIMIT_HOURS"]) * 3600
     config["SQLALCHEMY_ENGINE_OPTIONS"] = (
         {"pool_pre_ping": True} if url.startswith("postgresql") else {}
     )

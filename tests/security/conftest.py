@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from workbench.auth import powers
 from workbench.db import Base
 from workbench.imports.models import ImportBatch
 from workbench.matching.queries import label_key
@@ -84,6 +85,7 @@ class World:
     other_canteen: Any
     other_direction: Any
     legal: Any
+    account_request: Any
 
     @property
     def other_group(self) -> str:
@@ -153,6 +155,7 @@ def _world(session, make) -> World:  # type: ignore[no-untyped-def]
         session, other_direction, "contract", other_contract.id, "procedure", "MAPA", "erreur"
     )
     operations.decide(session, legal, contract_applied, True, "ok")
+    account_request = powers.request_role(session, other_canteen, "legal", by=legal)
     contract_pending = operations.propose_correction(
         session, other_direction, "contract", other_contract.id, "object", "Denrées", "précision"
     )
@@ -203,6 +206,7 @@ def _world(session, make) -> World:  # type: ignore[no-untyped-def]
         other_canteen=other_canteen,
         other_direction=other_direction,
         legal=legal,
+        account_request=account_request,
     )
 
 

@@ -22,6 +22,11 @@ def _purchase_file(world) -> bytes:  # type: ignore[no-untyped-def]
 def _requests(world) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-untyped-def]
     """endpoint → (role, URL, valid form data) of a request that would change the database."""
     return {
+        "auth.account_request_decide": (
+            "legal",
+            f"/admin/utilisateurs/demandes/{world.account_request.id}/decider",
+            {"decision": "approve", "comment": "vu"},
+        ),
         "auth.user_edit": (
             "admin",
             f"/admin/utilisateurs/{world.other_canteen.id}",
@@ -96,7 +101,7 @@ SESSION_ROUTES = {"auth.login", "auth.logout"}
 
 #: The POST routes that change data, each with a request in :func:`_requests`.
 POST_ENDPOINTS = [
-    "auth.user_edit", "auth.user_new", "imports.index", "matching.map_group",
+    "auth.account_request_decide", "auth.user_edit", "auth.user_new", "imports.index", "matching.map_group",
     "matching.reject", "review.claim", "review.correct", "review.decide",
     "review.decide_many", "review.dismiss", "review.report_matrix", "review.revert", "rules.update",
 ]  # fmt: skip

@@ -10,6 +10,11 @@ from tests.security.conftest import OTHER_DIRECTION, assert_unchanged, snapshot
 #: endpoint → (method, URL pattern, form data); ``{kind}`` and ``{id}`` come from the attacker.
 ROUTES: dict[str, tuple[str, str, dict]] = {
     "audit.history": ("GET", "/historique/{kind}/{record}", {}),
+    "auth.account_request_decide": (
+        "POST",
+        "/admin/utilisateurs/demandes/{account_request}/decider",
+        {"decision": "approve"},
+    ),
     "auth.user_edit": ("POST", "/admin/utilisateurs/{user}", {"role": "admin", "email": "a@b.fr"}),
     "imports.batch": ("GET", "/imports/{batch}", {}),
     "imports.report_csv": ("GET", "/imports/{batch}/rapport.csv", {}),
@@ -51,6 +56,7 @@ def _targets(world, attacker: str) -> dict:  # type: ignore[no-untyped-def]
             "applied": world.line_applied.id,
             "user": world.other_canteen.id,
             "batch": world.other_batch.id,
+            "account_request": world.account_request.id,
         }
     return {
         "kind": "contract",
@@ -60,6 +66,7 @@ def _targets(world, attacker: str) -> dict:  # type: ignore[no-untyped-def]
         "applied": world.contract_applied.id,
         "user": world.other_direction.id,
         "batch": world.other_batch.id,
+        "account_request": world.account_request.id,
     }
 
 
@@ -90,7 +97,10 @@ def test_an_unknown_id_is_a_404_even_for_the_widest_roles(
     missing = 10**9
     url = pattern.format(
         kind="contract",
-        **{k: missing for k in ("record", "anomaly", "pending", "applied", "user", "batch")},
+        **{
+            k: missing
+            for k in ("record", "anomaly", "pending", "applied", "user", "batch", "account_request")
+        },
     )
     before = snapshot(session)
     response = client.get(url) if method == "GET" else client.post_form(url, data)

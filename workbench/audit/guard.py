@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTran
 AUDITED_TABLES = frozenset(
     {
         "users",
+        "account_requests",
         "user_sites",
         "sites",
         "directions",

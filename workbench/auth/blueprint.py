@@ -12,3 +12,10 @@ bp.add_url_rule("/admin/utilisateurs/nouveau", "user_new", views.user_edit, meth
 bp.add_url_rule(
     "/admin/utilisateurs/<int:user_id>", "user_edit", views.user_edit, methods=["GET", "POST"]
 )
+bp.add_url_rule("/admin/utilisateurs/demandes", "account_requests", views.account_requests)
+bp.add_url_rule(
+    "/admin/utilisateurs/demandes/<int:request_id>/decider",
+    "account_request_decide",
+    views.account_request_decide,
+    methods=["POST"],
+)

@@ -10,6 +10,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -42,3 +43,7 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(min=10, message="Au moins 10 caractères.")],
     )
     is_active = BooleanField("Compte actif", default=True)
+
+
+class AccountRequestDecisionForm(FlaskForm):
+    comment = TextAreaField("Commentaire", validators=[Optional(), Length(max=2000)])

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.audit.operations import Actor, record
-from workbench.auth.models import Role, User
+from workbench.auth import throttle
+from workbench.auth.models import ELEVATED_ROLES, Role, User
 from workbench.core.errors import ValidationError
 from workbench.db import utcnow
 from workbench.reference.models import Direction, Site
@@ -23,6 +24,20 @@ def _snapshot(user: User) -> dict:
         "direction": user.direction_code,
         "active": user.is_active_account,
     }
+
+
+def _powers(snapshot: dict) -> dict:
+    """What a session may do: a change there ends the account's sessions (not a new name)."""
+    return {k: v for k, v in snapshot.items() if k not in ("email", "name")}
+
+
+def _gains_powers(session: Session, user: User, role: str) -> bool:
+    """Is ``user`` a legal or admin account, or about to become one (asked now or pending)?"""
+    if user.is_elevated or role in ELEVATED_ROLES:
+        return True
+    from workbench.auth.powers import pending_requests
+
+    return any(r.kind == "grant_role" for r in pending_requests(session, user))
 
 
 def _resolve_scope(session: Session, role: str, site_uais: list[str], direction: str | None):
@@ -56,18 +71,31 @@ def create_user(
     site_uais: list[str] | None = None,
     direction: str | None = None,
     is_active: bool = True,
+    by: User | None = None,
 ) -> User:
+    """Create an account. ``by`` is the web user doing it (``None``: the console operator).
+
+    On the web, a legal or admin role is not granted at once: the account is created as an
+    observatory reader and a request waits for another legal or admin user
+    (:mod:`workbench.auth.powers`).
+    """
     email = email.strip().lower()
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise ValidationError(f"Un compte existe déjà pour {email}.")
     if len(password) < 10:
         raise ValidationError("Le mot de passe doit compter au moins 10 caractères.")
     sites, direction = _resolve_scope(session, role, site_uais or [], direction)
+    requested_role = None
+    if by is not None and role in ELEVATED_ROLES:
+        requested_role, role, sites, direction = role, Role.VIEWER, [], None
     user = User(
         email=email, name=name, role=role, direction_code=direction, is_active_account=is_active
     )
     user.sites = sites
     user.set_password(password)
+    if by is not None:
+        user.created_by_id = by.id
+        user.password_set_by_id = by.id
     session.add(user)
     session.flush()
     record(
@@ -78,6 +106,10 @@ def create_user(
         target_label=email,
         after=_snapshot(user),
     )
+    if requested_role is not None:
+        from workbench.auth.powers import request_role
+
+        request_role(session, user, requested_role, by=by)  # type: ignore[arg-type]
     return user
 
 
@@ -92,24 +124,48 @@ def update_user(
     direction: str | None,
     is_active: bool,
     password: str | None = None,
+    by: User | None = None,
 ) -> User:
+    """Change an account. ``by`` is the web user doing it (``None``: the console operator).
+
+    Every session of the account ends when its password, role, scope or activity changes. On
+    the web, granting the legal or admin role and setting the password of another legal or
+    admin account become requests that another legal or admin user approves.
+    """
     before = _snapshot(user)
     email = email.strip().lower()
     other = session.scalar(sa.select(User.id).where(User.email == email, User.id != user.id))
     if other is not None:
         raise ValidationError(f"Un compte existe déjà pour {email}.")
+    if password and len(password) < 10:
+        raise ValidationError("Le mot de passe doit compter au moins 10 caractères.")
     sites, direction = _resolve_scope(session, role, site_uais, direction)
+    requested_role = None
+    if by is not None and role in ELEVATED_ROLES and role != user.role:
+        requested_role = role  # role and scope stay as they are until approved
+        role, sites, direction = user.role, list(user.sites), user.direction_code
+    password_request = None
+    if (
+        by is not None
+        and password
+        and by.id != user.id
+        and _gains_powers(session, user, requested_role or role)
+    ):
+        password_request, password = password, None
     user.email, user.name, user.role = email, name, role
     user.sites = sites
     user.direction_code = direction
     user.is_active_account = is_active
     if password:
-        if len(password) < 10:
-            raise ValidationError("Le mot de passe doit compter au moins 10 caractères.")
         user.set_password(password)
+        user.password_set_by_id = by.id if by is not None and by.id != user.id else None
     session.flush()
     after = _snapshot(user)
     if after != before or password:
+        ends = bool(password) or _powers(after) != _powers(before)
+        if ends:
+            user.end_sessions()
+            session.flush()
         record(
             session,
             "user.update",
@@ -117,57 +173,80 @@ def update_user(
             target_id=user.id,
             target_label=email,
             before=before,
-            after={**after, "password_changed": bool(password)},
+            after={**after, "password_changed": bool(password), "sessions_ended": ends},
         )
+    if requested_role is not None or password_request is not None:
+        from workbench.auth.powers import request_password, request_role
+
+        if requested_role is not None:
+            request_role(session, user, requested_role, by=by)  # type: ignore[arg-type]
+        if password_request is not None:
+            request_password(session, user, password_request, by=by)  # type: ignore[arg-type]
     return user
 
 
 def authenticate(
-    session: Session, email: str, password: str, *, max_attempts: int, lock_minutes: int
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    max_attempts: int,
+    lock_minutes: int,
+    ip: str | None = None,
+    max_per_ip: int | None = None,
 ) -> User | None:
-    """Check credentials, throttle repeated failures and journal the attempt."""
-    email = (email or "").strip().lower()
-    user = session.scalar(sa.select(User).where(User.email == email))
+    """Check credentials, throttle repeated failures and journal the attempt.
+
+    Throttling is per (address typed, client ``ip``) and per ``ip`` (:mod:`.throttle`); the
+    account is never locked for everyone. Raises :class:`~.throttle.LoginThrottled` (HTTP 429)
+    when a limit is reached; the caller commits the journal entry anyway.
+    """
+    email = (email or "").strip().lower()[:254]
+    ip = (ip or throttle.UNKNOWN_IP)[:64]
+    limits = throttle.Limits(
+        per_account_ip=max_attempts,
+        per_ip=max_per_ip or max_attempts * 6,
+        window=dt.timedelta(minutes=lock_minutes),
+    )
     now = utcnow()
+    user = session.scalar(sa.select(User).where(User.email == email))
+    actor = Actor.of(user) if user is not None else None
+    refusal = throttle.blocked(session, email, ip, limits, now)
+    if refusal is not None:
+        record(
+            session,
+            "auth.login_throttled",
+            target_kind="user",
+            target_id=user.id if user is not None else None,
+            target_label=email,
+            after={"scope": refusal.scope, "ip": ip, "retry_after": refusal.retry_after},
+            actor=actor,
+        )
+        raise refusal
     if user is None:
+        throttle.check_dummy_password(password)  # same delay as a known account
+        reason = "unknown_account"
+    elif not user.check_password(password):
+        reason = "bad_password"
+    elif not user.is_active_account:
+        reason = "inactive"
+    else:
+        reason = None
+    if reason is not None:
+        if throttle.record_failure(session, email, ip, limits, now):
+            reason += "+throttled"
         record(
             session,
             "auth.login_failed",
             target_kind="user",
+            target_id=user.id if user is not None else None,
             target_label=email,
-            after={"reason": "unknown_account"},
-        )
-        return None
-    actor = Actor.of(user)
-    if user.is_locked(now):
-        record(
-            session,
-            "auth.login_failed",
-            target_kind="user",
-            target_id=user.id,
-            target_label=email,
-            after={"reason": "locked"},
+            after={"reason": reason, "ip": ip},
             actor=actor,
         )
         return None
-    if not user.is_active_account or not user.check_password(password):
-        user.failed_logins += 1
-        reason = "inactive" if not user.is_active_account else "bad_password"
-        if user.failed_logins >= max_attempts:
-            user.locked_until = now + dt.timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
-            reason += "+locked"
-        session.flush()
-        record(
-            session,
-            "auth.login_failed",
-            target_kind="user",
-            target_id=user.id,
-            target_label=email,
-            after={"reason": reason},
-            actor=actor,
-        )
-        return None
+    assert user is not None
+    throttle.clear(session, email, ip)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -184,6 +263,9 @@ def authenticate(
 
 
 def record_logout(session: Session, user: User) -> None:
+    """Journal the logout and end every session of the account (saved cookies included)."""
+    user.end_sessions()
+    session.flush()
     record(
         session,
         "auth.logout",

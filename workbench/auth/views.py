@@ -7,10 +7,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from workbench.auth import operations
-from workbench.auth.forms import LoginForm, UserForm
-from workbench.auth.models import User
-from workbench.core.errors import ValidationError
+from workbench.auth import operations, powers
+from workbench.auth.forms import AccountRequestDecisionForm, LoginForm, UserForm
+from workbench.auth.models import AccountRequest, User
+from workbench.auth.throttle import LoginThrottled
+from workbench.core.errors import ValidationError, WorkbenchError
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
@@ -22,16 +23,27 @@ def login():  # type: ignore[no-untyped-def]
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = operations.authenticate(
-            db.session,
-            form.email.data,
-            form.password.data,
-            max_attempts=current_app.config["LOGIN_MAX_ATTEMPTS"],
-            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-        )
+        try:
+            user = operations.authenticate(
+                db.session,
+                form.email.data,
+                form.password.data,
+                max_attempts=current_app.config["LOGIN_MAX_ATTEMPTS"],
+                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+                ip=request.remote_addr,
+                max_per_ip=current_app.config["LOGIN_MAX_ATTEMPTS_PER_IP"],
+            )
+        except LoginThrottled as refusal:
+            db.session.commit()  # the journal entry of the refusal
+            flash(refusal.message, "danger")
+            response = current_app.make_response(
+                (render_template("auth/login.html", form=form), 429)
+            )
+            response.headers["Retry-After"] = str(refusal.retry_after)
+            return response
         db.session.commit()
         if user is None:
-            flash("Identifiants incorrects, ou compte temporairement bloqué.", "danger")
+            flash("Identifiants incorrects.", "danger")
             return render_template("auth/login.html", form=form), 401
         login_user(user)
         target = request.args.get("next")
@@ -84,6 +96,7 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
                     site_uais=form.sites.data,
                     direction=form.direction.data or None,
                     is_active=form.is_active.data,
+                    by=current_user,
                 )
             else:
                 operations.update_user(
@@ -96,12 +109,62 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
                     direction=form.direction.data or None,
                     is_active=form.is_active.data,
                     password=form.password.data or None,
+                    by=current_user,
                 )
         except ValidationError as error:
             db.session.rollback()
             flash(error.message, "danger")
             return render_template("auth/user_edit.html", form=form, user=user), 400
         db.session.commit()
+        if user.id == current_user.id:
+            login_user(user)  # this session carries on with the new session version
         flash(f"Compte {user.email} enregistré.", "success")
+        for pending in powers.pending_requests(db.session, user):
+            flash(
+                f"{pending.kind_label} en attente : un autre membre du service juridique ou de "
+                "l'administration doit l'approuver (Utilisateurs › Demandes).",
+                "warning",
+            )
         return redirect(url_for("auth.users"))
-    return render_template("auth/user_edit.html", form=form, user=user)
+    pending = powers.pending_requests(db.session, user) if user is not None else []
+    return render_template("auth/user_edit.html", form=form, user=user, pending=pending)
+
+
+@roles_required("legal", "admin")
+def account_requests():  # type: ignore[no-untyped-def]
+    return render_template(
+        "auth/requests.html",
+        pending=powers.pending_requests(db.session),
+        recent=powers.recent_requests(db.session),
+        form=AccountRequestDecisionForm(),
+    )
+
+
+@roles_required("legal", "admin")
+def account_request_decide(request_id: int):  # type: ignore[no-untyped-def]
+    account_request = db.get_or_404(AccountRequest, request_id)
+    form = AccountRequestDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        abort(400)
+    try:
+        powers.decide(
+            db.session,
+            account_request,
+            current_user,
+            approve=decision == "approve",
+            comment=form.comment.data or "",
+        )
+    except WorkbenchError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("auth.account_requests"))
+    db.session.commit()
+    flash(
+        f"Demande {'approuvée' if decision == 'approve' else 'refusée'} "
+        f"pour {account_request.user.email}.",
+        "success",
+    )
+    return redirect(url_for("auth.account_requests"))

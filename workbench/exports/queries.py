@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import Role, User
+from workbench.auth.models import User
+from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import Site
 
@@ -40,8 +41,7 @@ def purchase_rows(
         .order_by(Site.uai, PurchaseLine.line_date, PurchaseLine.id)
         .execution_options(yield_per=5000)
     )
-    if user.role == Role.CANTEEN:
-        stmt = stmt.where(PurchaseLine.site_id.in_(user.site_ids or {-1}))
+    stmt = stmt.where(scope_clause("purchase_line", user))
     if site_id is not None:
         stmt = stmt.where(PurchaseLine.site_id == site_id)
     for row in session.execute(stmt):
@@ -57,8 +57,7 @@ def contract_rows(
         if c.name not in ("import_batch_id", "source_row", "schema_errors")
     ]
     stmt = sa.select(*columns).order_by(Contract.buyer_id, Contract.contract_id)
-    if user.role == Role.DIRECTION:
-        stmt = stmt.where(Contract.direction_code == user.direction_code)
+    stmt = stmt.where(scope_clause("contract", user))
     contracts = [dict(r._mapping) for r in session.execute(stmt)]
     holders: dict[int, list[dict[str, Any]]] = defaultdict(list)
     ids = {c["id"] for c in contracts}
@@ -69,6 +68,10 @@ def contract_rows(
             ContractHolder.position,
             ContractHolder.id_type,
             ContractHolder.identifier,
+        ).where(
+            ContractHolder.contract_id.in_(
+                sa.select(Contract.id).where(scope_clause("contract", user))
+            )
         )
     ):
         if row.contract_id in ids:

@@ -6,7 +6,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import Role, User
+from workbench.auth.models import User
+from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import NomenclatureItem, Site, Supplier
 from workbench.review.models import Correction
@@ -32,8 +33,7 @@ def purchase_frames(session: Session, user: User) -> tuple[pd.DataFrame, pd.Data
         PurchaseLine.nomenclature_code,
         PurchaseLine.amount_ht,
     ).join(Site, Site.id == PurchaseLine.site_id)
-    if user.role == Role.CANTEEN:
-        stmt = stmt.where(PurchaseLine.site_id.in_(user.site_ids or {-1}))
+    stmt = stmt.where(scope_clause("purchase_line", user, figures=True))
     current = _frame(session, stmt)
     corrections = _frame(
         session,
@@ -71,8 +71,7 @@ def contract_frames(
         Contract.advance_rate,
         Contract.direction_code,
     )
-    if user.role == Role.DIRECTION:
-        stmt = stmt.where(Contract.direction_code == user.direction_code)
+    stmt = stmt.where(scope_clause("contract", user, figures=True))
     contracts = _frame(session, stmt)
     holders = _frame(
         session,
@@ -81,10 +80,17 @@ def contract_frames(
             ContractHolder.position,
             ContractHolder.role,
             ContractHolder.identifier,
+        ).where(
+            ContractHolder.contract_id.in_(
+                sa.select(Contract.id).where(scope_clause("contract", user, figures=True))
+            )
         ),
     )
     suppliers = _frame(
-        session, sa.select(Supplier.siret, Supplier.company_category, Supplier.commune_code)
+        session,
+        sa.select(Supplier.siret, Supplier.company_category, Supplier.commune_code).where(
+            scope_clause("supplier", user, figures=True)
+        ),
     )
     return contracts, holders, suppliers
 

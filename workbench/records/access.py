@@ -42,19 +42,61 @@ def supplier_scope_clause(user: User) -> sa.ColumnElement[bool]:
     return sa.or_(Supplier.direction_code == user.direction_code, holds_contract)
 
 
-def scope_clause(kind: str, user: User) -> sa.ColumnElement[bool]:
-    """The WHERE clause restricting records of ``kind`` to what ``user`` may read."""
-    if user.role in (Role.ADMIN, Role.LEGAL):
+def _matrix_scope_clause(user: User) -> sa.ColumnElement[bool]:
+    """Matrix entries of a direction: those of its suppliers only."""
+    return MatrixEntry.supplier_id.in_(sa.select(Supplier.id).where(supplier_scope_clause(user)))
+
+
+def _anomaly_scope_clause(user: User) -> sa.ColumnElement[bool]:
+    from workbench.auth.models import user_sites
+    from workbench.rules.models import Anomaly
+
+    if user.role == Role.CANTEEN:
+        allowed = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == user.id)
+        return sa.and_(Anomaly.owner_role == Role.CANTEEN, Anomaly.site_id.in_(allowed))
+    return sa.and_(
+        Anomaly.owner_role == Role.DIRECTION, Anomaly.direction_code == user.direction_code
+    )
+
+
+#: Aggregated figures (indicators) read wider than records: observatory readers read every
+#: record behind the region's figures, directions the region's purchases (EGalim) and the
+#: supplier reference behind SPASER. Nothing else is widened.
+FIGURES_SCOPE: dict[str, tuple[str, ...]] = {
+    "purchase_line": (Role.DIRECTION, Role.VIEWER),
+    "contract": (Role.VIEWER,),
+    "supplier": (Role.DIRECTION, Role.VIEWER),
+}
+
+
+def scope_clause(kind: str, user: User | None, *, figures: bool = False) -> sa.ColumnElement[bool]:
+    """THE scope function: the WHERE clause restricting ``kind`` rows to what ``user`` may read.
+
+    Every query that reads records goes through it: record pages and history
+    (:func:`load_scoped`), queues (``kind="anomaly"``, via ``rules.queries.scope_anomalies``),
+    edit permissions, exports and, with ``figures=True``, indicators. Deny by default: an
+    unknown role, an unknown kind or no user reads nothing.
+    """
+    role = getattr(user, "role", None)
+    if user is None or role not in set(Role):
+        return sa.false()
+    if figures and role in FIGURES_SCOPE.get(kind, ()):
         return sa.true()
-    if kind == "purchase_line" and user.role == Role.CANTEEN:
+    if role in (Role.ADMIN, Role.LEGAL):
+        return sa.true() if kind in RECORD_MODELS or kind == "anomaly" else sa.false()
+    if kind == "anomaly" and role in (Role.CANTEEN, Role.DIRECTION):
+        return _anomaly_scope_clause(user)
+    if kind == "purchase_line" and role == Role.CANTEEN:
         return PurchaseLine.site_id.in_(user.site_ids or {-1})
-    if kind == "contract" and user.role == Role.DIRECTION:
+    if kind == "contract" and role == Role.DIRECTION:
         return Contract.direction_code == user.direction_code
-    if kind == "supplier" and user.role == Role.DIRECTION:
+    if kind == "supplier" and role == Role.DIRECTION:
         return supplier_scope_clause(user)
-    if kind == "matrix_entry" and user.role in (Role.CANTEEN, Role.DIRECTION):
-        return sa.true()  # matrices are shared reference data, read-only for these roles
-    if kind == "nomenclature_item" and user.role in (Role.CANTEEN, Role.DIRECTION):
+    if kind == "matrix_entry" and role == Role.DIRECTION:
+        return _matrix_scope_clause(user)
+    if kind == "matrix_entry" and role == Role.CANTEEN:
+        return sa.true()  # matrices are shared reference data, read-only for canteens
+    if kind == "nomenclature_item" and role in (Role.CANTEEN, Role.DIRECTION):
         return sa.true()
     return sa.false()
 

@@ -86,11 +86,13 @@ class Correction(Base):
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 
     def can_decide(self, user) -> bool:  # type: ignore[no-untyped-def]
-        """Four eyes: a legal user who did not propose it decides a pending correction."""
+        """Four eyes: a legal user who did not propose it, and whose account the proposer did not
+        create, elevate or set the password of, decides a pending correction."""
         return (
             self.status == CorrectionStatus.PENDING
             and user.role == "legal"
             and user.id != self.proposed_by_id
+            and not user.is_controlled_by(self.proposed_by_id)  # auth/powers.may_decide_for
         )
 
     def __repr__(self) -> str:

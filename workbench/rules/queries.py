@@ -7,23 +7,15 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import Role, User, user_sites
+from workbench.auth.models import Role, User
+from workbench.records.access import scope_clause
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 from workbench.rules.registry import QUEUES, all_rules
 
 
 def scope_anomalies(stmt: sa.Select, user: User) -> sa.Select:
-    """Restrict a select over :class:`Anomaly` to what ``user`` may see."""
-    if user.role == Role.CANTEEN:
-        allowed = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == user.id)
-        return stmt.where(Anomaly.owner_role == Role.CANTEEN, Anomaly.site_id.in_(allowed))
-    if user.role == Role.DIRECTION:
-        return stmt.where(
-            Anomaly.owner_role == Role.DIRECTION, Anomaly.direction_code == user.direction_code
-        )
-    if user.role in (Role.LEGAL, Role.ADMIN):
-        return stmt
-    return stmt.where(sa.false())
+    """Restrict a select over :class:`Anomaly` to what ``user`` may see (the one scope function)."""
+    return stmt.where(scope_clause("anomaly", user))
 
 
 def queue_counts(session: Session, user: User) -> list[dict]:
