@@ -449,8 +449,13 @@ def publication_hash(raw: Any) -> str:
 
 
 def publication_snapshot(record: dict[str, Any], file_name: str | None) -> dict[str, Any]:
-    """What the history keeps of one publication of a contract."""
-    date = record.get("publication_date")
+    """What the history keeps of one publication of a contract (dated by its latest
+    publication date, modifications included)."""
+    dates = [record.get("publication_date")] + [
+        m.get("publication_date") for m in record.get("modifications") or []
+    ]
+    dates = [d for d in dates if isinstance(d, dt.date)]
+    date = max(dates) if dates else record.get("publication_date")
     holders = [
         h.get("identifier") for h in record.get("holders") or [] if h.get("role") == "holder"
     ]
@@ -845,45 +850,56 @@ def contracts_from_csv_rows(
         groups.setdefault(key, {}).setdefault(version, []).append(row)
     records = []
     for (buyer_id, contract_id), versions in groups.items():
-        ordered = [versions[v] for v in sorted(versions)]
+        numbers = sorted(versions)
         versions_read = [
-            _csv_record(group, buyer_id, contract_id, report, file_name) for group in ordered
+            _csv_record(versions[v], buyer_id, contract_id, report, file_name) for v in numbers
         ]
         record = versions_read[0]
+        # the earlier versions as published, before the record takes in the later ones
+        history = [publication_snapshot(v, file_name) for v in versions_read[:-1]]
+        reader = _Reader(report, record[ROW], file_name)
+        reader.errors = list(record["value_errors"] or [])
+        for number, later in zip(numbers[1:], versions_read[1:], strict=True):
+            reader.errors += later["value_errors"] or []
+            record["modifications"].append(_csv_modification(later, number))
         if len(versions_read) > 1:
-            reader = _Reader(report, record[ROW], file_name)
-            reader.errors = list(record["value_errors"] or [])
-            for number, later in enumerate(versions_read[1:]):
-                reader.errors += later["value_errors"] or []
-                record["modifications"].append(
-                    {
-                        "position": number,
-                        "object": later["_modification_object"],
-                        "duration_months": later["duration_months"],
-                        "amount": later["amount"],
-                        "notification_date": later["notification_date"],
-                        "publication_date": later["publication_date"],
-                        "holders": [
-                            {k: h[k] for k in ("position", "id_type", "identifier", "name")}
-                            for h in later["holders"]
-                        ]
-                        or None,
-                    }
-                )
             latest = versions_read[-1]
             for name in ("object", "nature", "procedure", "cpv_code", "buyer_name"):
                 record[name] = latest[name] or record[name]
             record["raw"] = {"rows": [r for v in versions_read for r in v["raw"]["rows"]]}
-            record["publications"] = [
-                publication_snapshot(v, file_name) for v in versions_read[:-1]
-            ]
+            record["publications"] = history
             _finish(record, reader)
+        # a file holding only later versions continues a contract published before: the writer
+        # appends its versions as modifications to the stored contract
+        record["csv_continuation"] = (
+            {"version": numbers[0], "modification": _csv_modification(record, numbers[0])}
+            if numbers[0] > 0
+            else None
+        )
         for version in versions_read:
             version.pop("_modification_object", None)
         record["_read"] = len(versions_read)
         if _require_key(record, report):
             records.append(record)
     return merge_publications(records, file_name)
+
+
+def _csv_modification(version: dict[str, Any], number: int) -> dict[str, Any]:
+    """Version ``number`` (≥ 1) of a contract of the flat CSV as its modification n° number."""
+    return {
+        "position": number - 1,
+        "object": version.get("_modification_object"),
+        "duration_months": version["duration_months"],
+        "amount": version["amount"],
+        "notification_date": version["notification_date"],
+        "publication_date": version["publication_date"],
+        "holders": [
+            {k: h[k] for k in ("position", "id_type", "identifier", "name")}
+            for h in version["holders"]
+            if h["role"] == "holder"
+        ]
+        or None,
+    }
 
 
 def _csv_record(

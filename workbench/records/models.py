@@ -141,17 +141,13 @@ class Contract(ProvenanceMixin, VersionedMixin, Base):
         order_by="ContractSubcontractingModification.position",
     )
 
-    def refresh_current_state(
-        self,
-        added: tuple[ContractModification, ...] = (),
-        removed: tuple[ContractModification, ...] = (),
-    ) -> None:
+    def refresh_current_state(self, modifications: list[Any] | None = None) -> None:
         """Current amount and duration from the modifications (latest in date order).
 
-        ``added`` and ``removed`` are pending modifications not (or still) in the collection.
+        ``modifications`` defaults to the loaded collection.
         """
-        modifications = [m for m in self.modifications if m not in removed]
-        modifications += [m for m in added if m not in modifications]
+        if modifications is None:
+            modifications = list(self.modifications)
         amount, months = current_state(
             self.amount,
             self.duration_months,
@@ -309,5 +305,18 @@ def _keep_current_state(session: sa.orm.Session, flush_context: Any, instances: 
                 added, removed = changed.setdefault(contract, ([], []))
                 (removed if obj in session.deleted else added).append(obj)
     for contract, (added, removed) in changed.items():
-        if contract not in session.deleted:
-            contract.refresh_current_state(tuple(added), tuple(removed))
+        if contract in session.deleted:
+            continue
+        if contract.id is None:
+            modifications = list(contract.modifications)
+        else:  # the stored ones (a collection loaded earlier may be stale)
+            modifications = list(
+                session.scalars(
+                    sa.select(ContractModification).where(
+                        ContractModification.contract_id == contract.id
+                    )
+                )
+            )
+        modifications = [m for m in modifications if m not in removed]
+        modifications += [m for m in added if m not in modifications]
+        contract.refresh_current_state(modifications)

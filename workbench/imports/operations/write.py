@@ -21,6 +21,7 @@ from workbench.records.models import (
     ContractModification,
     ContractSubcontractingModification,
     PurchaseLine,
+    current_state,
 )
 from workbench.reference.models import MatrixEntry, NomenclatureItem, Site, Supplier
 
@@ -249,6 +250,12 @@ def _versions(
         if decp.publication_hash(incoming["raw"]) == old_hash:
             continue
         history = list(old["publications"] or [])
+        batch_id = old.get("import_batch_id")
+        old_file = files.get(int(batch_id)) if pd.notna(batch_id) else None
+        continuation = incoming.get("csv_continuation")
+        if isinstance(continuation, dict):
+            _continue_contract(frame, idx, old, continuation, history, old_file)
+            continue
         new_date = _as_date(incoming["publication_date"])
         old_date = _as_date(old["publication_date"])
         if new_date is not None and old_date is not None and new_date < old_date:
@@ -257,14 +264,12 @@ def _versions(
                 older[int(old["id"])] = _by_date([*history, snapshot])
             drop.append(idx)
             continue
-        batch_id = old.get("import_batch_id")
         previous = decp.publication_snapshot(
-            {**old.to_dict(), "publication_date": old_date},
-            files.get(int(batch_id)) if pd.notna(batch_id) else None,
+            {**old.to_dict(), "publication_date": old_date}, old_file
         )
         merged = {h.get("hash"): h for h in [*history, previous, *(incoming["publications"] or [])]}
         merged.pop(decp.publication_hash(incoming["raw"]), None)
-        frame.at[idx, "publications"] = _by_date(list(merged.values())) or None
+        frame.at[idx, "publications"] = _by_date(list(merged.values()))
         before = [h["identifier"] for h in old["holders"] if h["role"] == "holder"]
         after = [h["identifier"] for h in incoming["holders"] if h["role"] == "holder"]
         if sorted(map(str, before)) != sorted(map(str, after)):
@@ -297,6 +302,40 @@ def _versions(
             import_batch_id=batch_id,
         )
     return frame.drop(index=drop), len(drop)
+
+
+def _continue_contract(
+    frame: pd.DataFrame,
+    idx: Any,
+    old: pd.Series,
+    continuation: dict[str, Any],
+    history: list[dict[str, Any]],
+    old_file: str | None,
+) -> None:
+    """Later versions of a flat CSV contract: modifications appended to the stored contract.
+
+    The stored initial values and holders stay; the stored modifications from the incoming
+    first version on are replaced by the incoming ones; the stored publication joins the
+    history.
+    """
+    first = int(continuation["version"])
+    incoming = frame.loc[idx]
+    modifications = [m for m in old["modifications"] if m["position"] < first - 1]
+    modifications += [continuation["modification"], *(incoming["modifications"] or [])]
+    for name in ("amount", "duration_months", "notification_date", "publication_date"):
+        frame.at[idx, name] = old[name]
+    frame.at[idx, "holders"] = old["holders"]
+    frame.at[idx, "modifications"] = modifications
+    amount, months = current_state(old["amount"], old["duration_months"], modifications)
+    frame.at[idx, "current_amount"] = amount
+    frame.at[idx, "current_duration_months"] = months
+    old_rows = (old["raw"] or {}).get("rows", []) if isinstance(old["raw"], dict) else []
+    frame.at[idx, "raw"] = {"rows": [*old_rows, *incoming["raw"]["rows"]]}
+    previous = decp.publication_snapshot(
+        {**old.to_dict(), "publication_date": _as_date(old["publication_date"])}, old_file
+    )
+    merged = {h.get("hash"): h for h in [*history, previous]}
+    frame.at[idx, "publications"] = _by_date(list(merged.values()))
 
 
 def report_file(record: pd.Series) -> str | None:

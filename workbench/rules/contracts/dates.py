@@ -283,6 +283,22 @@ class ContractDateFuture(_ContractRule):
         return pd.concat(parts, ignore_index=True)
 
 
+def first_publication(contracts: pd.DataFrame) -> pd.Series:
+    """The earliest publication date of each contract (its history included)."""
+    earliest = contracts["publication_date"].copy()
+    if "publications" not in contracts:
+        return earliest
+    for idx, history in contracts["publications"].items():
+        if isinstance(history, list) and history:
+            dates = pd.to_datetime(
+                [h.get("publication_date") for h in history if isinstance(h, dict)],
+                errors="coerce",
+            ).dropna()
+            if len(dates) and (pd.isna(earliest[idx]) or dates.min() < earliest[idx]):
+                earliest[idx] = dates.min()
+    return earliest
+
+
 @register
 class ContractLatePublication(_ContractRule):
     code = "CONTRACT_LATE_PUBLICATION"
@@ -290,7 +306,8 @@ class ContractLatePublication(_ContractRule):
     explanation = (
         "Les données essentielles ont été publiées plus de 2 mois (62 jours) après la "
         "notification du marché, délai fixé par l'article R.2196-1 du Code de la commande "
-        "publique. Vérifiez les deux dates ; si elles sont exactes, l'anomalie documente un "
+        "publique. Pour un marché publié plusieurs fois, c'est la première publication qui "
+        "compte. Vérifiez les deux dates ; si elles sont exactes, l'anomalie documente un "
         "retard réel (écartez-la comme exception acceptée)."
     )
     severity = "warning"
@@ -298,13 +315,14 @@ class ContractLatePublication(_ContractRule):
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         contracts = frames["contracts"]
-        delay = (contracts["publication_date"] - reference_date(contracts)).dt.days
+        first = first_publication(contracts)
+        delay = (first - reference_date(contracts)).dt.days
         bad = contracts[delay > int(params["max_days"])]
         days = delay[bad.index].astype("int64").astype(str)
         return failures(
             bad["id"],
             "publication_date",
-            _fmt_date(bad["publication_date"]),
+            _fmt_date(first[bad.index]),
             "Données publiées "
             + days
             + " jours après la notification (maximum "

@@ -113,10 +113,18 @@ class ContractFieldMissing(_ContractRule):
             parts.append(failures(without["id"], field, None, "Aucun titulaire déclaré."))
         no_id = holders[blank(holders["identifier"])]
         if not no_id.empty:
+            fields = holder_fields(no_id, contracts)
+            received = set(zip(errors["record_id"], errors["field"], strict=True))
+            kept = [
+                (int(c), f) not in received
+                for c, f in zip(no_id["contract_id"], fields, strict=True)
+            ]
+            no_id, fields = no_id[kept], fields[kept]
+        if not no_id.empty:
             parts.append(
                 failures(
                     no_id["contract_id"],
-                    holder_fields(no_id, contracts),
+                    fields,
                     None,
                     "Titulaire ou sous-traitant sans identifiant.",
                 )
