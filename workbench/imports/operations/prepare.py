@@ -312,6 +312,7 @@ def _prepare_contracts(
         )
     read = sum(r.pop("_read", 1) for r in records)
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=[ROW, *decp.CONTRACT_FIELDS])
+    frame.attrs["file_name"] = context["file_name"]  # named by the history of older publications
     if not frame.empty:
         divisions = _cpv_directions(session)
         frame["direction_code"] = frame["cpv_code"].map(

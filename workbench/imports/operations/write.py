@@ -259,7 +259,9 @@ def _versions(
         new_date = _as_date(incoming["publication_date"])
         old_date = _as_date(old["publication_date"])
         if new_date is not None and old_date is not None and new_date < old_date:
-            snapshot = decp.publication_snapshot(incoming.to_dict(), report_file(incoming))
+            snapshot = decp.publication_snapshot(
+                incoming.to_dict(), frame.attrs.get("file_name") or report_file(incoming)
+            )
             if snapshot["hash"] not in {h.get("hash") for h in history}:
                 older[int(old["id"])] = _by_date([*history, snapshot])
             drop.append(idx)
