@@ -53,14 +53,22 @@ def test_v2_contract_fields_holders_and_modifications_are_read(session):
     )
 
 
-def test_flat_csv_rows_with_the_same_id_are_one_contract_with_several_holders(session, make):
+def test_flat_csv_versions_of_one_contract_are_one_contract_with_a_modification(session, make):
     make.direction("DCOM", cpv_divisions="79,80")
-    import_file(session, "contracts", str(DECP / "decp-table-exemple-valide.csv"))
-    contract = session.scalar(sa.select(Contract).where(Contract.contract_id == "201900056462300"))
+    result = import_file(session, "contracts", str(DECP / "decp-table-exemple-valide.csv"))
+    assert result.counts.inserted == 1 and result.row_count == 2  # 2 versions read, 1 contract
+    (contract,) = session.scalars(sa.select(Contract)).all()
+    assert contract.contract_id == "2019000564623"  # …00 initial, …01 after modification 1
     assert [h.identifier for h in contract.holders] == ["81223113200034", "82379887100013"]
     assert [h.name for h in contract.holders] == ["Colin Maudry", "Datactivist"]
     assert contract.direction_code == "DCOM" and contract.has_advance is True
-    assert contract.source_format == "decp_csv" and len(contract.raw["rows"]) == 2
+    assert contract.source_format == "decp_csv" and len(contract.raw["rows"]) == 4
+    assert contract.duration_months == 3 and contract.current_duration_months == 6
+    assert contract.amount == contract.current_amount == 21800.10
+    (modification,) = contract.modifications
+    assert modification.object == "Augmentation de la durée du marché à 6 mois."
+    assert modification.notification_date.isoformat() == "2019-05-30"
+    assert [p["publication_date"] for p in contract.publications] == ["2019-04-29"]
 
 
 def test_schema_invalid_but_usable_contract_is_imported_with_its_schema_errors(session, write):
@@ -77,21 +85,34 @@ def test_schema_invalid_but_usable_contract_is_imported_with_its_schema_errors(s
     assert "nature" in paths and "objet" in messages and "champInconnu" in messages
 
 
-def test_contract_without_identifier_or_with_unreadable_date_is_an_import_error(session, write):
+def test_only_unidentifiable_contracts_are_refused_an_unreadable_date_is_kept_empty(session, write):
     document = {
         "marches": {
             "marche": [
                 {"acheteur": {"id": "23350001600040"}, "montant": 10},
                 {"id": "X1", "acheteur": {"id": "23350001600040"}, "dateNotification": "hier"},
-                {"id": "X1", "acheteur": {"id": "23350001600040"}},
+                {"id": "X2", "montant": 10},
             ]
         }
     }
     result = import_file(session, "contracts", write("c.json", json.dumps(document)))
-    assert result.status == "rejected"
-    problems = [(p["row"], p["column"]) for p in result.report.problems]
-    assert (1, "id") in problems and (2, "dateNotification") in problems
-    assert (3, "acheteur et identifiant") in problems
+    assert result.status == "applied" and result.counts.inserted == 1
+    problems = [(p["row"], p["column"], p["level"]) for p in result.report.problems]
+    assert (1, "id", "error") in problems and (3, "acheteur.id", "error") in problems
+    assert (2, "dateNotification", "warning") in problems
+    assert "3 enregistrement(s) lu(s), 1 ajouté(s)" in result.message
+    assert "2 refusé(s)" in result.message and "identifiant manquant : 1" in result.message
+    (contract,) = session.scalars(sa.select(Contract)).all()
+    assert contract.notification_date is None
+    assert contract.value_errors == [
+        {
+            "field": "dateNotification",
+            "raw": "hier",
+            "message": "Date illisible (attendu aaaa-mm-jj ou jj/mm/aaaa).",
+            "file": "c.json",
+            "kind": "unreadable",
+        }
+    ]
 
 
 def test_not_a_decp_file_is_one_clear_error(session, write):

@@ -8,7 +8,11 @@ from typing import Any
 
 from stdnum import luhn
 
-from workbench.records.models import ContractModification
+from workbench.records.models import (
+    ContractHolder,
+    ContractModification,
+    ContractSubcontractingModification,
+)
 from workbench.reference.models import Supplier
 
 TODAY = dt.date(2026, 6, 1)
@@ -53,20 +57,24 @@ EXPECTED = {
     "PURCHASE_AMOUNT_INVALID": 2,
     "DECP_SCHEMA_ERROR": 2,
     "CONTRACT_FIELD_MISSING": 2,
-    "CONTRACT_SIRET_INVALID": 2,
+    "CONTRACT_VALUE_UNREADABLE": 2,
+    "CONTRACT_HOLDER_IS_BUYER": 2,
+    "CONTRACT_MODIFICATION_AMOUNT": 3,
+    "CONTRACT_HOLDERS_REPLACED": 1,
+    "CONTRACT_SIRET_INVALID": 3,
     "CPV_UNKNOWN": 2,
     "CONTRACT_AMOUNT_OUT_OF_RANGE": 2,
     "CONTRACT_AMOUNT_SUSPICIOUS": 3,
     "CONTRACT_AMOUNT_OUTLIER": 1,
     "CONTRACT_DURATION_SUSPICIOUS": 3,
-    "CONTRACT_DATES_ORDER": 2,
-    "CONTRACT_DATE_FUTURE": 2,
+    "CONTRACT_DATES_ORDER": 5,
+    "CONTRACT_DATE_FUTURE": 3,
     "CONTRACT_LATE_PUBLICATION": 1,
     "CONTRACT_OFFERS_INVALID": 1,
-    "CONTRACT_ADVANCE_INCONSISTENT": 1,
+    "CONTRACT_ADVANCE_INCONSISTENT": 2,
     "CONTRACT_CONSIDERATIONS_CONTRADICTORY": 1,
     "CONTRACT_BROKEN_CHARACTERS": 2,
-    "NC_PLACEHOLDER": 1,
+    "NC_PLACEHOLDER": 2,
 }
 
 
@@ -266,6 +274,91 @@ def build(session: Any, make: Any) -> Built:
     contract("mojibake", object="Rénovation du lycÃ©e")
     contract("fffd", buyer_name="Conseil r\ufffdgional")
     contract("nc", procedure="NC")
+    # -- real-world DECP shapes: value errors, 1.5 records, modifications, versions ----------
+    contract("holder_is_buyer", holders=[("SIRET", "23350001600040")])
+    contract("advance_zero", has_advance=True, advance_rate=0.0)
+    contract(
+        "value_errors",
+        duration_months=None,
+        amount=None,
+        value_errors=[
+            {
+                "field": "dureeMois",
+                "raw": "NC",
+                "message": "x",
+                "file": "f.json",
+                "kind": "placeholder",
+            },
+            {"field": "montant", "raw": "1e+17", "message": "y", "file": "f.json", "kind": "range"},
+            {
+                "field": "titulaires[1]",
+                "raw": '{"titulaire": "id"}',
+                "message": "z",
+                "file": "f.json",
+                "kind": "holder",
+            },
+        ],
+    )
+    contract(
+        "v15",
+        source_format="decp_1.5",
+        offers_received=None,
+        social_considerations=None,
+        environmental_considerations=None,
+    )
+    contract("modified", amount=100_000.0)
+    session.add_all(
+        [
+            ContractModification(  # notified after n° 2: out of order, and an absurd 1 €
+                contract_id=C["modified"].id,
+                position=0,
+                notification_date=dt.date(2025, 5, 1),
+                publication_date=dt.date(2025, 5, 2),
+                amount=1.0,
+                holders=[{"position": 0, "id_type": "SIRET", "identifier": "868768687576575"}],
+            ),
+            ContractModification(  # +100 % over the initial amount
+                contract_id=C["modified"].id,
+                position=1,
+                notification_date=dt.date(2025, 4, 1),
+                publication_date=dt.date(2025, 4, 2),
+                amount=200_000.0,
+            ),
+            ContractModification(  # in the future
+                contract_id=C["modified"].id, position=2, notification_date=dt.date(2026, 8, 1)
+            ),
+        ]
+    )
+    contract(
+        "republished",
+        publications=[
+            {"publication_date": "2025-03-01", "holders": ["21974022200019"], "file": "a.json"}
+        ],
+    )
+    contract(
+        "concession_started",
+        kind="concession",
+        notification_date=None,
+        offers_received=None,
+        signature_date=dt.date(2025, 2, 10),
+        start_date=dt.date(2025, 2, 1),
+    )
+    contract("subcontracted")
+    session.add(
+        ContractHolder(
+            contract_id=C["subcontracted"].id,
+            role="subcontractor",
+            position=0,
+            id_type="SIRET",
+            identifier="55204599900869",
+            notification_date=dt.date(2024, 12, 1),
+        )
+    )
+    session.add(
+        ContractSubcontractingModification(
+            contract_id=C["subcontracted"].id, position=0, amount=0.0
+        )
+    )
     for i in range(24):  # works contracts around 100 k€, and one typed in with four zeros too many
         contract(f"works{i}", cpv_code="45000000-7", amount=80_000.0 + 2_000.0 * i)
     contract("works_outlier", cpv_code="45000000-7", amount=1_000_000_000.0)

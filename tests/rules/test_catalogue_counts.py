@@ -70,6 +70,7 @@ def test_rules_fire_on_the_intended_records_only(session, make) -> None:  # type
     assert _failing(session, "CONTRACT_SIRET_INVALID") == {
         (C["bad_sirets"].id, "buyer_id"),
         (C["bad_sirets"].id, "titulaires[0].id"),
+        (C["modified"].id, "modifications[0].titulaires[0].id"),
     }
     assert _failing(session, "ID_TYPE_MISMATCH") == {
         (C["short_siret"].id, "titulaires[0].id"),
@@ -78,11 +79,38 @@ def test_rules_fire_on_the_intended_records_only(session, make) -> None:  # type
     assert _failing(session, "CONTRACT_DATE_FUTURE") == {
         (C["future"].id, "notification_date"),
         (C["future"].id, "publication_date"),
+        (C["modified"].id, "modifications[2].dateNotificationModification"),
     }
     assert _failing(session, "CONTRACT_DATES_ORDER") == {
         (C["published_early"].id, "publication_date"),
         (C["modified_early"].id, "modifications[1].dateNotificationModification"),
+        (C["modified"].id, "modifications[1].dateNotificationModification"),
+        (C["concession_started"].id, "start_date"),
+        (C["subcontracted"].id, "actesSousTraitance[0].dateNotification"),
     }
+    assert _failing(session, "CONTRACT_MODIFICATION_AMOUNT") == {
+        (C["modified"].id, "modifications[0].montant"),
+        (C["modified"].id, "modifications[1].montant"),
+        (C["subcontracted"].id, "modificationsActesSousTraitance[0].montant"),
+    }
+    assert _failing(session, "CONTRACT_VALUE_UNREADABLE") == {
+        (C["value_errors"].id, "montant"),
+        (C["value_errors"].id, "titulaires[1]"),
+    }
+    assert _failing(session, "NC_PLACEHOLDER") == {
+        (C["nc"].id, "procedure"),
+        (C["value_errors"].id, "dureeMois"),
+    }
+    assert _failing(session, "CONTRACT_HOLDER_IS_BUYER") == {
+        (C["holder_is_buyer"].id, "titulaires[0].id"),
+        (C["bad_sirets"].id, "titulaires[0].id"),
+    }
+    assert _failing(session, "CONTRACT_HOLDERS_REPLACED") == {(C["republished"].id, "titulaires")}
+    assert _failing(session, "CONTRACT_ADVANCE_INCONSISTENT") == {
+        (C["rate_no_advance"].id, "advance_rate"),
+        (C["advance_zero"].id, "advance_rate"),
+    }
+    assert C["modified"].current_amount == 1.0  # the last modification in date order
     assert _failing(session, "CONTRACT_AMOUNT_OUTLIER") == {(C["works_outlier"].id, "amount")}
     outlier = session.scalar(
         sa.select(Anomaly).where(Anomaly.rule_code == "CONTRACT_AMOUNT_OUTLIER")

@@ -39,6 +39,8 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     conflicts: int = 0
+    #: Contracts: older publications of stored contracts, kept as their history.
+    history: int = 0
     #: Natural keys (tuples) of the inserted and updated rows.
     changed_keys: list[tuple] = field(default_factory=list)
 

@@ -11,6 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from workbench.db import Base, Money, ProvenanceMixin, VersionedMixin
 from workbench.reference.models import Site, Supplier
 
+#: Contract amounts: any amount a DECP file carries (up to 10^18 € excluded). The reader turns a
+#: larger value into a value error (field left empty) and the rules flag absurd ones (> 3 bn€).
+ContractMoney = sa.Numeric(20, 2, asdecimal=False)
+#: Absolute bound of :data:`ContractMoney` (exclusive) and of a 32-bit integer column.
+CONTRACT_MONEY_LIMIT = 10**18
+INTEGER_LIMIT = 2**31 - 1
+
 
 class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
     """A canteen purchase line. ``line_key`` is the natural key computed by the importer."""
@@ -92,8 +99,13 @@ class Contract(ProvenanceMixin, VersionedMixin, Base):
     publication_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     signature_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     start_date: Mapped[dt.date | None] = mapped_column(sa.Date)
-    amount: Mapped[float | None] = mapped_column(Money)
-    public_subsidy: Mapped[float | None] = mapped_column(Money)
+    #: The initial amount (montant HT, or valeurGlobale of a concession) as first published.
+    amount: Mapped[float | None] = mapped_column(ContractMoney)
+    public_subsidy: Mapped[float | None] = mapped_column(ContractMoney)
+    #: Amount and duration after the last modification (in date order) that sets them; equal
+    #: to the initial values when no modification does. Kept in step at import and on flush.
+    current_amount: Mapped[float | None] = mapped_column(ContractMoney)
+    current_duration_months: Mapped[int | None] = mapped_column(sa.Integer)
     price_form: Mapped[str | None] = mapped_column(sa.String(50))
     price_types: Mapped[list[str] | None] = mapped_column(sa.JSON)
     subcontracting_declared: Mapped[bool | None] = mapped_column()
@@ -107,6 +119,13 @@ class Contract(ProvenanceMixin, VersionedMixin, Base):
     raw: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     #: JSON-Schema validation errors found at import: ``[{"path": ..., "message": ...}]``.
     schema_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    #: Values the import could not keep (placeholder, unreadable, out of range, malformed
+    #: holder): ``[{"field", "raw", "message", "file", "kind"}]``; the field is left empty.
+    value_errors: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    #: Earlier publications of the same contract (older ``datePublicationDonnees``, earlier
+    #: rows of the flat CSV, other files): ``[{"publication_date", "file", "amount",
+    #: "duration_months", "holders", "hash", "raw"}]``, oldest first. The row is the latest.
+    publications: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
 
     holders: Mapped[list[ContractHolder]] = relationship(
         back_populates="contract", cascade="all, delete-orphan", order_by="ContractHolder.position"
@@ -116,6 +135,48 @@ class Contract(ProvenanceMixin, VersionedMixin, Base):
         cascade="all, delete-orphan",
         order_by="ContractModification.position",
     )
+    subcontracting_modifications: Mapped[list[ContractSubcontractingModification]] = relationship(
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by="ContractSubcontractingModification.position",
+    )
+
+    def refresh_current_state(self, modifications: list[Any] | None = None) -> None:
+        """Current amount and duration from the modifications (latest in date order).
+
+        ``modifications`` defaults to the loaded collection.
+        """
+        if modifications is None:
+            modifications = list(self.modifications)
+        amount, months = current_state(
+            self.amount,
+            self.duration_months,
+            [
+                {
+                    "position": m.position,
+                    "notification_date": m.notification_date,
+                    "amount": m.amount,
+                    "duration_months": m.duration_months,
+                }
+                for m in modifications
+            ],
+        )
+        if self.current_amount != amount:
+            self.current_amount = amount
+        if self.current_duration_months != months:
+            self.current_duration_months = months
+
+    @property
+    def current_holders(self) -> list[dict[str, Any]]:
+        """Holders after the last modification that names them (else the initial holders)."""
+        for modification in reversed(ordered_modifications(self.modifications)):
+            if modification.holders:
+                return list(modification.holders)
+        return [
+            {"id_type": h.id_type, "identifier": h.identifier, "name": h.name}
+            for h in self.holders
+            if h.role == "holder"
+        ]
 
     @property
     def natural_key(self) -> str:
@@ -143,7 +204,9 @@ class ContractHolder(VersionedMixin, Base):
     id_type: Mapped[str | None] = mapped_column(sa.String(30))
     identifier: Mapped[str | None] = mapped_column(sa.String(50), index=True)
     name: Mapped[str | None] = mapped_column(sa.String(300))
-    amount: Mapped[float | None] = mapped_column(Money)
+    amount: Mapped[float | None] = mapped_column(ContractMoney)
+    #: Notification date of a subcontracting act (subcontractors only).
+    notification_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     contract: Mapped[Contract] = relationship(back_populates="holders")
@@ -165,12 +228,95 @@ class ContractModification(Base):
     position: Mapped[int] = mapped_column(sa.Integer)
     object: Mapped[str | None] = mapped_column(sa.Text)
     duration_months: Mapped[int | None] = mapped_column(sa.Integer)
-    amount: Mapped[float | None] = mapped_column(Money)
+    #: The new amount of the contract (DECP ``montant`` / ``valeurGlobale``: not a delta).
+    amount: Mapped[float | None] = mapped_column(ContractMoney)
     notification_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     publication_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: Holders after the modification, parsed like the contract's (``[{"id_type",
+    #: "identifier", "name", "position"}]``); malformed ones are value errors, not holders.
     holders: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
 
     contract: Mapped[Contract] = relationship(back_populates="modifications")
 
     def __repr__(self) -> str:
         return f"<ContractModification {self.contract_id}#{self.position}>"
+
+
+class ContractSubcontractingModification(Base):
+    """A modification of a subcontracting act (DECP v2 ``modificationsActesSousTraitance``)."""
+
+    __tablename__ = "contract_subcontracting_modifications"
+    __table_args__ = (sa.UniqueConstraint("contract_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(sa.Integer)
+    #: The ``id`` the file gives the modification (text: files use numbers and strings).
+    act_id: Mapped[str | None] = mapped_column(sa.String(50))
+    duration_months: Mapped[int | None] = mapped_column(sa.Integer)
+    amount: Mapped[float | None] = mapped_column(ContractMoney)
+    notification_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    publication_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+
+    contract: Mapped[Contract] = relationship(back_populates="subcontracting_modifications")
+
+    def __repr__(self) -> str:
+        return f"<ContractSubcontractingModification {self.contract_id}#{self.position}>"
+
+
+# -- current state -----------------------------------------------------------------------------
+def _modification_order(item: Any) -> tuple:
+    date = item["notification_date"] if isinstance(item, dict) else item.notification_date
+    position = item["position"] if isinstance(item, dict) else item.position
+    return (date is None, date or dt.date.min, position if position is not None else 0)
+
+
+def ordered_modifications(modifications: list[Any]) -> list[Any]:
+    """Modifications in date order (notification date, then position; undated last)."""
+    return sorted(modifications, key=_modification_order)
+
+
+def current_state(
+    amount: float | None, duration_months: int | None, modifications: list[dict[str, Any]]
+) -> tuple[float | None, int | None]:
+    """Amount and duration after the last modification (in date order) that sets each."""
+    for modification in ordered_modifications(modifications):
+        if modification.get("amount") is not None:
+            amount = modification["amount"]
+        if modification.get("duration_months") is not None:
+            duration_months = modification["duration_months"]
+    return amount, duration_months
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _keep_current_state(session: sa.orm.Session, flush_context: Any, instances: Any) -> None:
+    """A contract changed through the ORM (a correction, a factory) keeps its current state."""
+    changed: dict[Contract, tuple[list, list]] = {}
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Contract):
+            changed.setdefault(obj, ([], []))
+        elif isinstance(obj, ContractModification):
+            contract = obj.contract
+            if contract is None and obj.contract_id is not None:
+                contract = session.get(Contract, obj.contract_id)
+            if contract is not None:
+                added, removed = changed.setdefault(contract, ([], []))
+                (removed if obj in session.deleted else added).append(obj)
+    for contract, (added, removed) in changed.items():
+        if contract in session.deleted:
+            continue
+        if contract.id is None:
+            modifications = list(contract.modifications)
+        else:  # the stored ones (a collection loaded earlier may be stale)
+            modifications = list(
+                session.scalars(
+                    sa.select(ContractModification).where(
+                        ContractModification.contract_id == contract.id
+                    )
+                )
+            )
+        modifications = [m for m in modifications if m not in removed]
+        modifications += [m for m in added if m not in modifications]
+        contract.refresh_current_state(modifications)

@@ -12,10 +12,13 @@ Columns (dates are ``datetime64``; money and quantities floats; JSON columns Pyt
   cpv_code, procedure, ccag, offers_received, has_advance, advance_rate, place_code,
   place_type, place_name, duration_months, notification_date, publication_date,
   signature_date, start_date, amount, price_form, social_considerations,
-  environmental_considerations, schema_errors
-- ``holders``: id, contract_id, role, position, id_type, identifier, name
+  environmental_considerations, schema_errors, source_format, value_errors, current_amount,
+  current_duration_months, publications
+- ``holders``: id, contract_id, role, position, id_type, identifier, name, notification_date
 - ``modifications``: id, contract_id, position, notification_date, publication_date, amount,
-  duration_months
+  duration_months, holders
+- ``subcontracting_modifications``: id, contract_id, position, act_id, notification_date,
+  publication_date, amount, duration_months
 - ``cpv``: code, root (the CPV 2008 list shipped in ``workbench/data/cpv_2008.csv``)
 """
 
@@ -29,7 +32,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench import PACKAGE_DIR
-from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
+from workbench.records.models import (
+    Contract,
+    ContractHolder,
+    ContractModification,
+    ContractSubcontractingModification,
+    PurchaseLine,
+)
 from workbench.reference.models import MatrixEntry, NomenclatureItem, Supplier
 
 CPV_PATH = PACKAGE_DIR / "data" / "cpv_2008.csv"
@@ -110,6 +119,11 @@ COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
         Contract.social_considerations,
         Contract.environmental_considerations,
         Contract.schema_errors,
+        Contract.source_format,
+        Contract.value_errors,
+        Contract.current_amount,
+        Contract.current_duration_months,
+        Contract.publications,
     ),
     "holders": (
         ContractHolder.id,
@@ -119,6 +133,7 @@ COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
         ContractHolder.id_type,
         ContractHolder.identifier,
         ContractHolder.name,
+        ContractHolder.notification_date,
     ),
     "modifications": (
         ContractModification.id,
@@ -128,6 +143,17 @@ COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
         ContractModification.publication_date,
         ContractModification.amount,
         ContractModification.duration_months,
+        ContractModification.holders,
+    ),
+    "subcontracting_modifications": (
+        ContractSubcontractingModification.id,
+        ContractSubcontractingModification.contract_id,
+        ContractSubcontractingModification.position,
+        ContractSubcontractingModification.act_id,
+        ContractSubcontractingModification.notification_date,
+        ContractSubcontractingModification.publication_date,
+        ContractSubcontractingModification.amount,
+        ContractSubcontractingModification.duration_months,
     ),
 }
 TABLES = (*COLUMNS, "cpv")

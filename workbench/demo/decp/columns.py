@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from workbench.imports.decp import schema_errors
+from workbench.records.models import current_state
 
 
 def _date(value: Any) -> dt.date | None:
@@ -17,6 +18,14 @@ def _date(value: Any) -> dt.date | None:
 
 def contract_columns(record: dict[str, Any], kind: str = "marche") -> dict[str, Any]:
     """The ``contracts`` columns of a DECP v2 record (``raw`` is the record itself)."""
+    columns = _contract_columns(record, kind)
+    columns["current_amount"], columns["current_duration_months"] = current_state(
+        columns.get("amount"), columns.get("duration_months"), modification_rows(record, kind)
+    )
+    return columns
+
+
+def _contract_columns(record: dict[str, Any], kind: str) -> dict[str, Any]:
     social = record.get("considerationsSociales", {}).get("considerationSociale")
     environmental = record.get("considerationsEnvironnementales", {}).get(
         "considerationEnvironnementale"

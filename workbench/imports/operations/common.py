@@ -84,6 +84,10 @@ class _Prepared:
     site_id: int | None = None
     #: Purchase lines are not kept in memory: pass 2 writes them from here, chunk by chunk.
     staged: _StagedPurchases | None = None
+    #: Contracts: a refused record (an error of its row) does not refuse the file.
+    record_level: bool = False
+    #: Records refused (record-level imports).
+    refused: int = 0
 
     def close(self) -> None:
         if self.staged is not None:

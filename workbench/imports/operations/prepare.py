@@ -276,7 +276,7 @@ def _prepare_contracts(
     with open(path, "rb") as handle:
         head = handle.read(2048).lstrip(b"\xef\xbb\xbf \t\r\n")
     if forced in ("decp_v2", "decp_1.5") or (forced is None and head.startswith(b"{")):
-        records, fmt = decp.read_json_contracts(path, report, forced)
+        records, fmt = decp.read_json_contracts(path, report, forced, context["file_name"])
         fmt = fmt or "decp_json"
     else:
         table = read_table(
@@ -302,20 +302,25 @@ def _prepare_contracts(
         rows: list[dict[str, Any]] = []
         for chunk in table.chunks:
             rows += decp.frame_rows(chunk, table.headers, table.original_headers)
-        records = decp.contracts_from_csv_rows(rows, report)
+        records = decp.contracts_from_csv_rows(rows, report, context["file_name"])
         fmt = "decp_csv"
     if not records and not report.has_errors:
         report.file_error("Le fichier ne contient aucun marché.")
+    elif not records and not report.fatal:
+        report.file_error(
+            "Aucun enregistrement identifiable (identifiant et acheteur) : rien à importer."
+        )
+    read = sum(r.pop("_read", 1) for r in records)
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=[ROW, *decp.CONTRACT_FIELDS])
+    frame.attrs["file_name"] = context["file_name"]  # named by the history of older publications
     if not frame.empty:
         divisions = _cpv_directions(session)
         frame["direction_code"] = frame["cpv_code"].map(
             lambda c: divisions.get(str(c)[:2]) if c else None
         )
-        formats.check_duplicates(
-            frame, ["buyer_id", "contract_id"], "acheteur et identifiant", report
-        )
-    return _Prepared(frame, fmt, len(frame))
+    # record level: refused records are the report's errors, the others are written
+    refused = len(report.error_rows)
+    return _Prepared(frame, fmt, read + refused, record_level=True, refused=refused)
 
 
 def _cpv_directions(session: Session) -> dict[str, str]:

@@ -134,7 +134,7 @@ def _apply(
         "row_count": prepared.row_count + report.skipped_rows,
         "is_partial": bool(partial),
     }
-    rejected = report.fatal or (report.has_errors and not partial)
+    rejected = report.fatal or (report.has_errors and not (partial or prepared.record_level))
     if rejected:
         batch = _new_batch(session, "rejected", batch_values, report)
         batch.rejected_count = len(report.error_rows) or prepared.row_count
@@ -196,6 +196,8 @@ def _apply(
         + (f", {len(report.error_rows)} ligne(s) rejetée(s)" if report.error_rows else "")
         + "."
     )
+    if prepared.record_level:
+        message = _record_level_message(verb, prepared, counts, report)
     logger.info("Import %s of %s (%s): %s", kind, file_name, status, message)
     return ImportResult(
         status=status,
@@ -205,6 +207,34 @@ def _apply(
         file_format=prepared.file_format,
         row_count=batch.row_count,
         counts=counts,
+    )
+
+
+def _record_level_message(verb: str, prepared: _Prepared, counts: Any, report: Report) -> str:
+    """Records read, imported, updated, unchanged, kept as history and refused (with why)."""
+    reasons: dict[str, int] = {}
+    for problem in report.problems:
+        if problem["level"] == "error" and problem["row"] is not None:
+            reasons[problem["message"]] = reasons.get(problem["message"], 0) + 1
+    refused = (
+        f", {prepared.refused} refusé(s) ("
+        + "; ".join(
+            f"{m.removeprefix('Enregistrement refusé : ').rstrip('.')} : {n}"
+            for m, n in reasons.items()
+        )
+        + ")"
+        if prepared.refused
+        else ""
+    )
+    history = getattr(counts, "history", 0)
+    return (
+        f"{verb} : {prepared.row_count} enregistrement(s) lu(s), {counts.inserted} ajouté(s), "
+        f"{counts.updated} mis à jour, {counts.unchanged} inchangé(s)"
+        + (f", {history} publication(s) antérieure(s) gardée(s) en historique" if history else "")
+        + (f", {counts.conflicts} conflit(s) avec des corrections" if counts.conflicts else "")
+        + refused
+        + (f", {report.warning_count} valeur(s) signalée(s)" if report.warning_count else "")
+        + "."
     )
 
 

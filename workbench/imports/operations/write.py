@@ -8,12 +8,21 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from workbench.audit.operations import record_many
 from workbench.imports import decp
+from workbench.imports.models import ImportBatch
 from workbench.imports.operations.common import _StagedPurchases
 from workbench.imports.parsing import ROW, Report
 from workbench.imports.staging import line_keys
 from workbench.imports.writer import UpsertResult, holder_field, upsert
-from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
+from workbench.records.models import (
+    Contract,
+    ContractHolder,
+    ContractModification,
+    ContractSubcontractingModification,
+    PurchaseLine,
+    current_state,
+)
 from workbench.reference.models import MatrixEntry, NomenclatureItem, Site, Supplier
 
 # -- writing (per kind) -------------------------------------------------------------------------
@@ -134,6 +143,10 @@ def _write_simple(model: type, record_kind: str | None, keys: list[str], values:
     return write
 
 
+#: Per contract, the child rows written with it (compared as pseudo-columns by the upsert).
+CONTRACT_CHILDREN = ("holders", "modifications", "subcontracting_modifications")
+
+
 def _write_contracts(session: Session, frame: pd.DataFrame, report: Report, batch_id: int):  # type: ignore[no-untyped-def]
     if frame.empty:
         return UpsertResult()
@@ -142,7 +155,11 @@ def _write_contracts(session: Session, frame: pd.DataFrame, report: Report, batc
         "direction_code"
     ]
     frame = frame.copy()
+    for name in CONTRACT_CHILDREN:
+        if name not in frame:
+            frame[name] = [[] for _ in range(len(frame))]
     existing = _existing_contracts(session, values)
+    frame, history = _versions(session, frame, existing, report, batch_id)
 
     def holder_getter(idx: Any, name: str):  # type: ignore[no-untyped-def]
         parsed = holder_field(name)
@@ -163,16 +180,17 @@ def _write_contracts(session: Session, frame: pd.DataFrame, report: Report, batc
         session,
         table,
         "contract",
-        frame[["buyer_id", "contract_id", ROW, *values, "holders", "modifications"]],
+        frame[["buyer_id", "contract_id", ROW, *values, *CONTRACT_CHILDREN]],
         ["buyer_id", "contract_id"],
-        [*values, "holders", "modifications"],
+        [*values, *CONTRACT_CHILDREN],
         report,
         batch_id,
         existing=existing,
-        pseudo_cols=["holders", "modifications"],
+        pseudo_cols=list(CONTRACT_CHILDREN),
         holder_getter=holder_getter,
         label="Import de marchés",
     )
+    result.history = history
     changed = frame.loc[changed_index]
     if changed.empty:
         return result
@@ -187,28 +205,162 @@ def _write_contracts(session: Session, frame: pd.DataFrame, report: Report, batc
     contract_ids = [
         ids[(b, c)] for b, c in zip(changed["buyer_id"], changed["contract_id"], strict=True)
     ]
-    session.execute(sa.delete(ContractHolder).where(ContractHolder.contract_id.in_(contract_ids)))
-    session.execute(
-        sa.delete(ContractModification).where(ContractModification.contract_id.in_(contract_ids))
-    )
-    holders = []
-    modifications = []
-    for contract_id, hs, ms in zip(
-        contract_ids, changed["holders"], changed["modifications"], strict=True
-    ):
-        holders += [{**h, "contract_id": contract_id} for h in hs]
-        modifications += [{**m, "contract_id": contract_id} for m in ms]
-    if holders:
-        session.execute(sa.insert(ContractHolder), holders)
-    if modifications:
-        session.execute(sa.insert(ContractModification), modifications)
+    children = {
+        "holders": ContractHolder,
+        "modifications": ContractModification,
+        "subcontracting_modifications": ContractSubcontractingModification,
+    }
+    for name, model in children.items():
+        session.execute(sa.delete(model).where(model.contract_id.in_(contract_ids)))
+        rows = [
+            {**row, "contract_id": contract_id}
+            for contract_id, items in zip(contract_ids, changed[name], strict=True)
+            for row in items
+        ]
+        if rows:
+            session.execute(sa.insert(model), rows)
     session.expire_all()
     return result
 
 
+def _versions(
+    session: Session, frame: pd.DataFrame, existing: pd.DataFrame, report: Report, batch_id: int
+) -> tuple[pd.DataFrame, int]:
+    """Incoming records already stored: the latest publication is current, the other history.
+
+    An incoming publication older than the stored one (``datePublicationDonnees``) goes to the
+    stored contract's history and is not written over it; a newer (or undated) one is written
+    and the stored one joins the history. Replaced holders are a warning of the report (and the
+    CONTRACT_HOLDERS_REPLACED rule). Returns the frame to upsert and the count of older ones.
+    """
+    if existing.empty:
+        return frame, 0
+    stored = existing.set_index(["buyer_id", "contract_id"])
+    files = dict(session.execute(sa.select(ImportBatch.id, ImportBatch.file_name)).all())
+    older: dict[int, list[dict[str, Any]]] = {}
+    drop = []
+    for idx, buyer_id, contract_id in zip(
+        frame.index, frame["buyer_id"], frame["contract_id"], strict=True
+    ):
+        if (buyer_id, contract_id) not in stored.index:
+            continue
+        old = stored.loc[(buyer_id, contract_id)]
+        old_hash = decp.publication_hash(old["raw"])
+        incoming = frame.loc[idx]
+        if decp.publication_hash(incoming["raw"]) == old_hash:
+            continue
+        history = list(old["publications"] or [])
+        batch_id = old.get("import_batch_id")
+        old_file = files.get(int(batch_id)) if pd.notna(batch_id) else None
+        continuation = incoming.get("csv_continuation")
+        if isinstance(continuation, dict):
+            _continue_contract(frame, idx, old, continuation, history, old_file)
+            continue
+        new_date = _as_date(incoming["publication_date"])
+        old_date = _as_date(old["publication_date"])
+        if new_date is not None and old_date is not None and new_date < old_date:
+            snapshot = decp.publication_snapshot(
+                incoming.to_dict(), frame.attrs.get("file_name") or report_file(incoming)
+            )
+            if snapshot["hash"] not in {h.get("hash") for h in history}:
+                older[int(old["id"])] = _by_date([*history, snapshot])
+            drop.append(idx)
+            continue
+        previous = decp.publication_snapshot(
+            {**old.to_dict(), "publication_date": old_date}, old_file
+        )
+        merged = {h.get("hash"): h for h in [*history, previous, *(incoming["publications"] or [])]}
+        merged.pop(decp.publication_hash(incoming["raw"]), None)
+        frame.at[idx, "publications"] = _by_date(list(merged.values()))
+        before = [h["identifier"] for h in old["holders"] if h["role"] == "holder"]
+        after = [h["identifier"] for h in incoming["holders"] if h["role"] == "holder"]
+        if sorted(map(str, before)) != sorted(map(str, after)):
+            report.warning(
+                int(incoming[ROW]),
+                "titulaires",
+                ", ".join(map(str, after)),
+                "Titulaires différents de la publication précédente ("
+                + (", ".join(map(str, before)) or "aucun")
+                + ") : la publication la plus récente est retenue, la précédente est gardée "
+                "dans l'historique.",
+            )
+    for contract_id, history in older.items():
+        session.execute(
+            sa.update(Contract).where(Contract.id == contract_id).values(publications=history)
+        )
+    if older:
+        record_many(
+            session,
+            [
+                {
+                    "action": "contract.history_added",
+                    "target_kind": "contract",
+                    "target_id": contract_id,
+                    "target_label": "Import de marchés",
+                    "after": {"publications": len(history)},
+                }
+                for contract_id, history in older.items()
+            ],
+            import_batch_id=batch_id,
+        )
+    return frame.drop(index=drop), len(drop)
+
+
+def _continue_contract(
+    frame: pd.DataFrame,
+    idx: Any,
+    old: pd.Series,
+    continuation: dict[str, Any],
+    history: list[dict[str, Any]],
+    old_file: str | None,
+) -> None:
+    """Later versions of a flat CSV contract: modifications appended to the stored contract.
+
+    The stored initial values and holders stay; the stored modifications from the incoming
+    first version on are replaced by the incoming ones; the stored publication joins the
+    history.
+    """
+    first = int(continuation["version"])
+    incoming = frame.loc[idx]
+    modifications = [m for m in old["modifications"] if m["position"] < first - 1]
+    modifications += [continuation["modification"], *(incoming["modifications"] or [])]
+    for name in ("amount", "duration_months", "notification_date", "publication_date"):
+        frame.at[idx, name] = old[name]
+    frame.at[idx, "holders"] = old["holders"]
+    frame.at[idx, "modifications"] = modifications
+    amount, months = current_state(old["amount"], old["duration_months"], modifications)
+    frame.at[idx, "current_amount"] = amount
+    frame.at[idx, "current_duration_months"] = months
+    old_rows = (old["raw"] or {}).get("rows", []) if isinstance(old["raw"], dict) else []
+    frame.at[idx, "raw"] = {"rows": [*old_rows, *incoming["raw"]["rows"]]}
+    previous = decp.publication_snapshot(
+        {**old.to_dict(), "publication_date": _as_date(old["publication_date"])}, old_file
+    )
+    merged = {h.get("hash"): h for h in [*history, previous]}
+    frame.at[idx, "publications"] = _by_date(list(merged.values()))
+
+
+def report_file(record: pd.Series) -> str | None:
+    """The file named by a record's value errors or history (the file being imported)."""
+    for item in record.get("value_errors") or []:
+        if item.get("file"):
+            return item["file"]
+    return None
+
+
+def _as_date(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _by_date(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(history, key=lambda h: str(h.get("publication_date") or ""))
+
+
 def _existing_contracts(session: Session, values: list[str]) -> pd.DataFrame:
     table = Contract.__table__
-    columns = ["id", "buyer_id", "contract_id", *values]
+    columns = ["id", "buyer_id", "contract_id", "import_batch_id", *values]
     rows = session.execute(sa.select(*(table.c[c] for c in columns))).all()
     frame = pd.DataFrame(rows, columns=columns)
     holders: dict[int, list] = {}
@@ -225,6 +377,7 @@ def _existing_contracts(session: Session, values: list[str]) -> pd.DataFrame:
                 "identifier": h.identifier,
                 "name": h.name,
                 "amount": h.amount,
+                "notification_date": h.notification_date,
                 "details": h.details,
             }
         )
@@ -245,8 +398,26 @@ def _existing_contracts(session: Session, values: list[str]) -> pd.DataFrame:
                 "holders": m.holders,
             }
         )
+    sub_mods: dict[int, list] = {}
+    for m in session.execute(
+        sa.select(ContractSubcontractingModification).order_by(
+            ContractSubcontractingModification.contract_id,
+            ContractSubcontractingModification.position,
+        )
+    ).scalars():
+        sub_mods.setdefault(m.contract_id, []).append(
+            {
+                "position": m.position,
+                "act_id": m.act_id,
+                "duration_months": m.duration_months,
+                "amount": m.amount,
+                "notification_date": m.notification_date,
+                "publication_date": m.publication_date,
+            }
+        )
     frame["holders"] = [holders.get(i, []) for i in frame["id"]]
     frame["modifications"] = [modifications.get(i, []) for i in frame["id"]]
+    frame["subcontracting_modifications"] = [sub_mods.get(i, []) for i in frame["id"]]
     return frame
 
 

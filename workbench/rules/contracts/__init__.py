@@ -20,7 +20,9 @@ from workbench.rules.contracts.base import (
 )
 from workbench.rules.contracts.identity import (
     ContractFieldMissing,
+    ContractHolderIsBuyer,
     ContractSiretInvalid,
+    ContractValueUnreadable,
     CpvUnknown,
     DecpSchemaError,
 )
@@ -42,6 +44,10 @@ from workbench.rules.contracts.other import (
     ContractOffersInvalid,
     NcPlaceholder,
 )
+from workbench.rules.contracts.modifications import (
+    ContractHoldersReplaced,
+    ContractModificationAmount,
+)
 # isort: on
 
 __all__ = [
@@ -56,6 +62,10 @@ __all__ = [
     "ContractDatesOrder",
     "ContractDurationSuspicious",
     "ContractFieldMissing",
+    "ContractHolderIsBuyer",
+    "ContractHoldersReplaced",
+    "ContractModificationAmount",
+    "ContractValueUnreadable",
     "ContractLatePublication",
     "ContractOffersInvalid",
     "ContractSiretInvalid",

@@ -41,6 +41,48 @@ MANDATORY: dict[str, dict[str, str]] = {
         "amount": "valeur globale",
     },
 }
+#: Fields that exist only since DECP v2: never "missing" on a 1.5 record or a flat CSV row.
+V2_ONLY = frozenset({"offers_received", "social_considerations", "environmental_considerations"})
+#: Formats whose records predate v2 (the flat CSV of decp.info follows the 1.5 fields).
+PRE_V2_FORMATS = ("decp_1.5", "decp_csv")
+#: DECP field names (as value errors name them) → contract columns.
+DECP_COLUMNS = {
+    "id": "contract_id",
+    "acheteur.id": "buyer_id",
+    "acheteur.nom": "buyer_name",
+    "acheteur_nom": "buyer_name",
+    "autoriteConcedante.id": "buyer_id",
+    "autoriteConcedante.nom": "buyer_name",
+    "nature": "nature",
+    "objet": "object",
+    "codeCPV": "cpv_code",
+    "procedure": "procedure",
+    "marcheInnovant": "is_innovative",
+    "ccag": "ccag",
+    "offresRecues": "offers_received",
+    "attributionAvance": "has_advance",
+    "tauxAvance": "advance_rate",
+    "typeGroupementOperateurs": "grouping_type",
+    "idAccordCadre": "framework_id",
+    "lieuExecution.code": "place_code",
+    "lieuExecution_code": "place_code",
+    "lieuExecution.typeCode": "place_type",
+    "lieuExecution_typeCode": "place_type",
+    "lieuExecution.nom": "place_name",
+    "lieuExecution_nom": "place_name",
+    "dureeMois": "duration_months",
+    "dateNotification": "notification_date",
+    "datePublicationDonnees": "publication_date",
+    "dateSignature": "signature_date",
+    "dateDebutExecution": "start_date",
+    "montant": "amount",
+    "valeurGlobale": "amount",
+    "montantSubventionPublique": "public_subsidy",
+    "formePrix": "price_form",
+    "sousTraitanceDeclaree": "subcontracting_declared",
+    "origineUE": "origin_eu",
+    "origineFrance": "origin_france",
+}
 TEXT_FIELDS = (
     "contract_id",
     "buyer_name",
@@ -75,6 +117,61 @@ def reference_date(contracts: pd.DataFrame) -> pd.Series:
     return contracts["notification_date"].where(
         contracts["kind"] != "concession", contracts["signature_date"]
     )
+
+
+def value_errors(contracts: pd.DataFrame, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """One row per value error of the contracts: record_id, field, raw, message, file, kind."""
+    rows = []
+    if "value_errors" in contracts:
+        for record_id, items in zip(contracts["id"], contracts["value_errors"], strict=True):
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                kind = str(item.get("kind") or "unreadable")
+                if kinds is None or kind in kinds:
+                    rows.append(
+                        (
+                            int(record_id),
+                            str(item.get("field") or "(racine)")[:60],
+                            "" if item.get("raw") is None else str(item.get("raw"))[:200],
+                            str(item.get("message") or ""),
+                            str(item.get("file") or ""),
+                            kind,
+                        )
+                    )
+    return pd.DataFrame(rows, columns=["record_id", "field", "raw", "message", "file", "kind"])
+
+
+def modification_holders(modifications: pd.DataFrame) -> pd.DataFrame:
+    """One row per holder named by a modification: contract_id, position, holder, id_type,
+    identifier (from the ``holders`` JSON of the modifications)."""
+    rows = []
+    if "holders" in modifications:
+        for contract_id, position, holders in zip(
+            modifications["contract_id"],
+            modifications["position"],
+            modifications["holders"],
+            strict=True,
+        ):
+            for j, holder in enumerate(holders if isinstance(holders, list) else []):
+                if isinstance(holder, dict):
+                    rows.append(
+                        (
+                            int(contract_id),
+                            int(position),
+                            int(holder.get("position", j) or j),
+                            holder.get("id_type"),
+                            holder.get("identifier"),
+                        )
+                    )
+    return pd.DataFrame(
+        rows, columns=["contract_id", "position", "holder", "id_type", "identifier"]
+    )
+
+
+def modification_field(position: pd.Series, name: str) -> pd.Series:
+    """``modifications[<position>].<name>`` per row."""
+    return "modifications[" + position.astype("int64").astype(str) + "]." + name
 
 
 def _is_empty(value: Any) -> bool:

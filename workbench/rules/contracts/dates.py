@@ -8,7 +8,12 @@ from typing import Any
 import pandas as pd
 
 from workbench.rules.common import fmt
-from workbench.rules.contracts.base import _ContractRule, _fmt_date, reference_date
+from workbench.rules.contracts.base import (
+    _ContractRule,
+    _fmt_date,
+    modification_field,
+    reference_date,
+)
 from workbench.rules.registry import Param, failures, register
 
 
@@ -65,12 +70,14 @@ class ContractDatesOrder(_ContractRule):
     title = "Dates dans le désordre"
     explanation = (
         "Les dates se contredisent : données publiées avant la notification du marché (ou "
-        "la signature de la concession), ou modification notifiée avant le marché lui-même. "
-        "Une des deux dates est fausse (inversion jour/mois, mauvaise année). Corrigez la date "
-        "erronée à partir du dossier du marché."
+        "la signature de la concession) ; exécution d'une concession commencée avant sa "
+        "signature ; modification notifiée avant le marché lui-même, publiée avant sa "
+        "notification, ou notifiée avant la modification qui la précède ; acte de "
+        "sous-traitance notifié avant le marché. Une des deux dates est fausse (inversion "
+        "jour/mois, mauvaise année). Corrigez la date erronée à partir du dossier du marché."
     )
     severity = "blocking"
-    tables = ("contracts", "modifications")
+    tables = ("contracts", "modifications", "holders")
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         contracts = frames["contracts"]
@@ -89,8 +96,81 @@ class ContractDatesOrder(_ContractRule):
                 + ".",
             )
         ]
+        concession = contracts["kind"] == "concession"
+        started = contracts[concession & (contracts["start_date"] < contracts["signature_date"])]
+        parts.append(
+            failures(
+                started["id"],
+                "start_date",
+                _fmt_date(started["start_date"]),
+                "Exécution commencée le "
+                + _fmt_date(started["start_date"])
+                + ", avant la signature de la concession ("
+                + _fmt_date(started["signature_date"])
+                + ").",
+            )
+        )
+        by_id = pd.Series(pd.to_datetime(start).values, index=contracts["id"].values)
+        holders = frames["holders"]
+        acts = holders[holders["role"] == "subcontractor"]
+        if not acts.empty and "notification_date" in acts:
+            act_start = acts["contract_id"].map(by_id)
+            early_acts = acts[acts["notification_date"] < act_start]
+            parts.append(
+                failures(
+                    early_acts["contract_id"],
+                    "actesSousTraitance["
+                    + early_acts["position"].astype("int64").astype(str)
+                    + "].dateNotification",
+                    _fmt_date(early_acts["notification_date"]),
+                    "Acte de sous-traitance notifié le "
+                    + _fmt_date(early_acts["notification_date"])
+                    + ", avant le marché ("
+                    + _fmt_date(act_start[early_acts.index])
+                    + ").",
+                )
+            )
         modifications = frames["modifications"]
         if not modifications.empty:
+            mods = modifications.sort_values(["contract_id", "position"])
+            unpublished = mods[mods["publication_date"] < mods["notification_date"]]
+            parts.append(
+                failures(
+                    unpublished["contract_id"],
+                    modification_field(
+                        unpublished["position"], "datePublicationDonneesModification"
+                    ),
+                    _fmt_date(unpublished["publication_date"]),
+                    "Modification n° "
+                    + (unpublished["position"].astype("int64") + 1).astype(str)
+                    + " publiée le "
+                    + _fmt_date(unpublished["publication_date"])
+                    + ", avant sa notification ("
+                    + _fmt_date(unpublished["notification_date"])
+                    + ").",
+                )
+            )
+            previous = (
+                mods.groupby("contract_id")["notification_date"]
+                .cummax()
+                .groupby(mods["contract_id"])
+                .shift(1)
+            )
+            disordered = mods[mods["notification_date"] < previous]
+            parts.append(
+                failures(
+                    disordered["contract_id"],
+                    modification_field(disordered["position"], "dateNotificationModification"),
+                    _fmt_date(disordered["notification_date"]),
+                    "Modification n° "
+                    + (disordered["position"].astype("int64") + 1).astype(str)
+                    + " notifiée le "
+                    + _fmt_date(disordered["notification_date"])
+                    + ", avant une modification qui la précède ("
+                    + _fmt_date(previous[disordered.index])
+                    + ").",
+                )
+            )
             mods = modifications.assign(
                 start=modifications["contract_id"].map(
                     pd.Series(start.values, index=contracts["id"].values)
@@ -124,10 +204,12 @@ class ContractDateFuture(_ContractRule):
     title = "Date dans le futur"
     explanation = (
         "Une date de notification, de publication, de signature ou de début d'exécution est "
-        "postérieure à aujourd'hui : un marché ne peut être notifié ni publié dans le futur "
-        "(erreur d'année, inversion jour/mois). Corrigez la date."
+        "postérieure à aujourd'hui, pour le marché, l'une de ses modifications, un acte de "
+        "sous-traitance ou sa modification : un marché ne peut être notifié ni publié dans le "
+        "futur (erreur d'année, inversion jour/mois). Corrigez la date."
     )
     severity = "blocking"
+    tables = ("contracts", "modifications", "holders", "subcontracting_modifications")
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         contracts = frames["contracts"]
@@ -147,7 +229,74 @@ class ContractDateFuture(_ContractRule):
                     bad["id"], column, value, f"Date de {label} dans le futur : " + value + "."
                 )
             )
+        children = (
+            (
+                frames["modifications"],
+                "modifications",
+                {
+                    "notification_date": ("dateNotificationModification", "notification"),
+                    "publication_date": ("datePublicationDonneesModification", "publication"),
+                },
+                "de la modification n° ",
+            ),
+            (
+                frames["subcontracting_modifications"],
+                "modificationsActesSousTraitance",
+                {
+                    "notification_date": (
+                        "dateNotificationModificationSousTraitance",
+                        "notification",
+                    ),
+                    "publication_date": ("datePublicationDonnees", "publication"),
+                },
+                "de la modification d'acte de sous-traitance n° ",
+            ),
+        )
+        for frame, list_name, columns, whose in children:
+            for column, (name, label) in columns.items():
+                bad = frame[frame[column] > today]
+                value = _fmt_date(bad[column])
+                number = (bad["position"].astype("int64") + 1).astype(str)
+                parts.append(
+                    failures(
+                        bad["contract_id"],
+                        list_name + "[" + bad["position"].astype("int64").astype(str) + "]." + name,
+                        value,
+                        f"Date de {label} " + whose + number + " dans le futur : " + value + ".",
+                    )
+                )
+        holders = frames["holders"]
+        acts = holders[
+            (holders["role"] == "subcontractor") & (holders["notification_date"] > today)
+        ]
+        value = _fmt_date(acts["notification_date"])
+        parts.append(
+            failures(
+                acts["contract_id"],
+                "actesSousTraitance["
+                + acts["position"].astype("int64").astype(str)
+                + "].dateNotification",
+                value,
+                "Date de notification de l'acte de sous-traitance dans le futur : " + value + ".",
+            )
+        )
         return pd.concat(parts, ignore_index=True)
+
+
+def first_publication(contracts: pd.DataFrame) -> pd.Series:
+    """The earliest publication date of each contract (its history included)."""
+    earliest = contracts["publication_date"].copy()
+    if "publications" not in contracts:
+        return earliest
+    for idx, history in contracts["publications"].items():
+        if isinstance(history, list) and history:
+            dates = pd.to_datetime(
+                [h.get("publication_date") for h in history if isinstance(h, dict)],
+                errors="coerce",
+            ).dropna()
+            if len(dates) and (pd.isna(earliest[idx]) or dates.min() < earliest[idx]):
+                earliest[idx] = dates.min()
+    return earliest
 
 
 @register
@@ -157,7 +306,8 @@ class ContractLatePublication(_ContractRule):
     explanation = (
         "Les données essentielles ont été publiées plus de 2 mois (62 jours) après la "
         "notification du marché, délai fixé par l'article R.2196-1 du Code de la commande "
-        "publique. Vérifiez les deux dates ; si elles sont exactes, l'anomalie documente un "
+        "publique. Pour un marché publié plusieurs fois, c'est la première publication qui "
+        "compte. Vérifiez les deux dates ; si elles sont exactes, l'anomalie documente un "
         "retard réel (écartez-la comme exception acceptée)."
     )
     severity = "warning"
@@ -165,13 +315,14 @@ class ContractLatePublication(_ContractRule):
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         contracts = frames["contracts"]
-        delay = (contracts["publication_date"] - reference_date(contracts)).dt.days
+        first = first_publication(contracts)
+        delay = (first - reference_date(contracts)).dt.days
         bad = contracts[delay > int(params["max_days"])]
         days = delay[bad.index].astype("int64").astype(str)
         return failures(
             bad["id"],
             "publication_date",
-            _fmt_date(bad["publication_date"]),
+            _fmt_date(first[bad.index]),
             "Données publiées "
             + days
             + " jours après la notification (maximum "

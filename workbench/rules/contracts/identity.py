@@ -7,7 +7,17 @@ from typing import Any
 import pandas as pd
 
 from workbench.rules.common import SIRET_PROBLEMS, blank, clean_text, compact_siret, siret_statuses
-from workbench.rules.contracts.base import MANDATORY, _ContractRule, _is_empty
+from workbench.rules.contracts.base import (
+    DECP_COLUMNS,
+    MANDATORY,
+    PRE_V2_FORMATS,
+    V2_ONLY,
+    _ContractRule,
+    _is_empty,
+    modification_field,
+    modification_holders,
+    value_errors,
+)
 from workbench.rules.registry import empty_failures, failures, register
 from workbench.rules.suppliers import holder_fields
 
@@ -58,9 +68,12 @@ class ContractFieldMissing(_ContractRule):
         "objet, code CPV, procédure, lieu d'exécution, durée, dates de notification et de "
         "publication, montant, forme du prix, offres reçues, considérations sociales et "
         "environnementales, titulaires (pour une concession : autorité concédante, dates de "
-        "signature et de début d'exécution, valeur globale, concessionnaires). Sans lui le "
-        "marché n'est pas publiable et manque aux indicateurs. Corrigez : complétez le champ "
-        "à partir du dossier du marché."
+        "signature et de début d'exécution, valeur globale, concessionnaires). Les champs "
+        "apparus avec le format v2 (offres reçues, considérations sociales et "
+        "environnementales) ne sont pas exigés d'un marché publié au format 1.5 ou dans le CSV "
+        "à plat ; un champ laissé vide parce que sa valeur était illisible relève de "
+        "CONTRACT_VALUE_UNREADABLE. Sans lui le marché n'est pas publiable et manque aux "
+        "indicateurs. Corrigez : complétez le champ à partir du dossier du marché."
     )
     severity = "blocking"
     tables = ("contracts", "holders")
@@ -69,6 +82,11 @@ class ContractFieldMissing(_ContractRule):
         contracts = frames["contracts"]
         holders = frames["holders"]
         parts = []
+        pre_v2 = contracts["source_format"].isin(PRE_V2_FORMATS)
+        errors = value_errors(contracts)
+        unreadable = set(
+            zip(errors["record_id"], errors["field"].map(DECP_COLUMNS).fillna(""), strict=True)
+        )
         for kind, fields in MANDATORY.items():
             of_kind = contracts[contracts["kind"] == kind]
             for column, label in fields.items():
@@ -76,6 +94,10 @@ class ContractFieldMissing(_ContractRule):
                 empty = (
                     values.map(_is_empty).astype(bool) if values.dtype == object else values.isna()
                 )
+                if column in V2_ONLY:
+                    empty &= ~pre_v2[of_kind.index]
+                if unreadable:
+                    empty &= ~of_kind["id"].map(lambda i, c=column: (i, c) in unreadable)
                 missing = of_kind[empty]
                 if not missing.empty:
                     parts.append(
@@ -91,10 +113,18 @@ class ContractFieldMissing(_ContractRule):
             parts.append(failures(without["id"], field, None, "Aucun titulaire déclaré."))
         no_id = holders[blank(holders["identifier"])]
         if not no_id.empty:
+            fields = holder_fields(no_id, contracts)
+            received = set(zip(errors["record_id"], errors["field"], strict=True))
+            kept = [
+                (int(c), f) not in received
+                for c, f in zip(no_id["contract_id"], fields, strict=True)
+            ]
+            no_id, fields = no_id[kept], fields[kept]
+        if not no_id.empty:
             parts.append(
                 failures(
                     no_id["contract_id"],
-                    holder_fields(no_id, contracts),
+                    fields,
                     None,
                     "Titulaire ou sous-traitant sans identifiant.",
                 )
@@ -107,14 +137,15 @@ class ContractSiretInvalid(_ContractRule):
     code = "CONTRACT_SIRET_INVALID"
     title = "SIRET invalide (acheteur, titulaire, sous-traitant)"
     explanation = (
-        "Le SIRET de l'acheteur, d'un titulaire ou d'un sous-traitant n'est pas valide : "
-        "l'acheteur doit avoir un SIRET de 14 chiffres, et tout SIRET doit avoir une clé de "
-        "contrôle juste (Luhn ; règle particulière de La Poste), vérifiée avec python-stdnum. "
+        "Le SIRET de l'acheteur, d'un titulaire, d'un sous-traitant ou d'un titulaire désigné "
+        "par une modification n'est pas valide : l'acheteur et les titulaires des "
+        "modifications doivent avoir un SIRET de 14 chiffres, et tout SIRET doit avoir une clé "
+        "de contrôle juste (Luhn ; règle particulière de La Poste), vérifiée avec python-stdnum. "
         "Un SIRET faux attribue le marché à une autre entité ou à personne. Corrigez : "
         "reprenez le SIRET exact sur l'acte d'engagement ou sur annuaire-entreprises.data.gouv.fr."
     )
     severity = "blocking"
-    tables = ("contracts", "holders")
+    tables = ("contracts", "holders", "modifications")
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         contracts = frames["contracts"]
@@ -148,7 +179,120 @@ class ContractSiretInvalid(_ContractRule):
                 "SIRET " + who + " « " + value + " » : clé de contrôle fausse.",
             )
         )
+        # holders named by modifications: not seen by the holder rules, so format errors too
+        named = modification_holders(frames["modifications"])
+        if not named.empty:
+            mod_type = clean_text(named["id_type"]).str.upper()
+            mod_status = siret_statuses(named["identifier"])
+            bad = named[mod_type.isin(["SIRET", ""]) & mod_status.isin(["format", "checksum"])]
+            value = compact_siret(bad["identifier"])
+            parts.append(
+                failures(
+                    bad["contract_id"],
+                    modification_field(bad["position"], "titulaires[")
+                    + bad["holder"].astype("int64").astype(str)
+                    + "].id",
+                    value,
+                    "SIRET du titulaire de la modification n° "
+                    + (bad["position"].astype("int64") + 1).astype(str)
+                    + " « "
+                    + value
+                    + " » : "
+                    + mod_status[bad.index].map(SIRET_PROBLEMS)
+                    + ".",
+                )
+            )
         return pd.concat(parts, ignore_index=True)
+
+
+@register
+class ContractHolderIsBuyer(_ContractRule):
+    code = "CONTRACT_HOLDER_IS_BUYER"
+    title = "Titulaire identique à l'acheteur"
+    explanation = (
+        "Le SIRET d'un titulaire (ou d'un titulaire désigné par une modification) est celui de "
+        "l'acheteur : un acheteur ne passe pas de marché avec lui-même. C'est presque toujours "
+        "le SIRET de l'acheteur recopié dans le champ du titulaire. Corrigez le titulaire à "
+        "partir de l'acte d'engagement."
+    )
+    severity = "warning"
+    tables = ("contracts", "holders", "modifications")
+
+    def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+        contracts = frames["contracts"]
+        buyers = pd.Series(
+            compact_siret(contracts["buyer_id"]).to_numpy(), index=contracts["id"].to_numpy()
+        )
+        holders = frames["holders"]
+        holders = holders[holders["role"] == "holder"]
+        identifier = compact_siret(holders["identifier"])
+        same = (identifier != "") & (identifier == holders["contract_id"].map(buyers))
+        bad = holders[same]
+        parts = [
+            failures(
+                bad["contract_id"],
+                holder_fields(bad, contracts),
+                identifier[bad.index],
+                "Le titulaire « " + identifier[bad.index] + " » est l'acheteur lui-même.",
+            )
+        ]
+        named = modification_holders(frames["modifications"])
+        if not named.empty:
+            identifier = compact_siret(named["identifier"])
+            same = (identifier != "") & (identifier == named["contract_id"].map(buyers))
+            bad = named[same]
+            parts.append(
+                failures(
+                    bad["contract_id"],
+                    modification_field(bad["position"], "titulaires[")
+                    + bad["holder"].astype("int64").astype(str)
+                    + "].id",
+                    identifier[bad.index],
+                    "Le titulaire « "
+                    + identifier[bad.index]
+                    + " » de la modification n° "
+                    + (bad["position"].astype("int64") + 1).astype(str)
+                    + " est l'acheteur lui-même.",
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+
+@register
+class ContractValueUnreadable(_ContractRule):
+    code = "CONTRACT_VALUE_UNREADABLE"
+    title = "Valeur illisible laissée vide à l'import"
+    explanation = (
+        "Une valeur du fichier n'a pas pu être enregistrée : nombre, date ou oui/non "
+        "illisible, nombre hors des bornes enregistrables (par exemple un montant de 10^17 €), "
+        "texte trop long, ou titulaire mal formé (une liste imbriquée, un objet "
+        "« titulaire » réduit au nom d'un champ). Le marché est importé, le champ est laissé "
+        "vide et la valeur reçue est gardée dans l'enregistrement source ; l'anomalie donne le "
+        "champ, la valeur et le fichier. Corrigez le champ à partir du dossier du marché ou "
+        "faites corriger le fichier à sa source."
+    )
+    severity = "warning"
+
+    def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+        errors = value_errors(frames["contracts"], ("unreadable", "range", "holder"))
+        if errors.empty:
+            return empty_failures()
+        errors = (
+            errors.groupby(["record_id", "field"], sort=False)
+            .agg({"raw": "first", "message": " ; ".join, "file": "first"})
+            .reset_index()
+        )
+        return failures(
+            errors["record_id"],
+            errors["field"].str.slice(0, 60),
+            errors["raw"],
+            errors["message"]
+            + " Valeur reçue « "
+            + errors["raw"].str.slice(0, 80)
+            + " »"
+            + errors["file"].map(lambda f: f" (fichier « {f} »)" if f else "")
+            + " : le champ est resté vide.",
+        )
 
 
 @register

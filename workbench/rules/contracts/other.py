@@ -16,6 +16,7 @@ from workbench.rules.contracts.base import (
     PLACEHOLDER_RE,
     TEXT_FIELDS,
     _ContractRule,
+    value_errors,
 )
 from workbench.rules.registry import failures, register
 
@@ -44,11 +45,12 @@ class ContractOffersInvalid(_ContractRule):
 @register
 class ContractAdvanceInconsistent(_ContractRule):
     code = "CONTRACT_ADVANCE_INCONSISTENT"
-    title = "Taux d'avance sans avance attribuée"
+    title = "Taux d'avance incohérent avec l'attribution de l'avance"
     explanation = (
         "Le marché indique un taux d'avance supérieur à 0 alors qu'aucune avance n'est "
-        "attribuée. L'indicateur SPASER « titulaires avec une avance d'au moins 30 % » en "
-        "dépend. Corrigez l'un des deux champs : attribution de l'avance ou taux."
+        "attribuée, ou une avance attribuée avec un taux nul. L'indicateur SPASER « titulaires "
+        "avec une avance d'au moins 30 % » en dépend. Corrigez l'un des deux champs : "
+        "attribution de l'avance ou taux."
     )
     severity = "warning"
 
@@ -56,14 +58,15 @@ class ContractAdvanceInconsistent(_ContractRule):
         contracts = frames["contracts"]
         rate = contracts["advance_rate"].astype("float64")
         no_advance = contracts["has_advance"].map(lambda v: v is False or v == 0).astype(bool)
-        bad = contracts[(rate > 0) & no_advance]
+        advance = contracts["has_advance"].map(lambda v: v is True or v == 1).astype(bool)
+        without = (rate > 0) & no_advance
+        zero = (rate == 0) & advance
+        bad = contracts[without | zero]
         value = fmt(rate[bad.index], "g")
-        return failures(
-            bad["id"],
-            "advance_rate",
-            value,
-            "Taux d'avance de " + value + " mais avance non attribuée.",
+        message = ("Taux d'avance de " + value + " mais avance non attribuée.").where(
+            without[bad.index], "Avance attribuée mais taux d'avance nul."
         )
+        return failures(bad["id"], "advance_rate", value, message)
 
 
 @register
@@ -134,8 +137,10 @@ class NcPlaceholder(_ContractRule):
     explanation = (
         "Un champ contient une valeur de remplissage au lieu de la donnée : « NC », « N/A », "
         "« non communiqué », « ? », « - » ou des zéros. Le champ paraît rempli mais ne "
-        "renseigne rien, et échappe aux contrôles de champs manquants. Corrigez : saisissez "
-        "la vraie valeur."
+        "renseigne rien, et échappe aux contrôles de champs manquants. Un nombre, une date ou "
+        "un identifiant de titulaire reçu ainsi (« NC », « ND », « nan », « null », {}) est "
+        "laissé vide à l'import et signalé ici avec la valeur reçue et le fichier. Corrigez : "
+        "saisissez la vraie valeur."
     )
     severity = "warning"
 
@@ -149,5 +154,20 @@ class NcPlaceholder(_ContractRule):
             value = text[bad.index].str.strip()
             parts.append(
                 failures(bad["id"], column, value, "Valeur de remplissage « " + value + " ».")
+            )
+        received = value_errors(contracts, ("placeholder",))
+        if not received.empty:
+            received = received.drop_duplicates(["record_id", "field"])
+            parts.append(
+                failures(
+                    received["record_id"],
+                    received["field"],
+                    received["raw"],
+                    "Valeur de remplissage « "
+                    + received["raw"].str.slice(0, 80)
+                    + " » reçue"
+                    + received["file"].map(lambda f: f" (fichier « {f} »)" if f else "")
+                    + " : le champ est resté vide.",
+                )
             )
         return pd.concat(parts, ignore_index=True)
