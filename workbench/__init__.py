@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, config))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from workbench.instance.logs import configure_logging
+
+    configure_logging(app)  # text, or JSON lines with LOG_FORMAT=json
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -58,6 +56,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
+    from workbench.api import init_api
+
+    init_api(app)  # flask-smorest registers the API blueprint and its OpenAPI document
 
 
 def _register_cross_cutting(app: Flask) -> None:

@@ -17,6 +17,8 @@ FEATURES = (
     "matching",
     "indicators",
     "exports",
+    "instance",
+    "reference",
 )
 
 

@@ -25,7 +25,16 @@ def register_commands(app: Flask) -> None:
 
     for command in (users_group, audit_group):
         app.cli.add_command(command)
-    for name in ("demo", "imports", "rules", "matching", "indicators"):
+    for name in (
+        "demo",
+        "imports",
+        "rules",
+        "matching",
+        "indicators",
+        "instance",
+        "api",
+        "collect",
+    ):
         _add_optional(app, name)
 
 

@@ -77,6 +77,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+SETTINGS += (
+    Setting("BIND", "127.0.0.1:8000", "Adresse d'écoute de `workbench serve` (gunicorn)."),
+    Setting("WORKERS", 2, "Nombre de processus gunicorn de `workbench serve`.", int),
+    Setting(
+        "TIMEOUT",
+        300,
+        "Délai (secondes) après lequel gunicorn relance un processus bloqué sur une requête.",
+        int,
+    ),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "`text` (lisible) ou `json` (un objet JSON par ligne, pour un collecteur de journaux).",
+    ),
+    Setting("LOG_LEVEL", "INFO", "Niveau des journaux techniques : DEBUG, INFO, WARNING…"),
+)
+
 PREFIX = "WORKBENCH_"
 
 

@@ -1,5 +1,6 @@
 """Every model, imported once so that the metadata (and Alembic) knows all tables."""
 
+from workbench.api.models import ApiBatch, ApiToken
 from workbench.audit.models import AuditEntry
 from workbench.auth.models import Role, User, user_sites
 from workbench.imports.models import ImportBatch
@@ -11,6 +12,8 @@ from workbench.rules.models import Anomaly, RuleSetting
 
 __all__ = [
     "Anomaly",
+    "ApiBatch",
+    "ApiToken",
     "AuditEntry",
     "Contract",
     "ContractHolder",

@@ -16,6 +16,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("exports.index", "Exports", ("canteen", "direction", "legal", "admin")),
     ("audit.journal", "Journal", ("legal", "admin")),
     ("auth.users", "Utilisateurs", ("admin",)),
+    ("reference.sites", "Sites", ("admin",)),
 )
 
 

@@ -20,6 +20,8 @@ REPORT_PAGE_LIMIT = 1000
 
 def _form() -> UploadForm:
     form = UploadForm()
+    # accounts are imported from the command line, which shows their generated passwords once
+    form.kind.choices = [c for c in form.kind.choices if c[0] != "users"]
     if current_user.role != Role.ADMIN:
         form.kind.choices = [("purchases", KIND_LABELS["purchases"])]
         form.file_format.choices = [
