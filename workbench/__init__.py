@@ -24,7 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, config))
-    from workbench.instance.logs import configure_logging
+    from workbench.service.logs import configure_logging
 
     configure_logging(app)  # text, or JSON lines with LOG_FORMAT=json
 

@@ -17,7 +17,7 @@ FEATURES = (
     "matching",
     "indicators",
     "exports",
-    "instance",
+    "service",
     "reference",
 )
 

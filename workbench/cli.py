@@ -31,7 +31,7 @@ def register_commands(app: Flask) -> None:
         "rules",
         "matching",
         "indicators",
-        "instance",
+        "service",
         "api",
         "collect",
     ):

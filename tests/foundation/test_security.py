@@ -8,7 +8,7 @@ import pytest
 
 #: Public: the login page, static files, the health check and the OpenAPI document; the token
 #: API answers 401 by itself (tests/api).
-PUBLIC = {"auth.login", "static", "instance.health", "api-docs.openapi_json"}
+PUBLIC = {"auth.login", "static", "service.health", "api-docs.openapi_json"}
 TOKEN_AUTHENTICATED = "api."
 
 
