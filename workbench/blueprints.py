@@ -18,6 +18,7 @@ FEATURES = (
     "indicators",
     "exports",
     "service",
+    "jobs",
     "reference",
 )
 

@@ -92,6 +92,25 @@ SETTINGS += (
         "`text` (lisible) ou `json` (un objet JSON par ligne, pour un collecteur de journaux).",
     ),
     Setting("LOG_LEVEL", "INFO", "Niveau des journaux techniques : DEBUG, INFO, WARNING…"),
+    Setting(
+        "JOBS_REDIS_URL",
+        None,
+        "URL Redis de la file des travaux (`redis://hôte:6379/0`); par défaut, un fichier SQLite "
+        "`instance/jobs.sqlite3`.",
+    ),
+    Setting(
+        "JOBS_IMMEDIATE",
+        False,
+        "Exécuter les travaux sur place, sans processus de travail (toujours vrai en tests).",
+        bool,
+    ),
+    Setting("JOBS_WORKERS", 2, "Fils de travail de `workbench worker`.", int),
+    Setting(
+        "JOBS_IMPORT_MIN_MB",
+        20,
+        "Taille (Mo) à partir de laquelle un fichier téléversé est importé en arrière-plan.",
+        int,
+    ),
 )
 
 PREFIX = "WORKBENCH_"

@@ -4,6 +4,7 @@ from workbench.api.models import ApiBatch, ApiToken
 from workbench.audit.models import AuditEntry
 from workbench.auth.models import Role, User, user_sites
 from workbench.imports.models import ImportBatch
+from workbench.jobs.models import Job
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
@@ -21,6 +22,7 @@ __all__ = [
     "Correction",
     "Direction",
     "ImportBatch",
+    "Job",
     "MatchAlias",
     "MatchRejection",
     "MatrixEntry",

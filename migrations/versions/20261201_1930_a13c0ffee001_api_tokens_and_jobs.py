@@ -1,4 +1,4 @@
-"""api tokens and jobs: source systems' tokens, the batches they posted
+"""api tokens and jobs: source systems' tokens, the batches they posted, background jobs
 
 Revision ID: a13c0ffee001
 Revises: f8e0bbbf5973
@@ -54,9 +54,37 @@ def upgrade():
     op.create_index(
         op.f("ix_api_batches_api_token_id"), "api_batches", ["api_token_id"], unique=False
     )
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("message", sa.String(length=1000), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", workbench.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", workbench.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", workbench.db.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed', 'cancelled')",
+            name=op.f("ck_jobs_status_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_jobs_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    op.create_index(op.f("ix_jobs_created_by_id"), "jobs", ["created_by_id"], unique=False)
 
 
 def downgrade():
+    op.drop_index(op.f("ix_jobs_created_by_id"), table_name="jobs")
+    op.drop_table("jobs")
     op.drop_index(op.f("ix_api_batches_api_token_id"), table_name="api_batches")
     op.drop_table("api_batches")
     op.drop_table("api_tokens")
