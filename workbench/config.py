@@ -107,7 +107,7 @@ SETTINGS += (
     Setting("JOBS_WORKERS", 2, "Fils de travail de `workbench worker`.", int),
     Setting(
         "JOBS_IMPORT_MIN_MB",
-        20,
+        5,
         "Taille (Mo) à partir de laquelle un fichier téléversé est importé en arrière-plan.",
         int,
     ),
