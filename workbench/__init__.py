@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, config))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from workbench.service.logs import configure_logging
+
+    configure_logging(app)  # text, or JSON lines with LOG_FORMAT=json
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -51,6 +49,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_login(app)
     install_audit_guard()
+    from workbench.jobs.queue import configure as configure_jobs
+
+    configure_jobs(app)  # Huey: SQLite under instance/, Redis, or immediate in tests
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -58,6 +59,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
+    from workbench.api import init_api
+
+    init_api(app)  # flask-smorest registers the API blueprint and its OpenAPI document
 
 
 def _register_cross_cutting(app: Flask) -> None:

@@ -17,6 +17,9 @@ FEATURES = (
     "matching",
     "indicators",
     "exports",
+    "service",
+    "jobs",
+    "reference",
 )
 
 

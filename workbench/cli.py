@@ -25,7 +25,17 @@ def register_commands(app: Flask) -> None:
 
     for command in (users_group, audit_group):
         app.cli.add_command(command)
-    for name in ("demo", "imports", "rules", "matching", "indicators"):
+    for name in (
+        "demo",
+        "imports",
+        "rules",
+        "matching",
+        "indicators",
+        "service",
+        "api",
+        "collect",
+        "jobs",
+    ):
         _add_optional(app, name)
 
 
@@ -40,3 +50,48 @@ def _add_optional(app: Flask, feature: str) -> None:
         raise
     for command in getattr(module, "COMMANDS", ()):
         app.cli.add_command(command)
+
+
+def _run_with_worker() -> click.Command:
+    """Flask's ``run``, plus Huey worker threads in the same process (``--no-worker``: none).
+
+    So that ``make run`` stays one command: uploads handed to a job are imported while the
+    development server keeps answering.
+    """
+    import os
+
+    from flask.cli import ScriptInfo, get_debug_flag
+    from flask.cli import run_command as flask_run
+
+    @click.pass_context
+    def callback(ctx: click.Context, worker: bool, **kwargs: object) -> None:
+        reloading = kwargs.get("reload")
+        if reloading is None:
+            reloading = get_debug_flag()
+        in_server_process = not reloading or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+        if worker and in_server_process:
+            ctx.ensure_object(ScriptInfo).load_app()  # configures the queue
+            from workbench.jobs import tasks  # noqa: F401  (registers the task)
+            from workbench.jobs.queue import huey, start_worker_threads
+
+            if not huey.immediate:
+                start_worker_threads(1)
+                click.echo("Travaux en arrière-plan : 1 fil de travail démarré.")
+        ctx.invoke(flask_run, **kwargs)
+
+    return click.Command(
+        "run",
+        callback=callback,
+        params=[
+            *flask_run.params,
+            click.Option(
+                ["--worker/--no-worker"],
+                default=True,
+                help="Démarrer aussi un fil de travail pour les travaux en arrière-plan.",
+            ),
+        ],
+        help="Serveur de développement, avec un fil de travail pour les travaux en arrière-plan.",
+    )
+
+
+main.add_command(_run_with_worker())

@@ -118,6 +118,42 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+SETTINGS += (
+    Setting("BIND", "127.0.0.1:8000", "Adresse d'écoute de `workbench serve` (gunicorn)."),
+    Setting("WORKERS", 2, "Nombre de processus gunicorn de `workbench serve`.", int),
+    Setting(
+        "TIMEOUT",
+        300,
+        "Délai (secondes) après lequel gunicorn relance un processus bloqué sur une requête.",
+        int,
+    ),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "`text` (lisible) ou `json` (un objet JSON par ligne, pour un collecteur de journaux).",
+    ),
+    Setting("LOG_LEVEL", "INFO", "Niveau des journaux techniques : DEBUG, INFO, WARNING…"),
+    Setting(
+        "JOBS_REDIS_URL",
+        None,
+        "URL Redis de la file des travaux (`redis://hôte:6379/0`); par défaut, un fichier SQLite "
+        "`instance/jobs.sqlite3`.",
+    ),
+    Setting(
+        "JOBS_IMMEDIATE",
+        False,
+        "Exécuter les travaux sur place, sans processus de travail (toujours vrai en tests).",
+        bool,
+    ),
+    Setting("JOBS_WORKERS", 2, "Fils de travail de `workbench worker`.", int),
+    Setting(
+        "JOBS_IMPORT_MIN_MB",
+        5,
+        "Taille (Mo) à partir de laquelle un fichier téléversé est importé en arrière-plan.",
+        int,
+    ),
+)
+
 PREFIX = "WORKBENCH_"
 
 

@@ -1,8 +1,10 @@
 """Every model, imported once so that the metadata (and Alembic) knows all tables."""
 
+from workbench.api.models import ApiBatch, ApiToken
 from workbench.audit.models import AuditEntry
 from workbench.auth.models import Role, User, user_sites
 from workbench.imports.models import ImportBatch
+from workbench.jobs.models import Job
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
@@ -11,6 +13,8 @@ from workbench.rules.models import Anomaly, RuleSetting
 
 __all__ = [
     "Anomaly",
+    "ApiBatch",
+    "ApiToken",
     "AuditEntry",
     "Contract",
     "ContractHolder",
@@ -18,6 +22,7 @@ __all__ = [
     "Correction",
     "Direction",
     "ImportBatch",
+    "Job",
     "MatchAlias",
     "MatchRejection",
     "MatrixEntry",

@@ -17,6 +17,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("audit.journal", "Journal", ("legal", "admin")),
     ("auth.users", "Utilisateurs", ("admin",)),
     ("auth.account_requests", "Demandes sur les comptes", ("legal",)),
+    ("reference.sites", "Sites", ("admin",)),
 )
 
 

@@ -39,7 +39,10 @@ def import_command(
     partial: bool,
     file_format: str | None,
 ) -> None:
-    """Importer un fichier KIND (contracts, purchases, matrix, suppliers, nomenclature, sites).
+    """Importer un fichier KIND (contracts, purchases, matrix, suppliers, nomenclature, sites,
+    directions, users).
+
+    Un import de comptes (users) affiche une fois le mot de passe généré de chaque compte créé.
 
     Affiche le rapport (toutes les erreurs, avec ligne et colonne); code de sortie 1 si le
     fichier est refusé.
@@ -67,6 +70,14 @@ def import_command(
     if result.report.error_count > len(result.report.problems):
         click.echo(f"… {result.report.error_count} erreurs au total (liste tronquée).")
     click.echo(result.message, err=result.status == "rejected")
+    passwords = getattr(result.counts, "passwords", None)
+    if passwords and result.status == "applied":
+        click.echo(
+            "Mots de passe des nouveaux comptes (affichés une seule fois; à transmettre à "
+            "chaque personne, qui le changera) :"
+        )
+        for email, password in passwords.items():
+            click.echo(f"{email}\t{password}")
     if result.status == "rejected":
         sys.exit(1)
 

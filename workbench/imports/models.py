@@ -10,7 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workbench.db import Base, utcnow
 
-IMPORT_KINDS = ("contracts", "purchases", "matrix", "suppliers", "nomenclature", "sites")
+IMPORT_KINDS = (
+    "contracts",
+    "purchases",
+    "matrix",
+    "suppliers",
+    "nomenclature",
+    "sites",
+    "directions",
+    "users",
+)
 
 
 class ImportBatch(Base):

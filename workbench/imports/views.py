@@ -14,12 +14,15 @@ from workbench.extensions import db
 from workbench.imports import queries
 from workbench.imports.forms import UploadForm
 from workbench.imports.operations import KIND_LABELS, STATUS_LABELS, import_file
+from workbench.jobs.operations import enqueue, import_in_background
 
 REPORT_PAGE_LIMIT = 1000
 
 
 def _form() -> UploadForm:
     form = UploadForm()
+    # accounts are imported from the command line, which shows their generated passwords once
+    form.kind.choices = [c for c in form.kind.choices if c[0] != "users"]
     if current_user.role != Role.ADMIN:
         form.kind.choices = [("purchases", KIND_LABELS["purchases"])]
         form.file_format.choices = [
@@ -40,6 +43,23 @@ def index():  # type: ignore[no-untyped-def]
         try:
             with os.fdopen(handle, "wb") as out:
                 upload.save(out)
+            if os.path.getsize(path) >= current_app.config["JOBS_IMPORT_MIN_MB"] * 1024 * 1024:
+                job = import_in_background(
+                    db.session,
+                    current_app.instance_path,
+                    path,
+                    suffix,
+                    user=current_user,
+                    kind=form.kind.data,
+                    file_name=os.path.basename(upload.filename or "fichier"),
+                    site_uai=form.site.data or None,
+                    dry_run=form.dry_run.data,
+                    partial=form.partial.data,
+                    file_format=form.file_format.data or None,
+                )
+                db.session.commit()
+                enqueue(job)
+                return redirect(url_for("jobs.job", job_id=job.id))
             result = import_file(
                 db.session,
                 form.kind.data,
@@ -54,7 +74,8 @@ def index():  # type: ignore[no-untyped-def]
             )
             db.session.commit()
         finally:
-            os.unlink(path)
+            if os.path.exists(path):
+                os.unlink(path)
         category = {"applied": "success", "rejected": "danger"}.get(result.status, "info")
         flash(result.message, category)
         if result.batch is not None:

@@ -273,8 +273,67 @@ SITES = Format(
     ),
 )
 
+DIRECTIONS = Format(
+    key="directions",
+    title="Directions (périmètre des comptes direction, des marchés et des fournisseurs)",
+    natural_key=("code",),
+    columns=(
+        Column("code", "code", "upper", True, True, 20, doc="code de la direction (ex. DLYC)"),
+        Column("nom", "name", "text", True, True, 200, doc="nom de la direction"),
+        Column(
+            "divisions_cpv",
+            "cpv_divisions",
+            "text",
+            max_len=200,
+            aliases=("cpv",),
+            doc="divisions CPV (deux chiffres, séparées par des virgules) de ses marchés",
+        ),
+    ),
+    example="code;nom;divisions_cpv\nDLYC;Direction des lycées;15,55",
+)
+
+USERS = Format(
+    key="users",
+    title="Comptes utilisateurs (création en masse)",
+    natural_key=("email",),
+    columns=(
+        Column("email", "email", "text", True, True, 254, doc="adresse électronique du compte"),
+        Column("nom", "name", "text", max_len=200, doc="nom affiché"),
+        Column(
+            "role",
+            "role",
+            "choice",
+            True,
+            True,
+            choices=("CANTEEN", "DIRECTION", "LEGAL", "ADMIN", "VIEWER"),
+            doc="canteen, direction, legal, admin ou viewer",
+        ),
+        Column(
+            "lycees",
+            "site_uais",
+            "upper",
+            max_len=2000,
+            aliases=("lycee", "uai"),
+            doc="codes UAI séparés par des virgules (obligatoire pour le rôle canteen)",
+        ),
+        Column(
+            "direction",
+            "direction",
+            "upper",
+            max_len=20,
+            doc="code de la direction (obligatoire pour le rôle direction)",
+        ),
+    ),
+    example=(
+        "email;nom;role;lycees;direction\n"
+        "cantine.chateaubriand@region.example;Cantine Chateaubriand;canteen;0350001A;\n"
+        "direction.lycees@region.example;Direction des lycées;direction;;DLYC"
+    ),
+)
+
 FORMATS: dict[str, Format] = {
-    f.key: f for f in (PURCHASES, MACANTINE, MATRIX, SUPPLIERS, NOMENCLATURE, SITES)
+    f.key: f
+    for f in (PURCHASES, MACANTINE, MATRIX, SUPPLIERS, NOMENCLATURE, SITES, DIRECTIONS, USERS)
 }
 
 

@@ -21,6 +21,8 @@ KIND_LABELS = {
     "suppliers": "Fournisseurs",
     "nomenclature": "Nomenclature",
     "sites": "Sites (lycées)",
+    "directions": "Directions",
+    "users": "Comptes utilisateurs",
 }
 #: Formats a user may force with ``--format`` (otherwise detected from the file).
 KIND_FORMATS = {

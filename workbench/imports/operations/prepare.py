@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from workbench.imports import decp, formats
 from workbench.imports.operations.common import _Prepared, _StagedPurchases
+from workbench.imports.operations.reference import prepare_directions, prepare_users
 from workbench.imports.operations.write import STAGED_PURCHASE_COLUMNS
 from workbench.imports.parsing import ROW, Report, read_table
 from workbench.imports.staging import KeyHashes, StagedRows, key_bases
@@ -340,4 +341,6 @@ PREPARERS = {
     "suppliers": _prepare_simple("suppliers"),
     "nomenclature": _prepare_simple("nomenclature"),
     "sites": _prepare_simple("sites"),
+    "directions": prepare_directions,
+    "users": prepare_users,
 }

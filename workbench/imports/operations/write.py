@@ -12,6 +12,7 @@ from workbench.audit.operations import record_many
 from workbench.imports import decp
 from workbench.imports.models import ImportBatch
 from workbench.imports.operations.common import _StagedPurchases
+from workbench.imports.operations.reference import write_directions, write_users
 from workbench.imports.parsing import ROW, Report
 from workbench.imports.staging import line_keys
 from workbench.imports.writer import UpsertResult, holder_field, upsert
@@ -454,4 +455,6 @@ WRITERS = {
     "sites": _write_simple(
         Site, None, ["uai"], ("name", "kind", "commune", "department", "direction_code", "siret")
     ),
+    "directions": write_directions,
+    "users": write_users,
 }
