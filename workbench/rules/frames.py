@@ -189,45 +189,81 @@ def cpv_frame() -> pd.DataFrame:
     return _cpv_frame().copy()
 
 
+def purchase_lines_by_ids(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
+    """The given purchase lines (one ranged SELECT per chunk of ids when they are dense)."""
+    ids = sorted({int(i) for i in line_ids})
+    frames = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        frames.append(read_table(session, "purchase_lines", PurchaseLine.id.in_(chunk)))
+    if not frames:
+        return read_table(session, "purchase_lines", sa.false())
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[str]], set[int]]:
+    """``({site_id: {ISO day}}, found ids)`` of the given purchase lines (missing ids: deleted)."""
+    days: dict[int, set[str]] = {}
+    found: set[int] = set()
+    ids = sorted({int(i) for i in line_ids})
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for line_id, site_id, day in session.connection().execute(
+            sa.select(
+                PurchaseLine.id,
+                PurchaseLine.site_id,
+                sa.type_coerce(PurchaseLine.line_date, sa.String),
+            ).where(PurchaseLine.id.in_(chunk))
+        ):
+            found.add(int(line_id))
+            days.setdefault(int(site_id), set()).add(str(day)[:10])
+    return days, found
+
+
+def site_day_lines(session: Session, days: dict[int, set[str]]) -> pd.DataFrame:
+    """Every purchase line of the given (site, day) pairs (duplicate context), by index
+    ``(site_id, line_date)``: one SELECT per batch of sites (bound parameters ≤ :data:`CHUNK`)."""
+    frames = []
+    batch: list[sa.ColumnElement[bool]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
+            frames.append(read_table(session, "purchase_lines", sa.or_(*batch)))
+        batch, size = [], 0
+
+    for site_id in sorted(days):
+        dates = sorted(days[site_id])
+        if len(dates) > 300:  # most of the site's year: read the site, keep the days
+            flush()
+            frame = read_table(session, "purchase_lines", PurchaseLine.site_id == site_id)
+            keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(set(dates))
+            frames.append(frame[keep.to_numpy()])
+            continue
+        if size + len(dates) > CHUNK:
+            flush()
+        batch.append(
+            sa.and_(
+                PurchaseLine.site_id == site_id,
+                PurchaseLine.line_date.in_([pd.Timestamp(d).date() for d in dates]),
+            )
+        )
+        size += len(dates) + 1
+    flush()
+    if not frames:
+        return read_table(session, "purchase_lines", sa.false())
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
 def purchase_line_context(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
     """The given purchase lines and every line of the same site and day (duplicate context).
 
     Every line returned can be fully evaluated: its duplicates, if any, are in the frame too.
     """
-    keys = []
-    ids = list(dict.fromkeys(int(i) for i in line_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        keys.extend(
-            session.execute(
-                sa.select(PurchaseLine.site_id, sa.type_coerce(PurchaseLine.line_date, sa.String))
-                .where(PurchaseLine.id.in_(chunk))
-                .distinct()
-            ).all()
-        )
-    if not keys:
-        return read_table(session, "purchase_lines", sa.false())
-    sites = sorted({k[0] for k in keys})
-    dates = sorted({str(k[1])[:10] for k in keys})
-    frames = []
-    for start in range(0, len(dates), 500):
-        date_chunk = [pd.Timestamp(d).date() for d in dates[start : start + 500]]
-        frames.append(
-            read_table(
-                session,
-                "purchase_lines",
-                sa.and_(PurchaseLine.site_id.in_(sites), PurchaseLine.line_date.in_(date_chunk)),
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    # the site × date product may load a few extra days: keep only the (site, day) pairs
-    pair = (
-        frame["site_id"].astype("int64").astype(str)
-        + "|"
-        + frame["line_date"].dt.strftime("%Y-%m-%d")
-    )
-    keep = {f"{int(s)}|{str(d)[:10]}" for s, d in keys}
-    return frame[pair.isin(keep)].reset_index(drop=True)
+    days, _ = site_days(session, line_ids)
+    return site_day_lines(session, days)
 
 
 def load_frames(
