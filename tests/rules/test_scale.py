@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from tests.rules.fixture import TODAY, build
 from workbench.core.signals import records_changed
 from workbench.records.models import PurchaseLine
+from workbench.rules import frames
 from workbench.rules.models import Anomaly, RuleRun
 from workbench.rules.operations import run, run_rules
 
@@ -149,6 +150,7 @@ def test_a_big_recheck_is_chunked_by_lycee(session, make, monkeypatch) -> None: 
         for i in range(3)
     ]
     monkeypatch.setattr(run, "LINE_CHUNK", 3)
+    monkeypatch.setattr(frames, "SITE_DAYS_PER_QUERY", 1)  # one lycée-day per query
     result = run_rules(session, record_kind="purchase_line", record_ids=ids, today=TODAY)
     assert result.peak_lines == 3
     assert result.counts["PURCHASE_AMOUNT_INVALID"].opened == 4

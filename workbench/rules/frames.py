@@ -22,7 +22,7 @@ Columns (dates are ``datetime64``; money and quantities floats; JSON columns Pyt
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 import sqlalchemy as sa
@@ -35,6 +35,9 @@ from workbench.reference.models import MatrixEntry, NomenclatureItem, Supplier
 CPV_PATH = PACKAGE_DIR / "data" / "cpv_2008.csv"
 #: Bound parameters per IN list (SQLite allows 32,766; stay well below).
 CHUNK = 5000
+#: (lycée, day) pairs per SELECT of the duplicate context (~35 lines each at regional scale):
+#: what one query brings into memory at most.
+SITE_DAYS_PER_QUERY = 1000
 
 COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
     "purchase_lines": (
@@ -202,55 +205,64 @@ def purchase_lines_by_ids(session: Session, line_ids: Sequence[int]) -> pd.DataF
 
 
 def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[str]], set[int]]:
-    """``({site_id: {ISO day}}, found ids)`` of the given purchase lines (missing ids: deleted)."""
+    """``({site_id: {ISO day}}, missing ids)`` of the given purchase lines: one grouped SELECT
+    per chunk of ids (a chunk's ids are listed only when some of its lines are gone)."""
     days: dict[int, set[str]] = {}
-    found: set[int] = set()
+    missing: set[int] = set()
     ids = sorted({int(i) for i in line_ids})
+    day = sa.type_coerce(PurchaseLine.line_date, sa.String)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for line_id, site_id, day in session.connection().execute(
-            sa.select(
-                PurchaseLine.id,
-                PurchaseLine.site_id,
-                sa.type_coerce(PurchaseLine.line_date, sa.String),
-            ).where(PurchaseLine.id.in_(chunk))
+        found = 0
+        for site_id, value, count in session.connection().execute(
+            sa.select(PurchaseLine.site_id, day, sa.func.count())
+            .where(PurchaseLine.id.in_(chunk))
+            .group_by(PurchaseLine.site_id, day)
         ):
-            found.add(int(line_id))
-            days.setdefault(int(site_id), set()).add(str(day)[:10])
-    return days, found
+            found += int(count)
+            days.setdefault(int(site_id), set()).add(str(value)[:10])
+        if found < len(chunk):
+            present = set(
+                session.connection().scalars(
+                    sa.select(PurchaseLine.id).where(PurchaseLine.id.in_(chunk))
+                )
+            )
+            missing.update(i for i in chunk if i not in present)
+    return days, missing
+
+
+def iter_site_day_lines(session: Session, days: dict[int, set[str]]) -> Iterator[pd.DataFrame]:
+    """Every purchase line of the given (site, day) pairs (duplicate context), by index
+    ``(site_id, line_date)``: one SELECT per batch of at most :data:`SITE_DAYS_PER_QUERY`
+    pairs, yielded batch by batch."""
+    batch: list[sa.ColumnElement[bool]] = []
+    size = 0
+    for site_id in sorted(days):
+        dates = sorted(days[site_id])
+        if len(dates) > 300:  # most of the lycée's year: read the lycée, keep the days
+            frame = read_table(session, "purchase_lines", PurchaseLine.site_id == site_id)
+            keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(set(dates))
+            yield frame[keep.to_numpy()]
+            continue
+        for start in range(0, len(dates), SITE_DAYS_PER_QUERY):
+            part = dates[start : start + SITE_DAYS_PER_QUERY]
+            if batch and size + len(part) > SITE_DAYS_PER_QUERY:
+                yield read_table(session, "purchase_lines", sa.or_(*batch))
+                batch, size = [], 0
+            batch.append(
+                sa.and_(
+                    PurchaseLine.site_id == site_id,
+                    PurchaseLine.line_date.in_([pd.Timestamp(d).date() for d in part]),
+                )
+            )
+            size += len(part)
+    if batch:
+        yield read_table(session, "purchase_lines", sa.or_(*batch))
 
 
 def site_day_lines(session: Session, days: dict[int, set[str]]) -> pd.DataFrame:
-    """Every purchase line of the given (site, day) pairs (duplicate context), by index
-    ``(site_id, line_date)``: one SELECT per batch of sites (bound parameters ≤ :data:`CHUNK`)."""
-    frames = []
-    batch: list[sa.ColumnElement[bool]] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal batch, size
-        if batch:
-            frames.append(read_table(session, "purchase_lines", sa.or_(*batch)))
-        batch, size = [], 0
-
-    for site_id in sorted(days):
-        dates = sorted(days[site_id])
-        if len(dates) > 300:  # most of the site's year: read the site, keep the days
-            flush()
-            frame = read_table(session, "purchase_lines", PurchaseLine.site_id == site_id)
-            keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(set(dates))
-            frames.append(frame[keep.to_numpy()])
-            continue
-        if size + len(dates) > CHUNK:
-            flush()
-        batch.append(
-            sa.and_(
-                PurchaseLine.site_id == site_id,
-                PurchaseLine.line_date.in_([pd.Timestamp(d).date() for d in dates]),
-            )
-        )
-        size += len(dates) + 1
-    flush()
+    """:func:`iter_site_day_lines` in one frame, by id."""
+    frames = list(iter_site_day_lines(session, days))
     if not frames:
         return read_table(session, "purchase_lines", sa.false())
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

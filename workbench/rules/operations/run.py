@@ -22,10 +22,10 @@ from workbench.records.models import PurchaseLine
 from workbench.rules.common import clear_cache
 from workbench.rules.frames import (
     CHUNK,
+    iter_site_day_lines,
     load_frames,
     purchase_lines_by_ids,
     read_table,
-    site_day_lines,
     site_days,
 )
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyStatus, RuleRun
@@ -42,7 +42,7 @@ ANOMALIES = Anomaly.__table__
 MAX_INCREMENTAL_LINES = 50_000
 #: Purchase lines evaluated at once (whole lycées per chunk: the duplicate rule groups by
 #: site and day, every other purchase rule looks at one line): memory is bounded by this.
-LINE_CHUNK = 200_000
+LINE_CHUNK = 100_000
 #: Above this many records in a chunk, its anomalies are read by lycée rather than by id.
 BY_ID_MAX = 50_000
 #: Rows written above which the anomalies table is ANALYZEd at the end of a run.
@@ -441,6 +441,11 @@ def _site_chunks(sizes: dict[int, int]) -> list[list[int]]:
     return chunks
 
 
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
 class _Run:
     """One run: the counts, the journal entries, the timings (shared by every chunk)."""
 
@@ -518,21 +523,21 @@ class _Run:
         if any(v.code in SITE_DAY_RULES for v in enabled):
             # the changed lines with every line of the same lycée and day, lycée by lycée
             started = time.perf_counter()
-            days, present = site_days(self.session, ids)
+            days, deleted = site_days(self.session, ids)
             self.timed("load_seconds", started)
-            sizes = _site_sizes(self.session, days)
-            for sites in _site_chunks({s: sizes.get(s, 0) for s in days}):
-                self._chunk(
-                    enabled,
-                    codes,
-                    by_code,
-                    small,
-                    sites,
-                    lambda s=sites: site_day_lines(self.session, {k: days[k] for k in s}),
-                )
+            buffer: list[pd.DataFrame] = []
+            held = 0
+            for frame in iter_site_day_lines(self.session, days):
+                buffer.append(frame)
+                held += len(frame)
+                if held >= LINE_CHUNK:
+                    self._chunk(enabled, codes, by_code, small, None, lambda b=buffer: _joined(b))
+                    buffer, held = [], 0
+            if buffer:
+                self._chunk(enabled, codes, by_code, small, None, lambda b=buffer: _joined(b))
         else:
             # every enabled rule looks at one line: the changed lines only, by chunk of ids
-            present = set()
+            deleted = set()
             for start in range(0, len(ids), LINE_CHUNK):
                 chunk = ids[start : start + LINE_CHUNK]
                 loaded = self._chunk(
@@ -543,8 +548,7 @@ class _Run:
                     None,
                     lambda c=chunk: purchase_lines_by_ids(self.session, c),
                 )
-                present.update(loaded)
-        deleted = sorted(set(ids) - present)
+                deleted.update(set(chunk) - loaded)
         if deleted:  # lines gone: their active anomalies close
             existing = _existing_by_ids(self.session, codes, PURCHASE, deleted)
             self.apply(_evaluate([], small, self.today, self.result), existing, by_code)
