@@ -1,4 +1,5 @@
-"""scale: rule_runs (the time of a run, once), queue partial indexes, site/day index
+"""scale: rule_runs (the time of a run, once), anomaly_counts kept by triggers, queue partial
+indexes, site/day index
 
 Revision ID: a11c0ffee011
 Revises: f8e0bbbf5973
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import workbench.db
+from workbench.rules.counts import drop_statements, rebuild_counts_sql, trigger_statements
 
 # revision identifiers, used by Alembic.
 revision = "a11c0ffee011"
@@ -38,6 +40,23 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_runs")),
     )
     op.create_index(op.f("ix_rule_runs_finished_at"), "rule_runs", ["finished_at"], unique=False)
+    op.create_table(
+        "anomaly_counts",
+        sa.Column("rule_code", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("owner_role", sa.String(length=12), nullable=False),
+        sa.Column("site_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("direction_code", sa.String(length=20), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "rule_code", "status", "owner_role", "site_id", "direction_code",
+            name=op.f("pk_anomaly_counts"),
+        ),
+    )
+    dialect = op.get_bind().dialect.name
+    for statement in trigger_statements(dialect):
+        op.execute(statement)
+    op.execute(rebuild_counts_sql())
     # create_index needs no table rebuild on SQLite
     for name, scope in QUEUE_INDEXES:
         op.create_index(
@@ -54,6 +73,9 @@ def upgrade():
 
 
 def downgrade():
+    for statement in drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    op.drop_table("anomaly_counts")
     op.drop_index("ix_purchase_lines_site_date", table_name="purchase_lines")
     for name, _ in QUEUE_INDEXES:
         op.drop_index(f"ix_anomalies_active_{name}", table_name="anomalies")

@@ -155,3 +155,35 @@ def test_a_big_recheck_is_chunked_by_lycee(session, make, monkeypatch) -> None: 
     assert result.peak_lines == 3
     assert result.counts["PURCHASE_AMOUNT_INVALID"].opened == 4
     assert result.counts["ARTICLE_UNMAPPED"].opened == 12
+
+
+def _recount(session) -> dict[tuple, int]:  # type: ignore[no-untyped-def]
+    key = (
+        Anomaly.rule_code,
+        Anomaly.status,
+        Anomaly.owner_role,
+        sa.func.coalesce(Anomaly.site_id, 0),
+        sa.func.coalesce(Anomaly.direction_code, ""),
+    )
+    rows = session.execute(sa.select(*key, sa.func.count()).group_by(*key)).all()
+    return {tuple(r[:5]): int(r[5]) for r in rows}
+
+
+def test_the_maintained_counts_follow_every_write(session, make) -> None:  # type: ignore[no-untyped-def]
+    from workbench.rules.counts import rebuild_counts, stored_counts
+
+    built = build(session, make)
+    run_rules(session, today=TODAY)
+    assert stored_counts(session) == _recount(session) != {}
+    # a transition, a bulk close, a deletion
+    anomaly = session.scalar(sa.select(Anomaly).where(Anomaly.status == "open").limit(1))
+    anomaly.status = "claimed"
+    session.flush()
+    line = next(iter(built.lines.values()))
+    line.amount_ht = 1.0
+    session.flush()
+    run_rules(session, record_kind="purchase_line", record_ids=[line.id], today=TODAY)
+    session.execute(sa.delete(Anomaly).where(Anomaly.rule_code == "ARTICLE_UNMAPPED"))
+    assert stored_counts(session) == _recount(session)
+    rebuild_counts(session)
+    assert stored_counts(session) == _recount(session)

@@ -162,3 +162,28 @@ class RuleRun(Base):
 
     def __repr__(self) -> str:
         return f"<RuleRun {self.id} {self.finished_at:%Y-%m-%d %H:%M}>"
+
+
+class AnomalyCount(Base):
+    """Anomalies per (rule, status, owner role, lycée, direction), kept by database triggers
+    (see :mod:`workbench.rules.counts`); ``site_id`` 0 / ``direction_code`` ``''`` = none."""
+
+    __tablename__ = "anomaly_counts"
+
+    rule_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    owner_role: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    direction_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    from workbench.rules.counts import trigger_statements
+
+    for statement in trigger_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# Databases built from the metadata (not the migrations) get the triggers too.
+sa.event.listen(Anomaly.__table__, "after_create", _create_count_triggers)
