@@ -171,7 +171,7 @@ def analyze(session: Session, *tables: str) -> None:
         connection.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _frame_rows(
+def frame_rows(
     table: sa.Table,
     columns: list[str],
     frame: pd.DataFrame,
@@ -457,7 +457,7 @@ def upsert(
             session,
             table.name,
             names,
-            _frame_rows(table, names, frame, new_positions, constants),
+            frame_rows(table, names, frame, new_positions, constants),
         )
     else:
         executemany(
@@ -486,7 +486,7 @@ def upsert(
         if is_postgresql(session):  # COPY into a staging table, then one UPDATE … FROM
             stage = f"{table.name}_changed"
             stage_table(session, stage, table.name, names)
-            copy_rows(session, stage, names, _frame_rows(table, names, changed, None, constants))
+            copy_rows(session, stage, names, frame_rows(table, names, changed, None, constants))
             staged_sets = (["version = t.version + 1"] if has_version else []) + [
                 f"{c} = s.{c}" for c in names if c != "id"
             ]
