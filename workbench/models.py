@@ -9,7 +9,7 @@ from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
 from workbench.review.models import Correction
-from workbench.rules.models import Anomaly, RuleSetting
+from workbench.rules.models import Anomaly, RuleRun, RuleSetting
 
 __all__ = [
     "Anomaly",
@@ -29,6 +29,7 @@ __all__ = [
     "NomenclatureItem",
     "PurchaseLine",
     "Role",
+    "RuleRun",
     "RuleSetting",
     "Site",
     "Supplier",

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-SIZES: dict[str, int] = {"small": 20_000, "large": 200_000}
+SIZES: dict[str, int] = {"small": 20_000, "large": 200_000, "regional": 1_000_000}
+#: Lycées of the regional demo (the Region's 115: the 10 named ones and 105 numbered ones).
+REGIONAL_SITES = 115
 ORIGINS = ("FRANCE", "UE", "HORS_UE")
 UNITS = ("KG", "L", "U")
 REGION_SIRET = "23350001600040"

@@ -23,6 +23,8 @@ from workbench.demo import factories
 from workbench.demo.generate import generate_demo
 from workbench.imports.models import ImportBatch
 from workbench.imports.operations.write import PURCHASE_VALUES
+from workbench.imports.parsing import ROW
+from workbench.imports.writer import analyze, copy_rows, executemany, frame_rows, is_postgresql
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
 
@@ -68,6 +70,27 @@ def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
     for start in range(0, len(rows), CHUNK_ROWS):
         session.execute(sa.insert(table), rows[start : start + CHUNK_ROWS])
     return len(rows)
+
+
+def bulk_insert(session: Session, table: sa.Table, frame: pd.DataFrame, batch_id: int) -> int:
+    """Insert purchase lines as the importer does: ``COPY`` on PostgreSQL, a driver-level
+    ``executemany`` on SQLite, one chunk of rows converted to Python values at a time."""
+    names = ["line_key", *PURCHASE_VALUES, "import_batch_id", "source_row"]
+    frame = frame.assign(**{ROW: frame["source_row"]})
+    constants = {"import_batch_id": batch_id}
+    if is_postgresql(session):
+        copy_rows(session, table.name, names, frame_rows(table, names, frame, None, constants))
+    else:
+        placeholders = ", ".join("{}" for _ in names)
+        executemany(
+            session,
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})",
+            table,
+            names,
+            frame,
+            constants=constants,
+        )
+    return len(frame)
 
 
 def _batch(
@@ -231,20 +254,34 @@ def load_demo(
     )
 
     purchases = frames["purchases"]
-    b = batch("purchases", "purchases", len(purchases))
-    purchases = purchases.assign(
-        site_id=purchases["uai"].map(site_ids),
-        supplier_id=purchases["supplier_key"].map(supplier_id_of_key),
-    )
-    counts["purchase_lines"] = _insert(
-        session,
-        PurchaseLine,
-        _rows(
-            purchases,
-            ["line_key", *PURCHASE_VALUES, "source_row"],
-            import_batch_id=b.id,
-        ),
-    )
+    slices = purchases.attrs.get("slices")
+    if slices is None:
+        b = batch("purchases", "purchases", len(purchases))
+        purchases = purchases.assign(
+            site_id=purchases["uai"].map(site_ids),
+            supplier_id=purchases["supplier_key"].map(supplier_id_of_key),
+        )
+        counts["purchase_lines"] = _insert(
+            session,
+            PurchaseLine,
+            _rows(
+                purchases,
+                ["line_key", *PURCHASE_VALUES, "source_row"],
+                import_batch_id=b.id,
+            ),
+        )
+    else:  # regional: streamed ten lycées at a time through the importer's bulk path
+        b = batch("purchases", "purchases", 0)
+        total = 0
+        for part in slices():
+            part = part.assign(
+                site_id=part["uai"].map(site_ids),
+                supplier_id=part["supplier_key"].map(supplier_id_of_key),
+            )
+            total += bulk_insert(session, PurchaseLine.__table__, part, b.id)
+        b.row_count = b.inserted_count = total
+        counts["purchase_lines"] = total
+        analyze(session, "purchase_lines")
 
     contracts = frames["contracts"]
     b = batch("contracts", "contracts", len(contracts))

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +135,67 @@ def executemany(
             else:
                 values.append(_driver_values(part[name], table.c.get(name)))
         connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """PostgreSQL ``COPY table (columns) FROM STDIN`` of Python rows (psycopg 3), in the
+    session's transaction."""
+    driver = session.connection().connection.driver_connection
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+
+
+def stage_table(session: Session, name: str, table: str, columns: Sequence[str]) -> None:
+    """PostgreSQL: a fresh temporary table ``name`` with ``columns`` of ``table`` (no
+    constraints), dropped at commit."""
+    connection = session.connection()
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "
+        f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+    )
+
+
+def analyze(session: Session, *tables: str) -> None:
+    """Refresh the planner statistics of ``tables`` after a bulk load (both databases; SQLite
+    samples at most a few hundred rows per index, so this stays quick at any size)."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA analysis_limit = 400")
+    for table in tables:
+        connection.exec_driver_sql(f"ANALYZE {table}")
+
+
+def frame_rows(
+    table: sa.Table,
+    columns: list[str],
+    frame: pd.DataFrame,
+    positions: np.ndarray | None,
+    constants: dict[str, Any],
+) -> Iterator[tuple]:
+    """Driver values of ``frame``'s rows, one chunk of :data:`WRITE_CHUNK` converted at a time."""
+    total = len(frame) if positions is None else len(positions)
+    for start in range(0, total, WRITE_CHUNK):
+        if positions is None:
+            part = frame.iloc[start : start + WRITE_CHUNK]
+        else:
+            part = frame.iloc[positions[start : start + WRITE_CHUNK]]
+        values = []
+        for name in columns:
+            if name in constants:
+                values.append([constants[name]] * len(part))
+            elif name == "source_row":
+                values.append(part[ROW].astype("int64").tolist())
+            else:
+                values.append(_driver_values(part[name], table.c.get(name)))
+        yield from zip(*values, strict=True)
 
 
 def _timestamp_text(session: Session) -> str:
@@ -391,15 +452,25 @@ def upsert(
     if has_provenance:
         names += ["import_batch_id", "source_row"]
         constants["import_batch_id"] = batch_id
-    executemany(
-        session,
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('{}' for _ in names)})",
-        table,
-        names,
-        frame,
-        positions=new_positions,
-        constants=constants,
-    )
+    if not len(new_positions):
+        pass
+    elif is_postgresql(session):  # COPY: the rows are new (their keys are not in the table)
+        copy_rows(
+            session,
+            table.name,
+            names,
+            frame_rows(table, names, frame, new_positions, constants),
+        )
+    else:
+        executemany(
+            session,
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('{}' for _ in names)})",
+            table,
+            names,
+            frame,
+            positions=new_positions,
+            constants=constants,
+        )
     # updates
     if not changed.empty:
         names = list(db_cols)
@@ -414,14 +485,26 @@ def upsert(
             constants["updated_at"] = _timestamp_text(session)
             sets.append("updated_at = {}")
         names.append("id")
-        executemany(
-            session,
-            f"UPDATE {table.name} SET {', '.join(sets)} WHERE id = {{}}",
-            table,
-            names,
-            changed,
-            constants=constants,
-        )
+        if is_postgresql(session):  # COPY into a staging table, then one UPDATE … FROM
+            stage = f"{table.name}_changed"
+            stage_table(session, stage, table.name, names)
+            copy_rows(session, stage, names, frame_rows(table, names, changed, None, constants))
+            staged_sets = (["version = t.version + 1"] if has_version else []) + [
+                f"{c} = s.{c}" for c in names if c != "id"
+            ]
+            session.connection().exec_driver_sql(
+                f"UPDATE {table.name} AS t SET {', '.join(staged_sets)} "
+                f"FROM {stage} AS s WHERE t.id = s.id"
+            )
+        else:
+            executemany(
+                session,
+                f"UPDATE {table.name} SET {', '.join(sets)} WHERE id = {{}}",
+                table,
+                names,
+                changed,
+                constants=constants,
+            )
     result.inserted = len(new_positions)
     result.updated = len(changed)
     result.unchanged = len(matched) - len(changed)

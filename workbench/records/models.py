@@ -34,6 +34,8 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
             sqlite_where=sa.text("nomenclature_code IS NULL"),
             postgresql_where=sa.text("nomenclature_code IS NULL"),
         ),
+        # Re-checks load the lines of the same lycée and day (duplicate context).
+        sa.Index("ix_purchase_lines_site_date", "site_id", "line_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import Role, User
+from workbench.auth.models import Role, User, user_sites
 from workbench.db import utcnow
 from workbench.review.models import Correction, CorrectionStatus
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly
-from workbench.rules.queries import scope_anomalies
+from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
+from workbench.rules.queries import scope_anomalies, scope_counts
 from workbench.rules.registry import all_rules
 
 
@@ -68,6 +68,25 @@ def pending_corrections(
     return list(rows), total
 
 
+#: A filtered queue total stops counting here (no exact COUNT(*) over huge sets per page view).
+COUNT_CAP = 10_000
+#: The literal predicate of the partial indexes on active anomalies (SQLite proves the index
+#: usable only from this exact text, not from bound parameters).
+ACTIVE = sa.text(ACTIVE_WHERE)
+
+
+class QueueTotal(int):
+    """A queue's total; ``capped`` when it reached :data:`COUNT_CAP` (show « 10 000+ »)."""
+
+    capped: bool = False
+
+    @classmethod
+    def of(cls, value: int, capped: bool = False) -> QueueTotal:
+        total = cls(value)
+        total.capped = capped
+        return total
+
+
 @dataclass
 class QueueFilter:
     """Filters of a queue page, parsed from the query string."""
@@ -80,6 +99,8 @@ class QueueFilter:
     older_than_days: int | None = None
     search: str | None = None
     newest_first: bool = False
+    #: Keyset cursor (``apres``): the page starts after this (first_seen_at, id).
+    after: tuple[dt.datetime, int] | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> QueueFilter:
@@ -96,56 +117,173 @@ class QueueFilter:
             older_than_days=as_int("age"),
             search=(args.get("q") or "").strip() or None,
             newest_first=args.get("tri") == "recent",
+            after=parse_cursor(args.get("apres")),
         )
+
+    @property
+    def counted(self) -> bool:
+        """True when the maintained counts answer the total (no filter beyond scope, rule,
+        status and lycée)."""
+        return not (self.severity or self.supplier_id or self.older_than_days or self.search)
+
+
+def parse_cursor(raw: Any) -> tuple[dt.datetime, int] | None:
+    """``<ISO time>~<id>`` → (time, id); anything else → None (first page)."""
+    text = str(raw or "")
+    if "~" not in text:
+        return None
+    when, _, ident = text.rpartition("~")
+    try:
+        moment = dt.datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if not ident.isdigit():
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment, int(ident)
+
+
+def queue_cursor(anomaly: Anomaly) -> str:
+    """The keyset cursor of the page that follows ``anomaly`` (the last row shown)."""
+    moment = anomaly.first_seen_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"{moment.isoformat()}~{anomaly.id}"
 
 
 def queue_rule_codes(queue: str) -> list[str]:
     return [code for code, rule in all_rules().items() if rule.queue == queue]
 
 
-def queue_page(
-    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int
-) -> tuple[list[Anomaly], int]:
-    """One page of a queue's anomalies within the user's scope, oldest first by default."""
-    stmt = scope_anomalies(sa.select(Anomaly), user).where(
-        Anomaly.rule_code.in_(queue_rule_codes(queue))
-    )
-    if filt.status:
-        stmt = stmt.where(Anomaly.status == filt.status)
-    else:
-        stmt = stmt.where(Anomaly.status.in_(ACTIVE_STATUSES))
-    if filt.site_id:
-        stmt = stmt.where(Anomaly.site_id == filt.site_id)
-    if filt.rule_code:
-        stmt = stmt.where(Anomaly.rule_code == filt.rule_code)
+def _status_clauses(filt: QueueFilter) -> list[Any]:
+    if not filt.status:
+        return [ACTIVE]
+    clauses: list[Any] = [Anomaly.status == filt.status]
+    if filt.status in ACTIVE_STATUSES:
+        clauses.append(ACTIVE)  # the partial indexes still apply
+    return clauses
+
+
+def _filter_clauses(filt: QueueFilter) -> list[Any]:
+    clauses = _status_clauses(filt)
     if filt.severity:
-        stmt = stmt.where(Anomaly.severity == filt.severity)
+        clauses.append(Anomaly.severity == filt.severity)
     if filt.supplier_id:
-        stmt = stmt.where(Anomaly.supplier_id == filt.supplier_id)
+        clauses.append(Anomaly.supplier_id == filt.supplier_id)
     if filt.older_than_days:
         limit = utcnow() - dt.timedelta(days=filt.older_than_days)
-        stmt = stmt.where(Anomaly.first_seen_at <= limit)
+        clauses.append(Anomaly.first_seen_at <= limit)
     if filt.search:
         pattern = f"%{filt.search}%"
-        stmt = stmt.where(
+        clauses.append(
             sa.or_(
                 Anomaly.message.ilike(pattern),
                 Anomaly.value.ilike(pattern),
                 Anomaly.group_key.ilike(pattern),
             )
         )
-    total = (
-        session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    )
-    order = (
-        (Anomaly.first_seen_at.desc(), Anomaly.id.desc())
-        if filt.newest_first
-        else (Anomaly.first_seen_at, Anomaly.id)
-    )
-    rows = session.scalars(
-        stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return list(rows), total
+    return clauses
+
+
+def _sites(session: Session, user: User, filt: QueueFilter) -> list[int | None]:
+    """The lycées queried one by one (each an index range): a canteen's own, or the filter's."""
+    if user.role == Role.CANTEEN:
+        own = sorted(
+            session.scalars(sa.select(user_sites.c.site_id).where(user_sites.c.user_id == user.id))
+        )
+        return [s for s in own if filt.site_id in (None, s)]
+    return [filt.site_id]
+
+
+def _queue_total(
+    session: Session, user: User, codes: list[str], filt: QueueFilter, sites: list[int | None]
+) -> QueueTotal:
+    if filt.counted:
+        stmt = scope_counts(
+            sa.select(sa.func.coalesce(sa.func.sum(AnomalyCount.n), 0)).where(
+                AnomalyCount.rule_code.in_(codes)
+            ),
+            user,
+        )
+        if filt.status:
+            stmt = stmt.where(AnomalyCount.status == filt.status)
+        else:
+            stmt = stmt.where(AnomalyCount.status.in_(ACTIVE_STATUSES))
+        if filt.site_id:
+            stmt = stmt.where(AnomalyCount.site_id == filt.site_id)
+        return QueueTotal.of(int(session.scalar(stmt) or 0))
+    total = 0
+    for code in codes:
+        for site in sites:
+            stmt = scope_anomalies(sa.select(Anomaly.id), user).where(
+                Anomaly.rule_code == code, *_filter_clauses(filt)
+            )
+            if site is not None:
+                stmt = stmt.where(Anomaly.site_id == site)
+            limited = stmt.limit(COUNT_CAP + 1 - total).subquery()
+            total += session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
+            if total > COUNT_CAP:
+                return QueueTotal.of(COUNT_CAP, capped=True)
+    return QueueTotal.of(total)
+
+
+def queue_page(
+    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int
+) -> tuple[list[Anomaly], int]:
+    """One page of a queue's anomalies within the user's scope, oldest first by default.
+
+    Keyset: one indexed range per rule code (and lycée) — ``(rule_code, first_seen_at, id)``
+    on the partial indexes of active anomalies — merged in Python; with ``filt.after`` the page
+    starts after that cursor (see :func:`queue_cursor`), else at ``page`` (the ranges then
+    read ``page × per_page`` keys each). The total comes from the maintained counts, or is
+    capped at :data:`COUNT_CAP` under the other filters (a :class:`QueueTotal`).
+    """
+    codes = queue_rule_codes(queue)
+    if filt.rule_code:
+        codes = [c for c in codes if c == filt.rule_code]
+    sites = _sites(session, user, filt)
+    if not codes or not sites:
+        return [], QueueTotal.of(0)
+    desc = filt.newest_first
+    skip = 0 if filt.after else (max(page, 1) - 1) * per_page
+    need = skip + per_page
+    keys: list[tuple[dt.datetime, int]] = []
+    clauses = _filter_clauses(filt)
+    for code in codes:
+        for site in sites:
+            stmt = scope_anomalies(sa.select(Anomaly.first_seen_at, Anomaly.id), user).where(
+                Anomaly.rule_code == code, *clauses
+            )
+            if site is not None:
+                stmt = stmt.where(Anomaly.site_id == site)
+            if filt.after:
+                moment, ident = filt.after
+                if desc:
+                    stmt = stmt.where(
+                        sa.or_(
+                            Anomaly.first_seen_at < moment,
+                            sa.and_(Anomaly.first_seen_at == moment, Anomaly.id < ident),
+                        )
+                    )
+                else:
+                    stmt = stmt.where(
+                        sa.or_(
+                            Anomaly.first_seen_at > moment,
+                            sa.and_(Anomaly.first_seen_at == moment, Anomaly.id > ident),
+                        )
+                    )
+            order = (
+                (Anomaly.first_seen_at.desc(), Anomaly.id.desc())
+                if desc
+                else (Anomaly.first_seen_at, Anomaly.id)
+            )
+            keys.extend(tuple(r) for r in session.execute(stmt.order_by(*order).limit(need)))
+    keys.sort(reverse=desc)
+    ids = [ident for _, ident in keys[skip:need]]
+    found = {a.id: a for a in session.scalars(sa.select(Anomaly).where(Anomaly.id.in_(ids)))}
+    rows = [found[i] for i in ids if i in found]
+    return rows, _queue_total(session, user, codes, filt, sites)
 
 
 def record_labels(session: Session, anomalies: list[Anomaly]) -> dict[tuple[str, int], str]:

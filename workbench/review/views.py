@@ -340,6 +340,7 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         total=total,
         page=page,
         per_page=per_page,
+        next_cursor=queries.queue_cursor(anomalies[-1]) if anomalies else None,
         filt=filt,
         sites=sites,
         rules=rules,

@@ -25,7 +25,7 @@ Columns (dates are ``datetime64``; money and quantities floats; JSON columns Pyt
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 import sqlalchemy as sa
@@ -44,6 +44,9 @@ from workbench.reference.models import MatrixEntry, NomenclatureItem, Supplier
 CPV_PATH = PACKAGE_DIR / "data" / "cpv_2008.csv"
 #: Bound parameters per IN list (SQLite allows 32,766; stay well below).
 CHUNK = 5000
+#: (lycée, day) pairs per SELECT of the duplicate context (~35 lines each at regional scale):
+#: what one query brings into memory at most.
+SITE_DAYS_PER_QUERY = 1000
 
 COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
     "purchase_lines": (
@@ -215,45 +218,90 @@ def cpv_frame() -> pd.DataFrame:
     return _cpv_frame().copy()
 
 
+def purchase_lines_by_ids(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
+    """The given purchase lines (one ranged SELECT per chunk of ids when they are dense)."""
+    ids = sorted({int(i) for i in line_ids})
+    frames = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        frames.append(read_table(session, "purchase_lines", PurchaseLine.id.in_(chunk)))
+    if not frames:
+        return read_table(session, "purchase_lines", sa.false())
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[str]], set[int]]:
+    """``({site_id: {ISO day}}, missing ids)`` of the given purchase lines: one grouped SELECT
+    per chunk of ids (a chunk's ids are listed only when some of its lines are gone)."""
+    days: dict[int, set[str]] = {}
+    missing: set[int] = set()
+    ids = sorted({int(i) for i in line_ids})
+    day = sa.type_coerce(PurchaseLine.line_date, sa.String)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found = 0
+        for site_id, value, count in session.connection().execute(
+            sa.select(PurchaseLine.site_id, day, sa.func.count())
+            .where(PurchaseLine.id.in_(chunk))
+            .group_by(PurchaseLine.site_id, day)
+        ):
+            found += int(count)
+            days.setdefault(int(site_id), set()).add(str(value)[:10])
+        if found < len(chunk):
+            present = set(
+                session.connection().scalars(
+                    sa.select(PurchaseLine.id).where(PurchaseLine.id.in_(chunk))
+                )
+            )
+            missing.update(i for i in chunk if i not in present)
+    return days, missing
+
+
+def iter_site_day_lines(session: Session, days: dict[int, set[str]]) -> Iterator[pd.DataFrame]:
+    """Every purchase line of the given (site, day) pairs (duplicate context), by index
+    ``(site_id, line_date)``: one SELECT per batch of at most :data:`SITE_DAYS_PER_QUERY`
+    pairs, yielded batch by batch."""
+    batch: list[sa.ColumnElement[bool]] = []
+    size = 0
+    for site_id in sorted(days):
+        dates = sorted(days[site_id])
+        if len(dates) > 300:  # most of the lycée's year: read the lycée, keep the days
+            frame = read_table(session, "purchase_lines", PurchaseLine.site_id == site_id)
+            keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(set(dates))
+            yield frame[keep.to_numpy()]
+            continue
+        for start in range(0, len(dates), SITE_DAYS_PER_QUERY):
+            part = dates[start : start + SITE_DAYS_PER_QUERY]
+            if batch and size + len(part) > SITE_DAYS_PER_QUERY:
+                yield read_table(session, "purchase_lines", sa.or_(*batch))
+                batch, size = [], 0
+            batch.append(
+                sa.and_(
+                    PurchaseLine.site_id == site_id,
+                    PurchaseLine.line_date.in_([pd.Timestamp(d).date() for d in part]),
+                )
+            )
+            size += len(part)
+    if batch:
+        yield read_table(session, "purchase_lines", sa.or_(*batch))
+
+
+def site_day_lines(session: Session, days: dict[int, set[str]]) -> pd.DataFrame:
+    """:func:`iter_site_day_lines` in one frame, by id."""
+    frames = list(iter_site_day_lines(session, days))
+    if not frames:
+        return read_table(session, "purchase_lines", sa.false())
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
 def purchase_line_context(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
     """The given purchase lines and every line of the same site and day (duplicate context).
 
     Every line returned can be fully evaluated: its duplicates, if any, are in the frame too.
     """
-    keys = []
-    ids = list(dict.fromkeys(int(i) for i in line_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        keys.extend(
-            session.execute(
-                sa.select(PurchaseLine.site_id, sa.type_coerce(PurchaseLine.line_date, sa.String))
-                .where(PurchaseLine.id.in_(chunk))
-                .distinct()
-            ).all()
-        )
-    if not keys:
-        return read_table(session, "purchase_lines", sa.false())
-    sites = sorted({k[0] for k in keys})
-    dates = sorted({str(k[1])[:10] for k in keys})
-    frames = []
-    for start in range(0, len(dates), 500):
-        date_chunk = [pd.Timestamp(d).date() for d in dates[start : start + 500]]
-        frames.append(
-            read_table(
-                session,
-                "purchase_lines",
-                sa.and_(PurchaseLine.site_id.in_(sites), PurchaseLine.line_date.in_(date_chunk)),
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    # the site × date product may load a few extra days: keep only the (site, day) pairs
-    pair = (
-        frame["site_id"].astype("int64").astype(str)
-        + "|"
-        + frame["line_date"].dt.strftime("%Y-%m-%d")
-    )
-    keep = {f"{int(s)}|{str(d)[:10]}" for s, d in keys}
-    return frame[pair.isin(keep)].reset_index(drop=True)
+    days, _ = site_days(session, line_ids)
+    return site_day_lines(session, days)
 
 
 def load_frames(

@@ -37,6 +37,8 @@ STATUS_LABELS = {
     "dismissed": "Écartée",
 }
 ACTIVE_STATUSES = ("open", "claimed", "proposed")
+#: The predicate of the partial indexes on active anomalies (queries must repeat it verbatim).
+ACTIVE_WHERE = "status IN ('open', 'claimed', 'proposed')"
 
 #: Record kinds an anomaly can point to (table of the record).
 RECORD_KINDS = ("purchase_line", "supplier", "contract", "matrix_entry", "nomenclature_item")
@@ -66,6 +68,24 @@ class Anomaly(VersionedMixin, Base):
         sa.Index("ix_anomalies_queue", "owner_role", "status", "site_id", "first_seen_at"),
         sa.Index("ix_anomalies_record", "record_kind", "record_id"),
         sa.Index("ix_anomalies_rule_status", "rule_code", "status"),
+        # Queues read active anomalies only, oldest first (keyset on first_seen_at, id), per
+        # rule code within a scope: partial indexes matching each filter and order.
+        *(
+            sa.Index(
+                f"ix_anomalies_active_{name}",
+                *scope,
+                "rule_code",
+                "first_seen_at",
+                "id",
+                sqlite_where=sa.text(ACTIVE_WHERE),
+                postgresql_where=sa.text(ACTIVE_WHERE),
+            )
+            for name, scope in (
+                ("rule", ()),
+                ("site", ("site_id",)),
+                ("direction", ("direction_code",)),
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,3 +138,52 @@ class RuleSetting(Base):
 
     def __repr__(self) -> str:
         return f"<RuleSetting {self.rule_code}>"
+
+
+class RuleRun(Base):
+    """One run of the rules engine: the time of the run lives here, once, not on every anomaly
+    still failing (``Anomaly.last_seen_at`` is the time it was last opened or reopened)."""
+
+    __tablename__ = "rule_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    #: The record kind re-checked (None: every kind of the rules run).
+    record_kind: Mapped[str | None] = mapped_column(sa.String(20))
+    #: How many records were re-checked (None: whole tables).
+    record_count: Mapped[int | None] = mapped_column(sa.Integer)
+    rule_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failing: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opened: Mapped[int] = mapped_column(sa.Integer, default=0)
+    reopened: Mapped[int] = mapped_column(sa.Integer, default=0)
+    closed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    duration_seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
+
+    def __repr__(self) -> str:
+        return f"<RuleRun {self.id} {self.finished_at:%Y-%m-%d %H:%M}>"
+
+
+class AnomalyCount(Base):
+    """Anomalies per (rule, status, owner role, lycée, direction), kept by database triggers
+    (see :mod:`workbench.rules.counts`); ``site_id`` 0 / ``direction_code`` ``''`` = none."""
+
+    __tablename__ = "anomaly_counts"
+
+    rule_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    owner_role: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    direction_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    from workbench.rules.counts import trigger_statements
+
+    for statement in trigger_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# Databases built from the metadata (not the migrations) get the triggers too.
+sa.event.listen(Anomaly.__table__, "after_create", _create_count_triggers)

@@ -7,9 +7,9 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import Role, User
+from workbench.auth.models import Role, User, user_sites
 from workbench.records.access import scope_clause
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyCount
 from workbench.rules.registry import QUEUES, all_rules
 
 
@@ -18,15 +18,43 @@ def scope_anomalies(stmt: sa.Select, user: User) -> sa.Select:
     return stmt.where(scope_clause("anomaly", user))
 
 
-def queue_counts(session: Session, user: User) -> list[dict]:
-    """Active anomalies per queue visible to ``user``, as ``[{key, title, count}]``."""
-    rules = all_rules()
-    stmt = scope_anomalies(
-        sa.select(Anomaly.rule_code, sa.func.count()).where(Anomaly.status.in_(ACTIVE_STATUSES)),
+def scope_counts(stmt: sa.Select, user: User) -> sa.Select:
+    """Restrict a select over :class:`AnomalyCount` as :func:`scope_anomalies` restricts
+    anomalies (same rules: canteen → its lycées, direction → its code, legal/admin → all)."""
+    if user.role == Role.CANTEEN:
+        allowed = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == user.id)
+        return stmt.where(
+            AnomalyCount.owner_role == Role.CANTEEN, AnomalyCount.site_id.in_(allowed)
+        )
+    if user.role == Role.DIRECTION:
+        return stmt.where(
+            AnomalyCount.owner_role == Role.DIRECTION,
+            AnomalyCount.direction_code == (user.direction_code or ""),
+        )
+    if user.role in (Role.LEGAL, Role.ADMIN):
+        return stmt
+    return stmt.where(sa.false())
+
+
+def active_counts(session: Session, user: User, *, site_id: int | None = None) -> dict[str, int]:
+    """Active anomalies per rule code visible to ``user`` (maintained counts, no scan)."""
+    stmt = scope_counts(
+        sa.select(AnomalyCount.rule_code, sa.func.sum(AnomalyCount.n)).where(
+            AnomalyCount.status.in_(ACTIVE_STATUSES)
+        ),
         user,
-    ).group_by(Anomaly.rule_code)
+    ).group_by(AnomalyCount.rule_code)
+    if site_id is not None:
+        stmt = stmt.where(AnomalyCount.site_id == site_id)
+    return {code: int(n or 0) for code, n in session.execute(stmt)}
+
+
+def queue_counts(session: Session, user: User) -> list[dict]:
+    """Active anomalies per queue visible to ``user``, as ``[{key, title, count}]``
+    (from the maintained ``anomaly_counts``: a few hundred rows, whatever the anomalies)."""
+    rules = all_rules()
     counts: dict[str, int] = {key: 0 for key, q in QUEUES.items() if _queue_visible(q, user)}
-    for code, count in session.execute(stmt):
+    for code, count in active_counts(session, user).items():
         rule = rules.get(code)
         queue = rule.queue if rule else None
         if queue in counts:
@@ -39,13 +67,15 @@ def _queue_visible(queue: dict[str, str], user: User) -> bool:
 
 
 def open_counts_by_rule(session: Session) -> dict[str, dict[str, int]]:
-    """``{rule_code: {status: count}}`` over every anomaly (one grouped SELECT)."""
+    """``{rule_code: {status: count}}`` over every anomaly (maintained counts)."""
     counts: dict[str, dict[str, int]] = {}
-    stmt = sa.select(Anomaly.rule_code, Anomaly.status, sa.func.count()).group_by(
-        Anomaly.rule_code, Anomaly.status
+    stmt = (
+        sa.select(AnomalyCount.rule_code, AnomalyCount.status, sa.func.sum(AnomalyCount.n))
+        .group_by(AnomalyCount.rule_code, AnomalyCount.status)
+        .having(sa.func.sum(AnomalyCount.n) != 0)
     )
     for code, status, count in session.execute(stmt):
-        counts.setdefault(code, {})[status] = count
+        counts.setdefault(code, {})[status] = int(count)
     return counts
 
 

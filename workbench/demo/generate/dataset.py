@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 import pandas as pd
 
-from workbench.demo.catalogue import DIRECTIONS, SIZES
+from workbench.demo.catalogue import DIRECTIONS, REGIONAL_SITES, SIZES
 from workbench.demo.generate.matrices import generate_matrix
 from workbench.demo.generate.purchases import generate_purchases
 from workbench.demo.generate.reference import generate_sites, generate_suppliers
@@ -52,6 +54,10 @@ def generate_accounts(sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["email", "role", "name", "sites", "direction"])
 
 
+#: Lycées per generated slice of purchase lines when they are streamed (regional size).
+SITES_PER_SLICE = 10
+
+
 def generate_demo(
     seed: int = 2025, size: str = "small", lines: int | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -59,6 +65,10 @@ def generate_demo(
 
     Keys: directions, sites, accounts, nomenclature, suppliers, matrix, purchases, contracts,
     holders, modifications. ``lines`` overrides the purchase line count of ``size``.
+
+    The ``regional`` size (115 lycées, a million lines) does not hold its purchase lines in
+    memory: ``purchases`` is empty and ``frames.purchase_slices()`` (see
+    :func:`purchase_slices`) yields them ten lycées at a time, from their own seeded generator.
     """
     from workbench.demo.decp import generate_contracts
 
@@ -67,17 +77,20 @@ def generate_demo(
     rng = np.random.default_rng(seed)
     nomenclature, source = demo_nomenclature()
     nomenclature.attrs["source"] = source
-    sites = generate_sites()
+    regional = size == "regional"
+    sites = generate_sites(REGIONAL_SITES if regional else None)
     suppliers = generate_suppliers(rng)
     matrix = generate_matrix(rng, suppliers, nomenclature)
     # three items withdrawn from the nomenclature while articles still point to them
     used = np.sort(matrix["nomenclature_code"].dropna().unique())
     nomenclature["is_active"] = ~nomenclature["code"].isin(rng.choice(used, 3, replace=False))
-    purchases = generate_purchases(
-        rng, sites, suppliers, matrix, nomenclature, lines or SIZES[size]
-    )
+    count = lines or SIZES[size]
+    if regional:
+        purchases = pd.DataFrame()
+    else:
+        purchases = generate_purchases(rng, sites, suppliers, matrix, nomenclature, count)
     contracts, holders, modifications = generate_contracts(rng, suppliers, sites)
-    return {
+    frames = {
         "directions": DIRECTIONS.copy(),
         "sites": sites,
         "accounts": generate_accounts(sites),
@@ -89,6 +102,43 @@ def generate_demo(
         "holders": holders,
         "modifications": modifications,
     }
+    if regional:
+        purchases.attrs["slices"] = purchase_slices(
+            seed, sites, suppliers, matrix, nomenclature, count
+        )
+    return frames
+
+
+def purchase_slices(
+    seed: int,
+    sites: pd.DataFrame,
+    suppliers: pd.DataFrame,
+    matrix: pd.DataFrame,
+    nomenclature: pd.DataFrame,
+    lines: int,
+) -> Callable[[], Iterator[pd.DataFrame]]:
+    """A function yielding the purchase lines :data:`SITES_PER_SLICE` lycées at a time (each
+    slice's ``source_row`` continues the previous one); deterministic in ``seed``."""
+
+    def slices() -> Iterator[pd.DataFrame]:
+        rng = np.random.default_rng([seed, 1])
+        share = sites["weight"].to_numpy() / sites["weight"].sum()
+        per_slice = [
+            share[start : start + SITES_PER_SLICE].sum()
+            for start in range(0, len(sites), SITES_PER_SLICE)
+        ]
+        counts = rng.multinomial(lines, np.array(per_slice) / sum(per_slice))
+        offset = 0
+        for number, start in enumerate(range(0, len(sites), SITES_PER_SLICE)):
+            part = sites.iloc[start : start + SITES_PER_SLICE].reset_index(drop=True)
+            frame = generate_purchases(
+                rng, part, suppliers, matrix, nomenclature, int(counts[number])
+            )
+            frame["source_row"] = frame["source_row"] + offset
+            offset += len(frame)
+            yield frame
+
+    return slices
 
 
 def egalim_shares(purchases: pd.DataFrame) -> dict[str, float]:

@@ -29,7 +29,8 @@ def eple_siret(department: str, number: int) -> str:
     return siren + "0001" + luhn.calc_check_digit(siren + "0001")
 
 
-def generate_sites() -> pd.DataFrame:
+def generate_sites(count: int | None = None) -> pd.DataFrame:
+    """The 10 named lycées, then numbered ones in the same towns up to ``count`` (regional)."""
     rows = [
         {
             "uai": uai_code(number),
@@ -44,6 +45,22 @@ def generate_sites() -> pd.DataFrame:
         }
         for name, commune, dep, insee, number, weight in LYCEES
     ]
+    for i in range(max(0, (count or 0) - len(LYCEES))):
+        _, commune, dep, insee, base, _ = LYCEES[i % len(LYCEES)]
+        number = int(dep) * 10_000 + 1_000 + i  # distinct UAI and SIRET (mod 10 000)
+        rows.append(
+            {
+                "uai": uai_code(number),
+                "siret": eple_siret(dep, number),
+                "name": f"Lycée n° {len(LYCEES) + i + 1} ({commune})",
+                "kind": "lycee",
+                "commune": commune,
+                "department": dep,
+                "direction_code": "DLYC",
+                "commune_code": insee,
+                "weight": 0.6 + (i % 7) / 10,
+            }
+        )
     return pd.DataFrame(rows)
 
 

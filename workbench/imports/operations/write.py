@@ -15,7 +15,7 @@ from workbench.imports.operations.common import _StagedPurchases
 from workbench.imports.operations.reference import write_directions, write_users
 from workbench.imports.parsing import ROW, Report
 from workbench.imports.staging import line_keys
-from workbench.imports.writer import UpsertResult, holder_field, upsert
+from workbench.imports.writer import UpsertResult, analyze, holder_field, upsert
 from workbench.records.models import (
     Contract,
     ContractHolder,
@@ -51,6 +51,8 @@ PURCHASE_VALUES = (
 STAGED_PURCHASE_COLUMNS = (ROW, *PURCHASE_VALUES, "key_base")
 #: Keys per ``line_key IN (...)`` look-up of the existing lines (below every driver's limit).
 KEY_LOOKUP_BATCH = 5_000
+#: Lines written above which ``purchase_lines`` is ANALYZEd at the end of the import.
+ANALYZE_AFTER = 20_000
 
 
 def _present(frame: pd.DataFrame, names: tuple[str, ...]) -> list[str]:
@@ -106,6 +108,8 @@ def _write_purchases(session: Session, staged: Any, report: Report, batch_id: in
         result.updated += part.updated
         result.unchanged += part.unchanged
         result.conflicts += part.conflicts
+    if result.inserted + result.updated >= ANALYZE_AFTER:  # fresh statistics for the planner
+        analyze(session, "purchase_lines")
     return result
 
 

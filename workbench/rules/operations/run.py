@@ -17,9 +17,18 @@ from sqlalchemy.orm import Session
 from workbench.audit.operations import record_many
 from workbench.core.errors import NotFound
 from workbench.db import utcnow
+from workbench.imports.writer import analyze, copy_rows, is_postgresql, stage_table
+from workbench.records.models import PurchaseLine
 from workbench.rules.common import clear_cache
-from workbench.rules.frames import CHUNK, load_frames
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyStatus
+from workbench.rules.frames import (
+    CHUNK,
+    iter_site_day_lines,
+    load_frames,
+    purchase_lines_by_ids,
+    read_table,
+    site_days,
+)
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyStatus, RuleRun
 from workbench.rules.operations.settings import effective_rules
 from workbench.rules.registry import (
     FAILURE_COLUMNS,
@@ -29,8 +38,18 @@ from workbench.rules.registry import (
 logger = logging.getLogger(__name__)
 
 ANOMALIES = Anomaly.__table__
-#: Above this many purchase lines, an incremental re-check loads the whole table instead.
+#: Kept for callers; re-checks are chunked whatever their size (see :data:`LINE_CHUNK`).
 MAX_INCREMENTAL_LINES = 50_000
+#: Purchase lines evaluated at once (whole lycées per chunk: the duplicate rule groups by
+#: site and day, every other purchase rule looks at one line): memory is bounded by this.
+LINE_CHUNK = 100_000
+#: Above this many records in a chunk, its anomalies are read by lycée rather than by id.
+BY_ID_MAX = 50_000
+#: Rows written above which the anomalies table is ANALYZEd at the end of a run.
+ANALYZE_AFTER = 20_000
+#: Rules whose verdict on a line depends on the other lines of the same site and day.
+SITE_DAY_RULES = frozenset({"PURCHASE_DUPLICATE"})
+PURCHASE = "purchase_line"
 #: Columns compared to decide whether an active anomaly needs an update.
 COMPARED = ("severity", "value", "message", "group_key", "site_id", "direction_code", "supplier_id")
 
@@ -58,6 +77,10 @@ class RunResult:
     load_seconds: float = 0.0
     check_seconds: float = 0.0
     write_seconds: float = 0.0
+    #: The :class:`RuleRun` row of this run (the time of the run, in one place).
+    run_id: int | None = None
+    #: Peak number of purchase lines held at once (bounded by :data:`LINE_CHUNK` per lycée).
+    peak_lines: int = 0
 
     def total(self, name: str) -> int:
         return sum(getattr(c, name) for c in self.counts.values())
@@ -68,6 +91,7 @@ class RunResult:
             "load_seconds": round(self.load_seconds, 3),
             "check_seconds": round(self.check_seconds, 3),
             "write_seconds": round(self.write_seconds, 3),
+            "peak_lines": self.peak_lines,
             "rules": {code: dataclasses.asdict(c) for code, c in sorted(self.counts.items())},
             "totals": {
                 name: self.total(name)
@@ -166,50 +190,6 @@ def _add_scope(found: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
     return found
 
 
-def _existing(
-    session: Session, codes: Sequence[str], scope: dict[str, set[int] | None]
-) -> pd.DataFrame:
-    columns = [
-        ANOMALIES.c.id,
-        ANOMALIES.c.rule_code,
-        ANOMALIES.c.record_kind,
-        ANOMALIES.c.record_id,
-        ANOMALIES.c.field,
-        ANOMALIES.c.status,
-        *(ANOMALIES.c[name] for name in COMPARED),
-    ]
-    names = [c.key for c in columns]
-    stmt = sa.select(*columns).where(ANOMALIES.c.rule_code.in_(list(codes)))
-    ids = (
-        set().union(*(s for s in scope.values() if s is not None))
-        if all(s is not None for s in scope.values())
-        else None
-    )
-    rows: list[Any] = []
-    if ids is not None and len(ids) <= 20 * CHUNK:
-        id_list = sorted(ids)
-        for start in range(0, len(id_list), CHUNK):
-            rows.extend(
-                session.connection()
-                .execute(stmt.where(ANOMALIES.c.record_id.in_(id_list[start : start + CHUNK])))
-                .all()
-            )
-    else:
-        rows = session.connection().execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=names)
-    if frame.empty:
-        frame = pd.DataFrame({n: pd.Series(dtype=object) for n in names})
-        frame["record_id"] = frame["record_id"].astype("int64")
-        frame["id"] = frame["id"].astype("int64")
-    # keep only the records of the checked scope, per record kind
-    keep = pd.Series(True, index=frame.index)
-    for kind, ids_of_kind in scope.items():
-        if ids_of_kind is not None:
-            of_kind = frame["record_kind"] == kind
-            keep &= ~of_kind | frame["record_id"].isin(ids_of_kind)
-    return frame[keep]
-
-
 def _none(value: Any) -> Any:
     if value is None:
         return None
@@ -249,6 +229,15 @@ INSERTED = (
     "message",
     "details",
 )
+#: Value columns refreshed on an anomaly still failing (when one of them changed).
+REFRESHED = (*COMPARED, "details")
+
+
+# -- bulk writes ------------------------------------------------------------------------------
+def _stage(session: Session, name: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """PostgreSQL: ``COPY`` ``rows`` into a temporary table with ``columns`` of ``anomalies``."""
+    stage_table(session, name, "anomalies", columns)
+    copy_rows(session, name, columns, rows)
 
 
 def _insert_new(session: Session, new: pd.DataFrame, now: dt.datetime) -> None:
@@ -282,10 +271,46 @@ def _insert_new(session: Session, new: pd.DataFrame, now: dt.datetime) -> None:
         )
         for row in rows
     ]
+    if is_postgresql(session):
+        # COPY into a staging table, then one INSERT … SELECT (a concurrent run's rows win)
+        _stage(session, "anomalies_new", names, tuples)
+        columns = ", ".join(names)
+        connection.exec_driver_sql(
+            f"INSERT INTO anomalies ({columns}) SELECT {columns} FROM anomalies_new "
+            "ON CONFLICT (rule_code, record_kind, record_id, field) DO NOTHING"
+        )
+        return
     # One driver-level executemany: no per-row statement processing (the values are converted).
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO anomalies ({', '.join(names)}) VALUES ({', '.join([marker] * len(names))})"
+    sql = f"INSERT INTO anomalies ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))})"
     connection.exec_driver_sql(sql, tuples)
+
+
+def _update_values(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Refresh :data:`REFRESHED` on the anomalies ``rows`` (``_id`` = anomaly id)."""
+    connection = session.connection()
+    if is_postgresql(session):
+        to_db_json = ANOMALIES.c.details.type.bind_processor(connection.dialect)
+        names = ("id", *REFRESHED)
+        tuples = [
+            (
+                row["_id"],
+                *(row[c] for c in COMPARED),
+                to_db_json(row["details"]) if row["details"] is not None else None,
+            )
+            for row in rows
+        ]
+        _stage(session, "anomalies_changed", names, tuples)
+        sets = ", ".join(f"{c} = s.{c}" for c in REFRESHED)
+        connection.exec_driver_sql(
+            f"UPDATE anomalies AS a SET {sets} FROM anomalies_changed AS s WHERE a.id = s.id"
+        )
+        return
+    stmt = (
+        sa.update(ANOMALIES)
+        .where(ANOMALIES.c.id == sa.bindparam("_id"))
+        .values({c: sa.bindparam(c) for c in REFRESHED})
+    )
+    connection.execute(stmt, rows)
 
 
 def _in_chunks(session: Session, ids: Sequence[int], values: dict[str, Any]) -> None:
@@ -298,6 +323,266 @@ def _in_chunks(session: Session, ids: Sequence[int], values: dict[str, Any]) -> 
         )
 
 
+# -- reading the anomalies already there --------------------------------------------------------
+EXISTING_COLUMNS = (
+    ANOMALIES.c.id,
+    ANOMALIES.c.rule_code,
+    ANOMALIES.c.record_kind,
+    ANOMALIES.c.record_id,
+    ANOMALIES.c.field,
+    ANOMALIES.c.status,
+    *(ANOMALIES.c[name] for name in COMPARED),
+)
+
+
+def _existing_frame(rows: list[Any]) -> pd.DataFrame:
+    names = [c.key for c in EXISTING_COLUMNS]
+    frame = pd.DataFrame(rows, columns=names)
+    if frame.empty:
+        frame = pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    frame["record_id"] = frame["record_id"].astype("int64")
+    frame["id"] = frame["id"].astype("int64")
+    return frame
+
+
+def _existing_where(
+    session: Session, codes: Sequence[str], kind: str, where: sa.ColumnElement[bool] | None = None
+) -> pd.DataFrame:
+    """The anomalies of ``codes`` on records of ``kind`` (optionally filtered)."""
+    stmt = sa.select(*EXISTING_COLUMNS).where(
+        ANOMALIES.c.rule_code.in_(list(codes)), ANOMALIES.c.record_kind == kind
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    return _existing_frame(session.connection().execute(stmt).all())
+
+
+def _existing_by_ids(
+    session: Session, codes: Sequence[str], kind: str, ids: Iterable[int]
+) -> pd.DataFrame:
+    """The anomalies of ``codes`` on the records ``ids`` (index ``(record_kind, record_id)``)."""
+    id_list = sorted({int(i) for i in ids})
+    rows: list[Any] = []
+    stmt = sa.select(*EXISTING_COLUMNS).where(
+        ANOMALIES.c.rule_code.in_(list(codes)), ANOMALIES.c.record_kind == kind
+    )
+    for start in range(0, len(id_list), CHUNK):
+        chunk = id_list[start : start + CHUNK]
+        rows.extend(
+            session.connection().execute(stmt.where(ANOMALIES.c.record_id.in_(chunk))).all()
+        )
+    return _existing_frame(rows)
+
+
+def _existing_for_lines(
+    session: Session, codes: Sequence[str], sites: Sequence[int], ids: np.ndarray
+) -> pd.DataFrame:
+    """The anomalies of the purchase lines ``ids`` (all of lycées ``sites``): by id when few,
+    else by lycée (index ``ix_anomalies_queue`` … ``site_id``) then kept by id."""
+    if len(ids) <= BY_ID_MAX:
+        return _existing_by_ids(session, codes, PURCHASE, ids.tolist())
+    frame = _existing_where(session, codes, PURCHASE, ANOMALIES.c.site_id.in_(list(sites)))
+    return frame[frame["record_id"].isin(ids)]
+
+
+# -- evaluating ---------------------------------------------------------------------------------
+def _evaluate(
+    views: Sequence[RuleView],
+    frames: dict[str, pd.DataFrame],
+    today: dt.date,
+    result: RunResult,
+    scope: np.ndarray | set[int] | None = None,
+) -> pd.DataFrame:
+    """Every rule of ``views`` over ``frames``: the failures (within ``scope`` ids), with scope."""
+    parts = []
+    try:
+        for view in views:
+            rule_started = time.perf_counter()
+            found = _check(view, frames, today)
+            result.counts[view.code].seconds = round(
+                result.counts[view.code].seconds + time.perf_counter() - rule_started, 4
+            )
+            if scope is not None:
+                found = found[found["record_id"].isin(scope)]
+            parts.append(found)
+    finally:
+        clear_cache()
+    columns = [*FAILURE_COLUMNS, "severity", "group_key", "rule_code", "record_kind", "owner_role"]
+    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    found = found.drop_duplicates(["rule_code", "record_id", "field"], keep="first").reset_index(
+        drop=True
+    )
+    if found.empty:
+        return found.assign(site_id=[], direction_code=[], supplier_id=[])
+    return _add_scope(found, frames)
+
+
+def _site_sizes(session: Session, sites: Iterable[int] | None = None) -> dict[int, int]:
+    """Purchase lines per lycée (index ``ix_purchase_lines_site_date``)."""
+    stmt = sa.select(PurchaseLine.site_id, sa.func.count()).group_by(PurchaseLine.site_id)
+    if sites is not None:
+        stmt = stmt.where(PurchaseLine.site_id.in_(sorted(sites)))
+    return {int(s): int(n) for s, n in session.connection().execute(stmt)}
+
+
+def _site_chunks(sizes: dict[int, int]) -> list[list[int]]:
+    """Lycées grouped so that each group holds at most :data:`LINE_CHUNK` lines (or one lycée)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for site_id in sorted(sizes):
+        if current and total + sizes[site_id] > LINE_CHUNK:
+            chunks.append(current)
+            current, total = [], 0
+        current.append(site_id)
+        total += sizes[site_id]
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+class _Run:
+    """One run: the counts, the journal entries, the timings (shared by every chunk)."""
+
+    def __init__(self, session: Session, result: RunResult, today: dt.date) -> None:
+        self.session = session
+        self.result = result
+        self.today = today
+        self.now = utcnow()
+        self.written = 0
+
+    def timed(self, name: str, started: float) -> None:
+        setattr(self.result, name, getattr(self.result, name) + time.perf_counter() - started)
+
+    def apply(
+        self, found: pd.DataFrame, existing: pd.DataFrame, views: dict[str, RuleView]
+    ) -> None:
+        started = time.perf_counter()
+        self.written += _apply(self.session, self.result, found, existing, views, self.now)
+        self.timed("write_seconds", started)
+
+    # -- whole small tables (suppliers, contracts, matrix entries) --
+    def whole(self, views: list[RuleView], kind: str, ids: list[int] | None) -> None:
+        enabled = [v for v in views if v.enabled]
+        started = time.perf_counter()
+        frames = load_frames(self.session, _tables_for(enabled))
+        self.timed("load_seconds", started)
+        started = time.perf_counter()
+        found = _evaluate(
+            enabled, frames, self.today, self.result, None if ids is None else set(ids)
+        )
+        self.timed("check_seconds", started)
+        codes = [v.code for v in views]
+        existing = (
+            _existing_where(self.session, codes, kind)
+            if ids is None
+            else _existing_by_ids(self.session, codes, kind, ids)
+        )
+        self.apply(found, existing, {v.code: v for v in views})
+
+    # -- purchase lines, lycée by lycée --
+    def purchase_lines(self, views: list[RuleView], ids: list[int] | None) -> None:
+        enabled = [v for v in views if v.enabled]
+        codes = [v.code for v in views]
+        by_code = {v.code: v for v in views}
+        started = time.perf_counter()
+        small = load_frames(
+            self.session, [t for t in _tables_for(enabled) if t != "purchase_lines"]
+        )
+        self.timed("load_seconds", started)
+        if ids is None:
+            sizes = _site_sizes(self.session)
+            for sites in _site_chunks(sizes):
+                self._chunk(
+                    enabled,
+                    codes,
+                    by_code,
+                    small,
+                    sites,
+                    lambda s=sites: read_table(
+                        self.session, "purchase_lines", PurchaseLine.site_id.in_(s)
+                    ),
+                )
+            # anomalies of lycées without any line left (or of no lycée): nothing fails there
+            orphans = _existing_where(
+                self.session,
+                codes,
+                PURCHASE,
+                sa.or_(
+                    ANOMALIES.c.site_id.is_(None), ANOMALIES.c.site_id.not_in(sorted(sizes) or [-1])
+                ),
+            )
+            if not orphans.empty:
+                self.apply(_evaluate([], small, self.today, self.result), orphans, by_code)
+            return
+        if any(v.code in SITE_DAY_RULES for v in enabled):
+            # the changed lines with every line of the same lycée and day, lycée by lycée
+            started = time.perf_counter()
+            days, deleted = site_days(self.session, ids)
+            self.timed("load_seconds", started)
+            buffer: list[pd.DataFrame] = []
+            held = 0
+            for frame in iter_site_day_lines(self.session, days):
+                buffer.append(frame)
+                held += len(frame)
+                if held >= LINE_CHUNK:
+                    self._chunk(enabled, codes, by_code, small, None, lambda b=buffer: _joined(b))
+                    buffer, held = [], 0
+            if buffer:
+                self._chunk(enabled, codes, by_code, small, None, lambda b=buffer: _joined(b))
+        else:
+            # every enabled rule looks at one line: the changed lines only, by chunk of ids
+            deleted = set()
+            for start in range(0, len(ids), LINE_CHUNK):
+                chunk = ids[start : start + LINE_CHUNK]
+                loaded = self._chunk(
+                    enabled,
+                    codes,
+                    by_code,
+                    small,
+                    None,
+                    lambda c=chunk: purchase_lines_by_ids(self.session, c),
+                )
+                deleted.update(set(chunk) - loaded)
+        if deleted:  # lines gone: their active anomalies close
+            existing = _existing_by_ids(self.session, codes, PURCHASE, deleted)
+            self.apply(_evaluate([], small, self.today, self.result), existing, by_code)
+
+    def _chunk(
+        self,
+        enabled: list[RuleView],
+        codes: list[str],
+        by_code: dict[str, RuleView],
+        small: dict[str, pd.DataFrame],
+        sites: list[int] | None,
+        load: Any,
+    ) -> set[int]:
+        started = time.perf_counter()
+        lines = load()
+        self.timed("load_seconds", started)
+        self.result.peak_lines = max(self.result.peak_lines, len(lines))
+        ids = lines["id"].astype("int64").to_numpy()
+        started = time.perf_counter()
+        found = _evaluate(enabled, {**small, "purchase_lines": lines}, self.today, self.result)
+        self.timed("check_seconds", started)
+        chunk_sites = sites if sites is not None else sorted(set(lines["site_id"].astype(int)))
+        del lines
+        existing = _existing_for_lines(self.session, codes, chunk_sites, ids)
+        if len(ids) > BY_ID_MAX:
+            # a failing line whose anomaly carries another lycée (the line moved) is found by id
+            unknown = set(found["record_id"]) - set(existing["record_id"])
+            if unknown:
+                moved = _existing_by_ids(self.session, codes, PURCHASE, unknown)
+                existing = pd.concat([existing, moved], ignore_index=True).drop_duplicates("id")
+        self.apply(found, existing, by_code)
+        return set(ids.tolist())
+
+
 def run_rules(
     session: Session,
     *,
@@ -307,15 +592,18 @@ def run_rules(
     today: dt.date | None = None,
 ) -> RunResult:
     """Run the enabled rules (all, or ``rule_codes``, or those of ``record_kind``) and bring the
-    anomalies in step: open, refresh, reopen, close — in bulk, audited.
+    anomalies in step: open, refresh, reopen, close — in bulk, audited, writing only what changed.
 
+    Purchase lines are evaluated lycée by lycée, at most :data:`LINE_CHUNK` lines at a time.
     With ``record_ids`` (needs ``record_kind``), only those records' anomalies are opened or
-    closed; the context tables are still loaded whole (suppliers, matrices, the nomenclature,
-    all contracts for the outlier rule). Purchase lines are loaded with every line of the same
-    site and day, so duplicates are judged right; suppliers are always checked whole (the table
-    is small and the duplicate rule pairs records).
+    closed: purchase lines are loaded with every line of the same lycée and day when the
+    duplicate rule runs (its verdict depends on them, so those lines are judged too), else
+    alone. Suppliers are always checked whole (the table is small and the duplicate rule pairs
+    records); contracts and matrix entries load their tables whole (they are small). The run
+    is recorded once in ``rule_runs`` (no per-anomaly "last seen" write).
     """
     started = time.perf_counter()
+    started_at = utcnow()
     if record_ids is not None and record_kind is None:
         raise ValueError("record_ids needs record_kind")
     today = today or dt.date.today()
@@ -335,58 +623,38 @@ def run_rules(
     result = RunResult(counts={v.code: RuleCount(enabled=v.enabled) for v in selected})
     if not selected:
         return result
-    enabled = [v for v in selected if v.enabled]
-    kinds = {v.rule.record_kind for v in selected}
-
-    line_ids = None
-    if (
-        record_kind == "purchase_line"
-        and record_ids is not None
-        and len(record_ids) <= MAX_INCREMENTAL_LINES
-    ):
-        line_ids = list(record_ids)
-    frames = load_frames(session, _tables_for(enabled), purchase_line_ids=line_ids)
-    result.load_seconds = time.perf_counter() - started
-
-    scope: dict[str, set[int] | None] = {kind: None for kind in kinds}
-    if record_ids is not None and record_kind != "supplier":
-        if line_ids is not None:
-            scope[record_kind] = set(frames["purchase_lines"]["id"].astype("int64")) | {
-                int(i) for i in record_ids
-            }
+    ids = None if record_ids is None else sorted({int(i) for i in record_ids})
+    run = _Run(session, result, today)
+    for kind in dict.fromkeys(v.rule.record_kind for v in selected):
+        of_kind = [v for v in selected if v.rule.record_kind == kind]
+        kind_ids = ids if kind == record_kind else None
+        if kind == PURCHASE:
+            run.purchase_lines(of_kind, kind_ids)
         else:
-            scope[record_kind] = {int(i) for i in record_ids}
-
-    checked = time.perf_counter()
-    parts = []
-    try:
-        for view in enabled:
-            rule_started = time.perf_counter()
-            found = _check(view, frames, today)
-            result.counts[view.code].seconds = round(time.perf_counter() - rule_started, 4)
-            ids_in_scope = scope[view.rule.record_kind]
-            if ids_in_scope is not None:
-                found = found[found["record_id"].isin(ids_in_scope)]
-            parts.append(found)
-    finally:
-        clear_cache()
-    columns = [*FAILURE_COLUMNS, "severity", "group_key", "rule_code", "record_kind", "owner_role"]
-    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    found = found.drop_duplicates(["rule_code", "record_id", "field"], keep="first").reset_index(
-        drop=True
-    )
-    found = (
-        _add_scope(found, frames)
-        if not found.empty
-        else found.assign(site_id=[], direction_code=[], supplier_id=[])
-    )
-    result.check_seconds = time.perf_counter() - checked
-
-    written = time.perf_counter()
-    existing = _existing(session, [v.code for v in selected], scope)
-    _apply(session, result, found, existing, {v.code: v for v in selected})
-    result.write_seconds = time.perf_counter() - written
+            run.whole(of_kind, kind, None if kind == "supplier" else kind_ids)
+    _journal_run(session, result)
     result.duration = time.perf_counter() - started
+    run_row = RuleRun(
+        started_at=started_at,
+        finished_at=utcnow(),
+        record_kind=record_kind,
+        record_count=None if ids is None else len(ids),
+        rule_count=len(selected),
+        failing=result.total("failing"),
+        opened=result.total("opened"),
+        reopened=result.total("reopened"),
+        closed=result.total("closed"),
+        duration_seconds=round(result.duration, 3),
+    )
+    session.add(run_row)
+    session.flush()
+    result.run_id = run_row.id
+    if run.written >= ANALYZE_AFTER:
+        analyze(session, "anomalies")
+    # ORM objects loaded before the run are stale after the bulk statements
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Anomaly):
+            session.expire(obj)
     logger.info(
         "Rules run (%s rules, kind=%s, %s ids): %s failing, %s opened, %s reopened, %s closed in %.2fs",
         len(selected),
@@ -401,33 +669,33 @@ def run_rules(
     return result
 
 
-def _apply(
-    session: Session,
-    result: RunResult,
-    found: pd.DataFrame,
-    existing: pd.DataFrame,
-    views: dict[str, RuleView],
-) -> None:
-    now = utcnow()
-    keys = ["rule_code", "record_id", "field"]
-    existing = existing.drop(columns=["record_kind"]).rename(
-        columns={c: f"old_{c}" for c in (*COMPARED, "status")}
-    )
-    merged = found.merge(existing, on=keys, how="outer", indicator=True)
-    for code, count in merged[merged["_merge"] != "right_only"].groupby("rule_code").size().items():
-        result.counts[code].failing = int(count)
+def last_run(session: Session) -> RuleRun | None:
+    """The latest rule run (the time the anomalies were last checked)."""
+    return session.scalar(sa.select(RuleRun).order_by(RuleRun.id.desc()).limit(1))
 
-    new = merged[merged["_merge"] == "left_only"]
-    both = merged[merged["_merge"] == "both"]
-    gone = merged[merged["_merge"] == "right_only"]
 
-    active_old = both["old_status"].isin(ACTIVE_STATUSES)
-    reopen = both[both["old_status"] == AnomalyStatus.RESOLVED]
-    still = both[active_old]
-    close = gone[gone["old_status"].isin(ACTIVE_STATUSES)]
+def _journal_run(session: Session, result: RunResult) -> None:
+    changed = {code: dataclasses.asdict(c) for code, c in result.counts.items() if c.changed}
+    if changed:
+        record_many(
+            session,
+            [
+                {
+                    "action": "rules.run",
+                    "target_kind": "rules",
+                    "target_id": None,
+                    "target_label": None,
+                    "before": None,
+                    "after": {
+                        code: {k: c[k] for k in ("failing", "opened", "reopened", "closed")}
+                        for code, c in changed.items()
+                    },
+                }
+            ],
+        )
 
-    # updates of values on active and reopened anomalies
-    candidates = pd.concat([still, reopen])
+
+def _differs(candidates: pd.DataFrame) -> pd.Series:
     differs = pd.Series(False, index=candidates.index)
     for column in COMPARED:
         if column in ("site_id", "supplier_id"):
@@ -447,35 +715,65 @@ def _apply(
                 .astype(str)
             )
         differs |= new_values.ne(old_values)
-    to_update = candidates[differs]
+    return differs
+
+
+def _apply(
+    session: Session,
+    result: RunResult,
+    found: pd.DataFrame,
+    existing: pd.DataFrame,
+    views: dict[str, RuleView],
+    now: dt.datetime,
+) -> int:
+    """Bring ``existing`` in step with ``found`` (one chunk); the counts add up in ``result``.
+
+    Writes only what changed: new anomalies, reopened and closed ones, and the values of
+    those whose message, value or scope moved. Returns the number of rows written.
+    """
+    keys = ["rule_code", "record_id", "field"]
+    existing = existing.drop(columns=["record_kind"]).rename(
+        columns={c: f"old_{c}" for c in (*COMPARED, "status")}
+    )
+    merged = found.merge(existing, on=keys, how="outer", indicator=True)
+    for code, count in merged[merged["_merge"] != "right_only"].groupby("rule_code").size().items():
+        result.counts[code].failing += int(count)
+
+    new = merged[merged["_merge"] == "left_only"]
+    both = merged[merged["_merge"] == "both"]
+    gone = merged[merged["_merge"] == "right_only"]
+
+    active_old = both["old_status"].isin(ACTIVE_STATUSES)
+    reopen = both[both["old_status"] == AnomalyStatus.RESOLVED]
+    still = both[active_old]
+    close = gone[gone["old_status"].isin(ACTIVE_STATUSES)]
+
+    # updates of values on active and reopened anomalies
+    candidates = pd.concat([still, reopen])
+    to_update = candidates[_differs(candidates)] if not candidates.empty else candidates
 
     for code, part in new.groupby("rule_code"):
-        result.counts[code].opened = len(part)
+        result.counts[code].opened += len(part)
     for code, part in reopen.groupby("rule_code"):
-        result.counts[code].reopened = len(part)
+        result.counts[code].reopened += len(part)
     for code, part in close.groupby("rule_code"):
-        result.counts[code].closed = len(part)
+        result.counts[code].closed += len(part)
     for code, part in still.groupby("rule_code"):
-        result.counts[code].unchanged = len(part)
+        result.counts[code].unchanged += len(part)
     for code, part in to_update[to_update["old_status"].isin(ACTIVE_STATUSES)].groupby("rule_code"):
-        result.counts[code].updated = len(part)
+        result.counts[code].updated += len(part)
 
     if not new.empty:
         _insert_new(session, new, now)
     if not to_update.empty:
         to_update = to_update.assign(anomaly_id=to_update["id"].astype("int64"))
-        rows = _records(to_update, ["anomaly_id", *COMPARED, "details"])
+        rows = _records(to_update, ["anomaly_id", *REFRESHED])
         for row in rows:
             row["_id"] = row.pop("anomaly_id")
             if row["value"] is not None:
                 row["value"] = str(row["value"])
             row["message"] = row["message"] or ""
-        stmt = (
-            sa.update(ANOMALIES)
-            .where(ANOMALIES.c.id == sa.bindparam("_id"))
-            .values({c: sa.bindparam(c) for c in (*COMPARED, "details")})
-        )
-        session.connection().execute(stmt, rows)
+        _update_values(session, rows)
     if not reopen.empty:
         _in_chunks(
             session,
@@ -488,8 +786,6 @@ def _apply(
                 "version": ANOMALIES.c.version + 1,
             },
         )
-    if not still.empty:
-        _in_chunks(session, still["id"].tolist(), {"last_seen_at": now})
     if not close.empty:
         _in_chunks(
             session,
@@ -536,23 +832,6 @@ def _apply(
                 },
             }
         )
-    changed = {code: dataclasses.asdict(c) for code, c in result.counts.items() if c.changed}
-    if changed:
-        entries.append(
-            {
-                "action": "rules.run",
-                "target_kind": "rules",
-                "target_id": None,
-                "target_label": None,
-                "before": None,
-                "after": {
-                    code: {k: c[k] for k in ("failing", "opened", "reopened", "closed")}
-                    for code, c in changed.items()
-                },
-            }
-        )
+    if entries:
         record_many(session, entries)
-    # ORM objects loaded before the run are stale after the bulk statements
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Anomaly):
-            session.expire(obj)
+    return len(new) + len(to_update) + len(reopen) + len(close)

@@ -1,0 +1,189 @@
+"""Rule runs at scale: lycée by lycée in bounded chunks, re-checks proportional to the change,
+nothing written for anomalies still failing, the time of the run kept once (``rule_runs``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from tests.rules.fixture import TODAY, build
+from workbench.core.signals import records_changed
+from workbench.records.models import PurchaseLine
+from workbench.rules import frames
+from workbench.rules.models import Anomaly, RuleRun
+from workbench.rules.operations import run, run_rules
+
+DAY = dt.date(2026, 3, 2)
+
+
+def _state(session) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return session.execute(
+        sa.select(
+            Anomaly.rule_code,
+            Anomaly.record_id,
+            Anomaly.field,
+            Anomaly.status,
+            Anomaly.message,
+            Anomaly.site_id,
+        ).order_by(Anomaly.rule_code, Anomaly.record_id, Anomaly.field)
+    ).all()
+
+
+def _status(session, code: str, record_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    return session.scalar(
+        sa.select(Anomaly.status).where(Anomaly.rule_code == code, Anomaly.record_id == record_id)
+    )
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):  # type: ignore[no-untyped-def]
+    """One lycée per chunk, and anomalies read by lycée rather than by id."""
+    monkeypatch.setattr(run, "LINE_CHUNK", 1)
+    monkeypatch.setattr(run, "BY_ID_MAX", 0)
+
+
+def test_a_chunked_run_finds_what_a_whole_run_finds(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    build(session, make)
+    for _ in range(3):  # more lycées, each with a duplicate and an unmapped line
+        site = make.site()
+        make.purchase_line(site, label="POMME", amount_ht=5.0)
+        make.purchase_line(site, label="POMME", amount_ht=5.0)
+    whole = run_rules(session, today=TODAY)
+    expected = _state(session)
+    session.execute(sa.delete(Anomaly))
+    monkeypatch.setattr(run, "LINE_CHUNK", 1)
+    monkeypatch.setattr(run, "BY_ID_MAX", 0)
+    chunked = run_rules(session, today=TODAY)
+    assert _state(session) == expected
+    assert chunked.total("opened") == whole.total("opened")
+    assert chunked.peak_lines < whole.peak_lines, "one lycée at a time, not the whole table"
+
+
+def test_a_run_where_nothing_changed_writes_no_anomaly(session, make) -> None:  # type: ignore[no-untyped-def]
+    build(session, make)
+    run_rules(session, today=TODAY)
+    before = session.execute(
+        sa.select(Anomaly.id, Anomaly.last_seen_at, Anomaly.version).order_by(Anomaly.id)
+    ).all()
+    runs = session.scalar(sa.select(sa.func.count()).select_from(RuleRun))
+    second = run_rules(session, today=TODAY)
+    after = session.execute(
+        sa.select(Anomaly.id, Anomaly.last_seen_at, Anomaly.version).order_by(Anomaly.id)
+    ).all()
+    assert after == before, "last_seen_at is not rewritten on anomalies still failing"
+    assert session.scalar(sa.select(sa.func.count()).select_from(RuleRun)) == runs + 1
+    latest = session.get(RuleRun, second.run_id)
+    assert latest.opened == latest.closed == 0
+    assert latest.failing == second.total("failing") > 0
+    assert latest.finished_at >= latest.started_at
+    assert run.last_run(session).id == latest.id
+
+
+def test_a_recheck_judges_the_duplicates_of_the_same_lycee_and_day(
+    session, make, tiny_chunks
+) -> None:  # type: ignore[no-untyped-def]
+    site, other_site = make.site(), make.site()
+    first = make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=DAY)
+    second = make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=DAY)
+    elsewhere = make.purchase_line(other_site, label="POMME", amount_ht=5.0, line_date=DAY)
+    make.purchase_line(other_site, label="POMME", amount_ht=5.0, line_date=DAY)
+    run_rules(session, today=TODAY)
+    assert _status(session, "PURCHASE_DUPLICATE", second.id) == "open"
+
+    # the first line changes: the second is no longer its duplicate (it was not changed itself)
+    first.amount_ht = 6.0
+    session.flush()
+    result = run_rules(session, record_kind="purchase_line", record_ids=[first.id])
+    assert _status(session, "PURCHASE_DUPLICATE", second.id) == "resolved"
+    assert result.peak_lines == 2, "only the lines of that lycée and day are loaded"
+    assert _status(session, "PURCHASE_DUPLICATE", elsewhere.id + 1) == "open", (
+        "another lycée's duplicate is untouched"
+    )
+
+
+def test_without_the_duplicate_rule_a_recheck_loads_only_the_changed_lines(session, make) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    lines = [make.purchase_line(site, label=f"ARTICLE {i}", line_date=DAY) for i in range(5)]
+    run_rules(session, today=TODAY)
+    result = run_rules(
+        session,
+        rule_codes=["ARTICLE_UNMAPPED", "PURCHASE_AMOUNT_INVALID"],
+        record_kind="purchase_line",
+        record_ids=[lines[0].id],
+    )
+    assert result.peak_lines == 1
+
+
+def test_a_deleted_line_has_its_anomalies_closed_by_the_recheck(session, make, tiny_chunks) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    line = make.purchase_line(site, label="POMME", amount_ht=0.0)
+    run_rules(session, today=TODAY)
+    assert _status(session, "PURCHASE_AMOUNT_INVALID", line.id) == "open"
+    line_id = line.id
+    session.execute(sa.delete(PurchaseLine).where(PurchaseLine.id == line_id))
+    records_changed.send(session, record_kind="purchase_line", record_ids=[line_id])
+    assert _status(session, "PURCHASE_AMOUNT_INVALID", line_id) == "resolved"
+
+
+def test_a_full_run_closes_the_anomalies_of_lycees_without_lines(
+    session, make, tiny_chunks
+) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    line = make.purchase_line(site, label="POMME", amount_ht=0.0)
+    keep = make.purchase_line(make.site(), label="POIRE", amount_ht=0.0)
+    run_rules(session, today=TODAY)
+    line_id = line.id
+    session.execute(sa.delete(PurchaseLine).where(PurchaseLine.id == line_id))
+    result = run_rules(session, today=TODAY)
+    assert _status(session, "PURCHASE_AMOUNT_INVALID", line_id) == "resolved"
+    assert _status(session, "PURCHASE_AMOUNT_INVALID", keep.id) == "open"
+    assert result.total("closed") >= 1
+
+
+def test_a_big_recheck_is_chunked_by_lycee(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sites = [make.site() for _ in range(4)]
+    ids = [
+        make.purchase_line(s, label=f"ART {i}", amount_ht=0.0 if i % 2 else 3.0).id
+        for s in sites
+        for i in range(3)
+    ]
+    monkeypatch.setattr(run, "LINE_CHUNK", 3)
+    monkeypatch.setattr(frames, "SITE_DAYS_PER_QUERY", 1)  # one lycée-day per query
+    result = run_rules(session, record_kind="purchase_line", record_ids=ids, today=TODAY)
+    assert result.peak_lines == 3
+    assert result.counts["PURCHASE_AMOUNT_INVALID"].opened == 4
+    assert result.counts["ARTICLE_UNMAPPED"].opened == 12
+
+
+def _recount(session) -> dict[tuple, int]:  # type: ignore[no-untyped-def]
+    key = (
+        Anomaly.rule_code,
+        Anomaly.status,
+        Anomaly.owner_role,
+        sa.func.coalesce(Anomaly.site_id, 0),
+        sa.func.coalesce(Anomaly.direction_code, ""),
+    )
+    rows = session.execute(sa.select(*key, sa.func.count()).group_by(*key)).all()
+    return {tuple(r[:5]): int(r[5]) for r in rows}
+
+
+def test_the_maintained_counts_follow_every_write(session, make) -> None:  # type: ignore[no-untyped-def]
+    from workbench.rules.counts import rebuild_counts, stored_counts
+
+    built = build(session, make)
+    run_rules(session, today=TODAY)
+    assert stored_counts(session) == _recount(session) != {}
+    # a transition, a bulk close, a deletion
+    anomaly = session.scalar(sa.select(Anomaly).where(Anomaly.status == "open").limit(1))
+    anomaly.status = "claimed"
+    session.flush()
+    line = next(iter(built.lines.values()))
+    line.amount_ht = 1.0
+    session.flush()
+    run_rules(session, record_kind="purchase_line", record_ids=[line.id], today=TODAY)
+    session.execute(sa.delete(Anomaly).where(Anomaly.rule_code == "ARTICLE_UNMAPPED"))
+    assert stored_counts(session) == _recount(session)
+    rebuild_counts(session)
+    assert stored_counts(session) == _recount(session)
