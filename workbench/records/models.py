@@ -27,6 +27,8 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
             sqlite_where=sa.text("nomenclature_code IS NULL"),
             postgresql_where=sa.text("nomenclature_code IS NULL"),
         ),
+        # Indicators read a year (or a month) of lines.
+        sa.Index("ix_purchase_lines_date", "line_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +50,9 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
     nomenclature_code: Mapped[str | None] = mapped_column(sa.String(30))
     is_short_circuit: Mapped[bool | None] = mapped_column()
     is_local: Mapped[bool | None] = mapped_column()
+    #: ma-cantine ``definition_local`` (PAT, COMMUNE, DEPARTEMENT, REGION, KM) and its distance.
+    local_definition: Mapped[str | None] = mapped_column(sa.String(20))
+    local_km: Mapped[float | None] = mapped_column(sa.Float)
 
     site: Mapped[Site] = relationship()
     supplier: Mapped[Supplier | None] = relationship()
