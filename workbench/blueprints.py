@@ -17,6 +17,7 @@ FEATURES = (
     "matching",
     "indicators",
     "exports",
+    "public",
 )
 
 

@@ -229,3 +229,30 @@ def default_year(years: list[int]) -> int | None:
     if today in years:
         return today
     return years[-1] if years else None
+
+
+# -- public observatory --------------------------------------------------------------------------
+def public_report(session: Session, region_code: str, first_winner_years: int) -> dict[str, Any]:
+    """Published figures per year, region-wide, under the exclusion policy only."""
+
+    def build() -> dict[str, Any]:
+        agg = queries.egalim_aggregate(session, None, Filters(), region_code)
+        egalim = [
+            {"year": int(year), **engine.published(part)}
+            for year, part in agg.groupby("year", sort=True)
+        ]
+        contracts, holders, suppliers = queries.contract_frames(session, None)
+        spaser = []
+        if not contracts.empty:
+            flags = engine.spaser_flags(
+                contracts,
+                holders,
+                suppliers,
+                region_code=region_code,
+                first_winner_years=first_winner_years,
+            )
+            for year in sorted(engine.contract_year(flags).dropna().unique()):
+                spaser.append(engine.spaser_published(flags, int(year)))
+        return {"egalim": egalim[::-1], "spaser": spaser[::-1]}
+
+    return _cached(session, "public", None, (region_code, first_winner_years), build)
