@@ -30,8 +30,6 @@ CANONICAL_COLUMNS = (
     "origine",
     "code_nomenclature",
 )
-#: Indexes of the canonical text columns (the others are numbers or dates).
-CANONICAL_TEXT = (0, 2, 3, 4, 5, 7, 9, 10, 11, 12)
 MACANTINE_COLUMNS = (
     "siret",
     "description",
@@ -93,36 +91,45 @@ def _number(value: Any) -> str:
 
 
 def _quantity(value: Any) -> str:
-    if value is None:
-        return ""
     number = float(value)
     return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _date(value: Any) -> str:
-    return value.isoformat() if isinstance(value, dt.date) else str(value or "")
+    if isinstance(value, str):
+        return value[:10]
+    return value.isoformat() if isinstance(value, dt.date) else ""
+
+
+def _guard(value: str) -> str:
+    return "'" + value if value[:1] in _GUARDED else value
+
+
+_GUARDED = frozenset(("=", "+", "-", "@", "\t", "\r", "'"))
 
 
 def canonical_row(line: Sequence[Any]) -> list[Any]:
-    """One canonical row from the tuple of :data:`workbench.exports.queries.CANONICAL_SELECT`."""
-    row = [
-        line[0],
-        _date(line[1]),
-        line[2] or "",
-        line[3] or "",
-        line[4] or "",
-        line[5],
-        _quantity(line[6]),
-        line[7] or "",
-        _number(line[8]),
-        line[9] or "",
-        line[10] or "",
-        line[11] or "",
-        line[12] or "",
+    """One canonical row from the tuple of :data:`workbench.exports.queries.CANONICAL_SELECT`.
+
+    Text cells get the formula guard (same rule as :func:`safe_cell`); numbers and dates never.
+    """
+    uai, date, siret, supplier, reference, label, quantity, unit, amount = line[:9]
+    family, labels, origin, code = line[9:13]
+    return [
+        uai,
+        _date(date),
+        siret or "",
+        _guard(supplier) if supplier else "",
+        _guard(reference) if reference else "",
+        _guard(label) if label else "",
+        "" if quantity is None else _quantity(quantity),
+        _guard(unit) if unit else "",
+        "" if amount is None else f"{amount:.2f}",
+        family or "",
+        labels or "",
+        _guard(origin) if origin else "",
+        _guard(code) if code else "",
     ]
-    for i in CANONICAL_TEXT:
-        row[i] = safe_cell(row[i])
-    return row
 
 
 def macantine_row(line: Sequence[Any]) -> list[Any]:

@@ -49,14 +49,18 @@ def _purchase_filters(stmt: sa.Select, filt: PurchaseFilter) -> sa.Select:
 
 
 def _stream(session: Session, stmt: sa.Select) -> Iterator[tuple[Any, ...]]:
-    result = session.execute(stmt.execution_options(yield_per=FETCH))
+    """Rows in batches, through Core (no ORM row processing), in primary-key order (no sort)."""
+    result = session.connection().execute(stmt.execution_options(yield_per=FETCH))
     for partition in result.partitions(FETCH):
         yield from partition
 
 
+#: Dates read as ISO text (``YYYY-MM-DD`` on SQLite and PostgreSQL): no date objects built.
+_ISO_DATE = sa.cast(PurchaseLine.line_date, sa.String)
+
 CANONICAL_SELECT = (
     Site.uai,
-    PurchaseLine.line_date,
+    _ISO_DATE,
     PurchaseLine.supplier_siret,
     PurchaseLine.supplier_name,
     PurchaseLine.reference,
@@ -77,7 +81,7 @@ def canonical_rows(
     stmt = (
         sa.select(*CANONICAL_SELECT)
         .join(Site, Site.id == PurchaseLine.site_id)
-        .order_by(PurchaseLine.site_id, PurchaseLine.line_date, PurchaseLine.id)
+        .order_by(PurchaseLine.id)
     )
     return _stream(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt))
 
@@ -86,7 +90,7 @@ MACANTINE_SELECT = (
     Site.siret,
     PurchaseLine.label,
     PurchaseLine.supplier_name,
-    PurchaseLine.line_date,
+    _ISO_DATE,
     PurchaseLine.amount_ht,
     PurchaseLine.family,
     PurchaseLine.labels,
@@ -119,7 +123,7 @@ def macantine_rows(
         sa.select(*MACANTINE_SELECT)
         .join(Site, Site.id == PurchaseLine.site_id)
         .where(sa.not_(_macantine_withheld()))
-        .order_by(PurchaseLine.site_id, PurchaseLine.line_date, PurchaseLine.id)
+        .order_by(PurchaseLine.id)
     )
     return _stream(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt))
 

@@ -83,16 +83,17 @@ def blocked_ids(kind: str) -> sa.Select:
 
 
 def data_stamp(session: Session) -> tuple[Any, ...]:
-    """Changes whenever a figure may change: every change is journaled; rule runs add anomalies."""
+    """Changes whenever a figure may change, read from two primary keys (cheap at any size).
+
+    Every change of data or of an anomaly's status by a person is journaled (the audit guard
+    refuses unjournaled changes), and rule runs add anomalies; a rule run that only closes or
+    reopens anomalies is caught by the cache's time limit (:data:`reports.CACHE_SECONDS`).
+    """
     from workbench.audit.models import AuditEntry
 
     return (
         session.scalar(sa.select(sa.func.max(AuditEntry.id))),
         session.scalar(sa.select(sa.func.max(Anomaly.id))),
-        session.scalar(
-            sa.select(sa.func.count()).select_from(blocked_ids("purchase_line").subquery())
-        ),
-        session.scalar(sa.select(sa.func.count()).select_from(blocked_ids("contract").subquery())),
     )
 
 
@@ -295,9 +296,13 @@ def egalim_before(
 
 
 def years_with_lines(session: Session, user: User | None) -> list[int]:
-    year = sa.extract("year", PurchaseLine.line_date)
-    stmt = scope(sa.select(year).select_from(PurchaseLine).distinct(), user, "purchase_line")
-    return sorted(int(y) for (y,) in session.execute(stmt) if y is not None)
+    """The calendar years from the first to the last line (two index reads)."""
+    base = scope(sa.select(PurchaseLine.line_date).select_from(PurchaseLine), user, "purchase_line")
+    first = session.scalar(base.order_by(PurchaseLine.line_date.asc()).limit(1))
+    last = session.scalar(base.order_by(PurchaseLine.line_date.desc()).limit(1))
+    if first is None or last is None:
+        return []
+    return list(range(first.year, last.year + 1))
 
 
 # -- SPASER -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -21,9 +22,11 @@ from workbench.auth.models import User
 from workbench.indicators import engine, queries
 from workbench.indicators.queries import Filters
 
-_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], tuple[float, dict[str, Any]]] = OrderedDict()
 _LOCK = threading.Lock()
 CACHE_SIZE = 64
+#: A cached report is recomputed after this many seconds even when the stamp did not change.
+CACHE_SECONDS = 600
 
 
 def _scope_key(user: User | None) -> tuple[Any, ...]:
@@ -46,14 +49,15 @@ def _cached(
         result["computed_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         return result
     key = (name, _scope_key(user), parts, queries.data_stamp(session))
+    now = time.monotonic()
     with _LOCK:
-        if key in _CACHE:
+        if key in _CACHE and now - _CACHE[key][0] < CACHE_SECONDS:
             _CACHE.move_to_end(key)
-            return _CACHE[key]
+            return _CACHE[key][1]
     result = build()
     result["computed_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with _LOCK:
-        _CACHE[key] = result
+        _CACHE[key] = (now, result)
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     return result

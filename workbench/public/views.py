@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Response, abort, current_app, render_template
 
-from workbench.exports import decp, queries as export_queries
+from workbench.exports import decp
+from workbench.exports import queries as export_queries
 from workbench.extensions import db
 from workbench.indicators import charts, engine, reports
 from workbench.indicators.views import csv_response
