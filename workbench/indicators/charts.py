@@ -93,8 +93,13 @@ def trend(
     targets: Sequence[float] = (),
     label: str = "Tendance mensuelle",
 ) -> Markup:
-    """A monthly line chart: ``series`` is (key in rows, legend, colour); shares from 0 to 1."""
-    width, height, left, top, bottom = 560, 220, 40, 10, 30
+    """A monthly line chart over the twelve months: ``series`` is (key in rows, legend, colour).
+
+    Shares from 0 to 1; a month without data is a gap. The legend is drawn in the chart.
+    """
+    by_month = {int(r["month"]): r for r in rows}
+    rows = [by_month.get(m, {"month": m}) for m in range(1, 13)]
+    width, height, left, top, bottom = 640, 240, 40, 30, 30
     plot_w, plot_h = width - left - 10, height - top - bottom
     n = max(len(rows), 1)
     peak = max(
@@ -123,6 +128,12 @@ def trend(
         parts.append(
             f'<line x1="{left}" x2="{width - 10}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
             f'stroke="{RED}" stroke-dasharray="4 3"><title>objectif {percent(target)}</title></line>'
+        )
+    for n_series, (key, legend, colour) in enumerate(series):
+        lx = left + n_series * 190
+        parts.append(
+            f'<rect x="{lx}" y="6" width="12" height="12" fill="{colour}"></rect>'
+            f'<text x="{lx + 16}" y="16" font-size="11" fill="{TEXT}">{escape(legend)}</text>'
         )
     for key, legend, colour in series:
         points = [(x(i), y(float(r[key]))) for i, r in enumerate(rows) if r.get(key) is not None]
