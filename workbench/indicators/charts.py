@@ -129,7 +129,7 @@ def trend(
             f'<line x1="{left}" x2="{width - 10}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
             f'stroke="{RED}" stroke-dasharray="4 3"><title>objectif {percent(target)}</title></line>'
         )
-    for n_series, (key, legend, colour) in enumerate(series):
+    for n_series, (_key, legend, colour) in enumerate(series):
         lx = left + n_series * 190
         parts.append(
             f'<rect x="{lx}" y="6" width="12" height="12" fill="{colour}"></rect>'
