@@ -20,6 +20,7 @@ FEATURES = (
     "service",
     "jobs",
     "reference",
+    "public",
 )
 
 

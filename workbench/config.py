@@ -116,6 +116,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Nombre d'années sans marché pour qu'un titulaire compte comme primo-accédant.",
         int,
     ),
+    Setting(
+        "PUBLIC_OBSERVATORY",
+        False,
+        "Publier l'observatoire sans connexion (`/observatoire` : indicateurs publiés par année et données ouvertes).",
+        bool,
+    ),
 )
 
 SETTINGS += (

@@ -70,6 +70,14 @@ def test_a_v2_record_is_exported_faithfully_with_its_correction(client, login_as
 
     correction = session.query(Correction).filter_by(record_id=contract.id).one()
     operations.decide(session, legal, correction, True, "ok")
+    # The official example's buyer SIRET fails its checksum: withheld while the anomaly is open
+    html = client.get("/exports").get_data(as_text=True)
+    assert 'data-withheld="TEST2022"' in html and "CONTRACT_SIRET_INVALID" in html
+    from workbench.rules.models import Anomaly
+
+    blocking = session.query(Anomaly).filter_by(rule_code="CONTRACT_SIRET_INVALID").one()
+    blocking.status, blocking.dismiss_reason = "dismissed", "accepted_exception"
+    session.flush()
     document = _download_json(client, "/exports/marches-decp-v2.json")
     exported = document["marches"]["marche"][0]
     assert exported["montant"] == 575500.0

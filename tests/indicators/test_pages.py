@@ -38,3 +38,71 @@ def test_spaser_and_quality_pages_for_the_viewer(client, login_as, make):
     html = client.get("/indicateurs/marches").get_data(as_text=True)
     assert "Attribués à une PME" in html and "100,0" in html
     assert client.get("/indicateurs/qualite").status_code == 200
+
+
+# -- per year, exclusion policy, charts and CSV ---------------------------------------------------
+def _page_lines(make):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    site = make.site(name="Lycée Graphes")
+    make.purchase_line(site, labels="BIO", amount_ht=100.0, line_date=dt.date(2025, 1, 5))
+    make.purchase_line(site, labels="", amount_ht=300.0, line_date=dt.date(2025, 2, 5))
+    blocked = make.purchase_line(site, labels="BIO", amount_ht=600.0, line_date=dt.date(2025, 2, 6))
+    make.anomaly(blocked, rule_code="PURCHASE_AMOUNT_INVALID", severity="blocking")
+    make.purchase_line(site, labels="BIO", amount_ht=50.0, line_date=dt.date(2024, 6, 1))
+    return site
+
+
+def test_egalim_page_per_year_with_charts_exclusion_and_csv_links(client, login_as, make):
+    _page_lines(make)
+    login_as("admin")
+    html = client.get("/indicateurs?annee=2025").get_data(as_text=True)
+    assert 'class="gauge"' in html and "<polyline" in html  # gauges and the monthly trend
+    assert 'data-excluded="1"' in html and "600,00" in html  # count and amount left out
+    assert "/files/purchases?gravite=blocking" in html  # the queue that holds them
+    assert "25,0" in html and "70,0" in html  # published 100/400; including 700/1000
+    assert "/indicateurs/egalim.csv?annee=2025" in html
+    assert "detail=mensuel" in html and "detail=lycees" in html
+    html_2024 = client.get("/indicateurs?annee=2024").get_data(as_text=True)
+    assert 'data-excluded="0"' in html_2024 and "100,0" in html_2024
+
+
+def test_viewer_downloads_indicator_csvs_and_the_open_data_export(client, login_as, make):
+    import csv
+    import io
+
+    _page_lines(make)
+    make.contract(social_considerations=["Clause sociale"])
+    login_as("viewer")
+    text = client.get("/indicateurs/egalim.csv?annee=2025").get_data(as_text=True).lstrip("\ufeff")
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert (row["total_ht"], row["bio_share"], row["excluded_lines"]) == ("400.0", "0.25", "1")
+    assert row["bio_share_including_excluded"] == "0.7"
+    monthly = client.get("/indicateurs/egalim.csv?annee=2025&detail=mensuel").get_data(as_text=True)
+    assert len(list(csv.DictReader(io.StringIO(monthly.lstrip("\ufeff"))))) == 2
+    html = client.get("/indicateurs?annee=2025").get_data(as_text=True)
+    assert "/files/purchases" not in html  # the viewer has no queue: no link
+    spaser = client.get("/indicateurs/spaser.csv?annee=2025")
+    assert spaser.status_code == 200 and "is_social" in spaser.get_data(as_text=True)
+    assert client.get("/exports/marches-decp-v2.json").status_code == 200
+    assert client.get("/exports").status_code == 200
+    assert client.get("/exports/achats.csv").status_code == 403
+
+
+def test_public_observatory_is_off_by_default_and_needs_no_login_when_on(client, make, app):
+    _page_lines(make)
+    assert client.get("/observatoire").status_code == 404
+    app.config["PUBLIC_OBSERVATORY"] = True
+    try:
+        response = client.get("/observatoire")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert 'data-year="2025"' in html and 'data-year="2024"' in html
+        assert "25,0" in html and "Chiffres calculés le" in html
+        assert "70,0" not in html  # only the published figure, not the one including exclusions
+        text = client.get("/observatoire/egalim.csv").get_data(as_text=True)
+        assert "computed_at" in text and "including" not in text
+        assert client.get("/observatoire/marches-decp-v2.json").status_code == 200
+        assert client.get("/observatoire/spaser.csv").status_code == 200
+    finally:
+        app.config["PUBLIC_OBSERVATORY"] = False

@@ -13,7 +13,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("imports.index", "Imports", ("admin", "canteen")),
     ("rules.catalogue", "Règles", ("admin", "legal")),
     ("indicators.index", "Indicateurs", ("canteen", "direction", "legal", "admin", "viewer")),
-    ("exports.index", "Exports", ("canteen", "direction", "legal", "admin")),
+    ("exports.index", "Exports", ("canteen", "direction", "legal", "admin", "viewer")),
     ("audit.journal", "Journal", ("legal", "admin")),
     ("auth.users", "Utilisateurs", ("admin",)),
     ("auth.account_requests", "Demandes sur les comptes", ("legal",)),

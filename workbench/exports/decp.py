@@ -118,44 +118,98 @@ def contract_record(contract: dict[str, Any], holders: list[dict[str, Any]]) -> 
 
 
 def record_errors(record: dict[str, Any], kind: str) -> list[str]:
+    """The schema errors of one record, in French where the schema's wording is generic."""
     key = "contrat-concession" if kind == "concession" else "marche"
     document = {"marches": {key: [record]}}
     errors = sorted(validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     messages = []
     for error in errors:
         path = "/".join(str(p) for p in list(error.absolute_path)[3:]) or "(enregistrement)"
-        messages.append(f"{path} : {error.message}")
+        if error.validator == "required":
+            missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+            messages.append(f"champ obligatoire absent : {missing}")
+        else:
+            messages.append(f"{path} : {error.message}")
     return messages
+
+
+#: Reasons a record is withheld from the DECP v2 file.
+REASON_BLOCKING = "anomalie bloquante ouverte"
+REASON_SCHEMA = "non conforme au schéma DECP v2"
+REASON_V15 = "DECP 1.5 non convertible en v2"
+WITHHELD_COLUMNS = ("acheteur", "id", "type", "format_source", "motif", "details")
 
 
 @dataclass
 class DecpExport:
     document: dict[str, Any]
     exported: int = 0
-    excluded: list[dict[str, Any]] = field(default_factory=list)
+    withheld: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def excluded(self) -> list[dict[str, Any]]:  # the former name
+        return self.withheld
+
+    @property
+    def total(self) -> int:
+        return self.exported + len(self.withheld)
 
 
 def build_export(
-    contracts: list[dict[str, Any]], holders_by_contract: dict[int, list[dict[str, Any]]]
+    contracts: list[dict[str, Any]],
+    holders_by_contract: dict[int, list[dict[str, Any]]],
+    blocking: dict[int, list[str]] | None = None,
+    include_blocked: bool = False,
 ) -> DecpExport:
-    """The DECP v2 document of every contract that validates; the others are reported."""
+    """The DECP v2 document of every publishable contract; every other one is withheld with why.
+
+    A contract is withheld when it is under an open blocking anomaly (unless
+    ``include_blocked``), or when its record does not validate against the official schema
+    (a DECP 1.5 record lacks fields that v2 requires: those are named).
+    """
+    blocking = blocking or {}
     marches: list[dict[str, Any]] = []
     concessions: list[dict[str, Any]] = []
-    excluded = []
+    withheld = []
     for contract in contracts:
-        record = contract_record(contract, holders_by_contract.get(contract["id"], []))
-        errors = record_errors(record, contract.get("kind") or "marche")
-        if errors:
-            excluded.append(
-                {"id": contract["contract_id"], "buyer_id": contract["buyer_id"], "errors": errors}
-            )
+        kind = contract.get("kind") or "marche"
+        entry = {
+            "id": contract["contract_id"],
+            "buyer_id": contract["buyer_id"],
+            "kind": kind,
+            "source_format": contract.get("source_format") or "",
+        }
+        rules = blocking.get(contract["id"])
+        if rules and not include_blocked:
+            withheld.append({**entry, "reason": REASON_BLOCKING, "errors": sorted(set(rules))})
             continue
-        (concessions if contract.get("kind") == "concession" else marches).append(record)
+        record = contract_record(contract, holders_by_contract.get(contract["id"], []))
+        errors = record_errors(record, kind)
+        if errors:
+            reason = REASON_V15 if contract.get("source_format") == "decp_1.5" else REASON_SCHEMA
+            withheld.append({**entry, "reason": reason, "errors": errors})
+            continue
+        (concessions if kind == "concession" else marches).append(record)
     body: dict[str, Any] = {}
-    if marches:
+    if marches or not concessions:  # an empty file is {"marches": {"marche": []}} (valid)
         body["marche"] = marches
     if concessions:
         body["contrat-concession"] = concessions
     return DecpExport(
-        {"marches": body}, exported=len(marches) + len(concessions), excluded=excluded
+        {"marches": body}, exported=len(marches) + len(concessions), withheld=withheld
     )
+
+
+def withheld_rows(export: DecpExport) -> list[list[Any]]:
+    """Rows of ``FILE.withheld.csv`` (columns :data:`WITHHELD_COLUMNS`)."""
+    return [
+        [
+            w["buyer_id"],
+            w["id"],
+            "concession" if w["kind"] == "concession" else "marché",
+            w["source_format"],
+            w["reason"],
+            " ; ".join(w["errors"]),
+        ]
+        for w in export.withheld
+    ]

@@ -1,12 +1,19 @@
-"""Corrected purchase lines as CSV: the canonical import format, and the national ma-cantine format."""
+"""Corrected purchase lines as CSV: the canonical import format, and the national ma-cantine format.
+
+Rows are tuples in column order, written in batches (flat memory). Only text cells get the
+formula guard (:func:`workbench.core.csvsafe.safe_cell`); numbers and dates never do, so a
+credit note stays ``-50.00`` and not the text ``'-50.00``.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from workbench.core.csvsafe import safe_cell
+from workbench.reference.models import FAMILIES
 
 CANONICAL_COLUMNS = (
     "uai",
@@ -37,58 +44,163 @@ MACANTINE_COLUMNS = (
     "definition_local",
     "definition_local_km",
 )
-#: Characteristics that ma-cantine carries in ``origine`` or flags rather than in ``categories_egalim``.
-_NOT_CATEGORIES = {"FRANCE", "CIRCUIT_COURT", "LOCAL"}
+#: ma-cantine's ``categories_egalim`` codes (the others are origin-type characteristics).
+MACANTINE_CATEGORIES = (
+    "BIO",
+    "LABEL_ROUGE",
+    "AOCAOP",
+    "IGP",
+    "STG",
+    "HVE",
+    "PECHE_DURABLE",
+    "RUP",
+    "COMMERCE_EQUITABLE",
+    "FERMIER",
+    "EXTERNALITES",
+    "PERFORMANCE",
+)
+_CATEGORIES = frozenset(MACANTINE_CATEGORIES)
+#: Declared origins → ma-cantine ``origine`` (only FRANCE or EUROPE, meaning EU outside France).
+ORIGINS = {
+    "FRANCE": "FRANCE",
+    "FR": "FRANCE",
+    "ORIGINE FRANCE": "FRANCE",
+    "UE": "EUROPE",
+    "EU": "EUROPE",
+    "EUROPE": "EUROPE",
+    "CEE": "EUROPE",
+    "UNION EUROPEENNE": "EUROPE",
+    "UNION EUROPÉENNE": "EUROPE",
+}
+LOCAL_DEFINITIONS = ("PAT", "COMMUNE", "DEPARTEMENT", "REGION", "KM")
+BATCH = 10_000
+
+
+def macantine_origin(origin: str | None, labels: Sequence[str] = ()) -> str:
+    """``UE`` → ``EUROPE``, ``FR`` → ``FRANCE``; an origin ma cantine cannot carry → empty."""
+    key = (origin or "").strip().upper()
+    if key in ORIGINS:
+        return ORIGINS[key]
+    if "FRANCE" in key or "FRANCE" in labels:
+        return "FRANCE"
+    return ""
 
 
 def _number(value: Any) -> str:
     return "" if value is None else f"{float(value):.2f}"
 
 
-def canonical_row(line: dict[str, Any]) -> list[Any]:
+def _quantity(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, str):
+        return value[:10]
+    return value.isoformat() if isinstance(value, dt.date) else ""
+
+
+def _guard(value: str) -> str:
+    return "'" + value if value[:1] in _GUARDED else value
+
+
+_GUARDED = frozenset(("=", "+", "-", "@", "\t", "\r", "'"))
+
+
+def canonical_row(line: Sequence[Any]) -> list[Any]:
+    """One canonical row from the tuple of :data:`workbench.exports.queries.CANONICAL_SELECT`.
+
+    Text cells get the formula guard (same rule as :func:`safe_cell`); numbers and dates never.
+    """
+    uai, date, siret, supplier, reference, label, quantity, unit, amount = line[:9]
+    family, labels, origin, code = line[9:13]
     return [
-        line["uai"],
-        line["line_date"].isoformat(),
-        line.get("supplier_siret") or "",
-        line.get("supplier_name") or "",
-        line.get("reference") or "",
-        line["label"],
-        "" if line.get("quantity") is None else line["quantity"],
-        line.get("unit") or "",
-        _number(line.get("amount_ht")),
-        line.get("family") or "",
-        line.get("labels") or "",
-        line.get("origin") or "",
-        line.get("nomenclature_code") or "",
+        uai,
+        _date(date),
+        siret or "",
+        _guard(supplier) if supplier else "",
+        _guard(reference) if reference else "",
+        _guard(label) if label else "",
+        "" if quantity is None else _quantity(quantity),
+        _guard(unit) if unit else "",
+        "" if amount is None else f"{amount:.2f}",
+        family or "",
+        labels or "",
+        _guard(origin) if origin else "",
+        _guard(code) if code else "",
     ]
 
 
-def macantine_row(line: dict[str, Any]) -> list[Any]:
-    labels = [c for c in (line.get("labels") or "").split(",") if c]
-    categories = [c for c in labels if c not in _NOT_CATEGORIES]
-    origin = line.get("origin") or ("FRANCE" if "FRANCE" in labels else "")
+def macantine_row(line: Sequence[Any]) -> list[Any]:
+    """One ma-cantine row from the tuple of :data:`workbench.exports.queries.MACANTINE_SELECT`.
+
+    (site_siret, label, supplier_name, date, amount, family, labels, origin, short circuit,
+    local, local definition, local km).
+    """
+    labels = [c for c in (line[6] or "").split(",") if c]
+    family = line[5] if line[5] in FAMILIES else "AUTRES"
+    is_local = bool(line[9]) or "LOCAL" in labels
+    definition = line[10] if is_local else None
     return [
-        line.get("site_siret") or "",
-        line["label"],
-        line.get("supplier_name") or "",
-        line["line_date"].isoformat(),
-        _number(line.get("amount_ht")),
-        line.get("family") or "AUTRES",
-        ",".join(categories),
-        origin,
-        "x" if line.get("is_short_circuit") or "CIRCUIT_COURT" in labels else "",
-        "x" if line.get("is_local") or "LOCAL" in labels else "",
-        "",
-        "",
+        line[0],
+        safe_cell(line[1]),
+        safe_cell(line[2] or ""),
+        _date(line[3]),
+        _number(line[4]),
+        family,
+        ",".join(c for c in labels if c in _CATEGORIES),
+        macantine_origin(line[7], labels),
+        "x" if line[8] or "CIRCUIT_COURT" in labels else "",
+        "x" if is_local else "",
+        definition or "",
+        _number(line[11]) if definition == "KM" and line[11] is not None else "",
     ]
+
+
+def csv_chunks(
+    columns: Sequence[str], rows: Iterable[list[Any]], bom: bool = True
+) -> Iterator[str]:
+    """The CSV text in chunks of :data:`BATCH` rows (for streaming responses and files)."""
+
+    class _Buffer:
+        def __init__(self) -> None:
+            self.parts: list[str] = []
+
+        def write(self, text: str) -> None:
+            self.parts.append(text)
+
+        def take(self) -> str:
+            text = "".join(self.parts)
+            self.parts.clear()
+            return text
+
+    buffer = _Buffer()
+    writer = csv.writer(buffer)
+    writer.writerow(list(columns))
+    yield ("\ufeff" if bom else "") + buffer.take()
+    batch: list[list[Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            writer.writerows(batch)
+            batch.clear()
+            yield buffer.take()
+    if batch:
+        writer.writerows(batch)
+        yield buffer.take()
 
 
 def write_csv(handle: IO[str], columns: Iterable[str], rows: Iterable[list[Any]]) -> int:
-    """Write rows with formula-neutralised cells; returns the number of rows."""
-    writer = csv.writer(handle)
-    writer.writerow(list(columns))
+    """Write already-guarded rows; returns the number of rows."""
     count = 0
-    for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
-        count += 1
+
+    def counted() -> Iterator[list[Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    for chunk in csv_chunks(list(columns), counted(), bom=False):
+        handle.write(chunk)
     return count

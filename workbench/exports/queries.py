@@ -2,54 +2,180 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import User
+from workbench.auth.models import Role, User
 from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import Site
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+
+FETCH = 10_000
 
 
-def purchase_rows(
-    session: Session, user: User, site_id: int | None = None
-) -> Iterator[dict[str, Any]]:
-    stmt = (
-        sa.select(
-            Site.uai,
-            Site.siret.label("site_siret"),
-            PurchaseLine.line_date,
-            PurchaseLine.supplier_siret,
-            PurchaseLine.supplier_name,
-            PurchaseLine.reference,
-            PurchaseLine.label,
-            PurchaseLine.quantity,
-            PurchaseLine.unit,
-            PurchaseLine.amount_ht,
-            PurchaseLine.family,
-            PurchaseLine.labels,
-            PurchaseLine.origin,
-            PurchaseLine.nomenclature_code,
-            PurchaseLine.is_short_circuit,
-            PurchaseLine.is_local,
+# -- scope: the one place where export rows are restricted to what the user may see -----------
+def scope(stmt: sa.Select, user: User | None, kind: str) -> sa.Select:
+    """Restrict ``stmt`` (purchase lines or contracts) to ``user``'s scope (None: the region,
+    for the public open-data files). Contracts are open data: the figures scope applies."""
+    if user is None:
+        return stmt
+    return stmt.where(scope_clause(kind, user, figures=kind == "contract"))
+
+
+@dataclass(frozen=True)
+class PurchaseFilter:
+    year: int | None = None
+    site_id: int | None = None
+
+
+def _purchase_filters(stmt: sa.Select, filt: PurchaseFilter) -> sa.Select:
+    if filt.year is not None:
+        stmt = stmt.where(
+            PurchaseLine.line_date >= dt.date(filt.year, 1, 1),
+            PurchaseLine.line_date < dt.date(filt.year + 1, 1, 1),
         )
+    if filt.site_id is not None:
+        stmt = stmt.where(PurchaseLine.site_id == filt.site_id)
+    return stmt
+
+
+def _stream(session: Session, stmt: sa.Select) -> Iterator[tuple[Any, ...]]:
+    """Rows in batches, through Core (no ORM row processing), in primary-key order (no sort)."""
+    result = session.connection().execute(stmt.execution_options(yield_per=FETCH))
+    for partition in result.partitions(FETCH):
+        yield from partition
+
+
+#: Dates read as ISO text (``YYYY-MM-DD`` on SQLite and PostgreSQL): no date objects built.
+_ISO_DATE = sa.cast(PurchaseLine.line_date, sa.String)
+
+CANONICAL_SELECT = (
+    Site.uai,
+    _ISO_DATE,
+    PurchaseLine.supplier_siret,
+    PurchaseLine.supplier_name,
+    PurchaseLine.reference,
+    PurchaseLine.label,
+    PurchaseLine.quantity,
+    PurchaseLine.unit,
+    PurchaseLine.amount_ht,
+    PurchaseLine.family,
+    PurchaseLine.labels,
+    PurchaseLine.origin,
+    PurchaseLine.nomenclature_code,
+)
+
+
+def canonical_rows(
+    session: Session, user: User | None, filt: PurchaseFilter = PurchaseFilter()
+) -> Iterator[tuple[Any, ...]]:
+    stmt = (
+        sa.select(*CANONICAL_SELECT)
         .join(Site, Site.id == PurchaseLine.site_id)
-        .order_by(Site.uai, PurchaseLine.line_date, PurchaseLine.id)
-        .execution_options(yield_per=5000)
+        .order_by(PurchaseLine.id)
     )
-    stmt = stmt.where(scope_clause("purchase_line", user))
-    if site_id is not None:
-        stmt = stmt.where(PurchaseLine.site_id == site_id)
-    for row in session.execute(stmt):
-        yield dict(row._mapping)
+    return _stream(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt))
 
 
+MACANTINE_SELECT = (
+    Site.siret,
+    PurchaseLine.label,
+    PurchaseLine.supplier_name,
+    _ISO_DATE,
+    PurchaseLine.amount_ht,
+    PurchaseLine.family,
+    PurchaseLine.labels,
+    PurchaseLine.origin,
+    PurchaseLine.is_short_circuit,
+    PurchaseLine.is_local,
+    PurchaseLine.local_definition,
+    PurchaseLine.local_km,
+)
+
+
+def _is_local() -> Any:
+    return sa.or_(
+        PurchaseLine.is_local.is_(True),
+        (sa.literal(",") + PurchaseLine.labels + sa.literal(",")).like("%,LOCAL,%"),
+    )
+
+
+def _macantine_withheld() -> Any:
+    """Lines ma cantine cannot take: lycée without SIRET, local without its definition."""
+    return sa.or_(
+        Site.siret.is_(None), sa.and_(_is_local(), PurchaseLine.local_definition.is_(None))
+    )
+
+
+def macantine_rows(
+    session: Session, user: User | None, filt: PurchaseFilter = PurchaseFilter()
+) -> Iterator[tuple[Any, ...]]:
+    stmt = (
+        sa.select(*MACANTINE_SELECT)
+        .join(Site, Site.id == PurchaseLine.site_id)
+        .where(sa.not_(_macantine_withheld()))
+        .order_by(PurchaseLine.id)
+    )
+    return _stream(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt))
+
+
+def macantine_withheld(
+    session: Session, user: User | None, filt: PurchaseFilter = PurchaseFilter()
+) -> list[dict[str, Any]]:
+    """Per lycée and reason, the lines left out of the ma-cantine export, with a French message."""
+    no_siret = sa.case((Site.siret.is_(None), 1), else_=0).label("no_siret")
+    stmt = (
+        sa.select(Site.uai, Site.name, no_siret, sa.func.count().label("lines"))
+        .select_from(PurchaseLine)
+        .join(Site, Site.id == PurchaseLine.site_id)
+        .where(_macantine_withheld())
+        .group_by(Site.uai, Site.name, no_siret)
+        .order_by(Site.uai)
+    )
+    stmt = _purchase_filters(scope(stmt, user, "purchase_line"), filt)
+    rows = []
+    for uai, name, missing_siret, lines in session.execute(stmt):
+        reason = (
+            "le lycée n'a pas de SIRET (ma cantine identifie la cantine par son SIRET) : "
+            "renseignez-le dans le référentiel des lycées"
+            if missing_siret
+            else "produit déclaré local sans définition de « local » (definition_local)"
+        )
+        rows.append(
+            {
+                "uai": uai,
+                "name": name,
+                "lines": lines,
+                "reason": reason,
+                "message": f"{lines} ligne(s) du lycée {name} ({uai}) non exportée(s) : {reason}.",
+            }
+        )
+    return rows
+
+
+def sites_without_siret(session: Session, user: User | None) -> list[tuple[str, str]]:
+    """(UAI, name) of the lycées in scope that have no SIRET."""
+    stmt = sa.select(Site.uai, Site.name).where(Site.siret.is_(None)).order_by(Site.uai)
+    if user is not None and user.role == Role.CANTEEN:
+        stmt = stmt.where(Site.id.in_(user.site_ids or {-1}))
+    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
+def count_lines(session: Session, user: User | None, filt: PurchaseFilter) -> int:
+    stmt = sa.select(sa.func.count()).select_from(PurchaseLine)
+    return int(session.scalar(_purchase_filters(scope(stmt, user, "purchase_line"), filt)) or 0)
+
+
+# -- contracts ------------------------------------------------------------------------------------
 def contract_rows(
-    session: Session, user: User
+    session: Session, user: User | None
 ) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
     columns = [
         c
@@ -57,8 +183,7 @@ def contract_rows(
         if c.name not in ("import_batch_id", "source_row", "schema_errors")
     ]
     stmt = sa.select(*columns).order_by(Contract.buyer_id, Contract.contract_id)
-    stmt = stmt.where(scope_clause("contract", user))
-    contracts = [dict(r._mapping) for r in session.execute(stmt)]
+    contracts = [dict(r._mapping) for r in session.execute(scope(stmt, user, "contract"))]
     holders: dict[int, list[dict[str, Any]]] = defaultdict(list)
     ids = {c["id"] for c in contracts}
     for row in session.execute(
@@ -77,3 +202,16 @@ def contract_rows(
         if row.contract_id in ids:
             holders[row.contract_id].append(dict(row._mapping))
     return contracts, holders
+
+
+def blocking_anomalies(session: Session) -> dict[int, list[str]]:
+    """Contract id → rule codes of its open (active) blocking anomalies."""
+    found: dict[int, list[str]] = defaultdict(list)
+    stmt = sa.select(Anomaly.record_id, Anomaly.rule_code).where(
+        Anomaly.record_kind == "contract",
+        Anomaly.severity == "blocking",
+        Anomaly.status.in_(ACTIVE_STATUSES),
+    )
+    for record_id, rule_code in session.execute(stmt):
+        found[record_id].append(rule_code)
+    return found

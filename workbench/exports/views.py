@@ -1,53 +1,104 @@
-"""Export pages: DECP v2 JSON of contracts, purchase lines CSV (canonical and ma-cantine)."""
+"""Export pages: DECP v2 JSON of contracts (with what is withheld), purchase lines CSV."""
 
 from __future__ import annotations
 
-import io
 import json
+from collections.abc import Iterator
+from typing import Any
 
-from flask import Response, render_template
+from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
 
 from workbench.audit.operations import record
 from workbench.core.permissions import roles_required
 from workbench.exports import decp, purchases, queries
 from workbench.extensions import db
+from workbench.reference.models import Site
 
 
-def _journal(kind: str, count: int) -> None:
+def _journal(kind: str, count: int, **extra: Any) -> None:
     record(
-        db.session, "export.downloaded", target_kind="export", target_id=kind, after={"rows": count}
+        db.session,
+        "export.downloaded",
+        target_kind="export",
+        target_id=kind,
+        after={"rows": count, **extra},
     )
     db.session.commit()
 
 
-@roles_required("canteen", "direction", "legal", "admin")
-def index():  # type: ignore[no-untyped-def]
-    return render_template("exports/index.html")
+def _filter() -> queries.PurchaseFilter:
+    year = request.args.get("annee", "")
+    uai = (request.args.get("site") or "").strip().upper()
+    site_id = db.session.query(Site.id).filter(Site.uai == uai).scalar() if uai else None
+    return queries.PurchaseFilter(year=int(year) if year.isdigit() else None, site_id=site_id)
 
 
-@roles_required("direction", "legal", "admin")
-def contracts_json():  # type: ignore[no-untyped-def]
+def decp_export(include_blocked: bool = False) -> decp.DecpExport:
     contracts, holders = queries.contract_rows(db.session, current_user)
-    export = decp.build_export(contracts, holders)
-    _journal("contracts_decp_v2", export.exported)
+    return decp.build_export(
+        contracts, holders, queries.blocking_anomalies(db.session), include_blocked
+    )
+
+
+@roles_required("canteen", "direction", "legal", "admin", "viewer")
+def index():  # type: ignore[no-untyped-def]
+    role = current_user.role
+    export = decp_export() if role in ("direction", "legal", "admin", "viewer") else None
+    purchases_allowed = role in ("canteen", "legal", "admin")
+    return render_template(
+        "exports/index.html",
+        export=export,
+        purchases_allowed=purchases_allowed,
+        macantine_withheld=queries.macantine_withheld(db.session, current_user)
+        if purchases_allowed
+        else [],
+        sites_without_siret=queries.sites_without_siret(db.session, current_user)
+        if purchases_allowed
+        else [],
+    )
+
+
+@roles_required("direction", "legal", "admin", "viewer")
+def contracts_json():  # type: ignore[no-untyped-def]
+    export = decp_export()
+    _journal("contracts_decp_v2", export.exported, withheld=len(export.withheld))
     body = json.dumps(export.document, ensure_ascii=False, indent=1)
     return Response(
         body,
         mimetype="application/json",
         headers={
             "Content-Disposition": "attachment; filename=marches-decp-v2.json",
-            "X-Workbench-Excluded": str(len(export.excluded)),
+            "X-Workbench-Withheld": str(len(export.withheld)),
+            "X-Workbench-Excluded": str(len(export.withheld)),  # former name
         },
     )
 
 
-def _csv(columns, rows, filename: str, kind: str):  # type: ignore[no-untyped-def]
-    buffer = io.StringIO()
-    count = purchases.write_csv(buffer, columns, rows)
-    _journal(kind, count)
+@roles_required("direction", "legal", "admin", "viewer")
+def contracts_withheld_csv():  # type: ignore[no-untyped-def]
+    export = decp_export()
+    _journal("contracts_decp_v2_withheld", len(export.withheld))
+    text = "".join(
+        purchases.csv_chunks(decp.WITHHELD_COLUMNS, _guarded(decp.withheld_rows(export)))
+    )
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        text,
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=marches-decp-v2.withheld.csv"},
+    )
+
+
+def _guarded(rows: list[list[Any]]) -> Iterator[list[Any]]:
+    from workbench.core.csvsafe import safe_cell
+
+    for row in rows:
+        yield [safe_cell(v) for v in row]
+
+
+def _stream(chunks: Iterator[str], filename: str) -> Response:
+    return Response(
+        stream_with_context(chunks),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
@@ -55,11 +106,22 @@ def _csv(columns, rows, filename: str, kind: str):  # type: ignore[no-untyped-de
 
 @roles_required("canteen", "legal", "admin")
 def purchases_csv():  # type: ignore[no-untyped-def]
-    rows = (purchases.canonical_row(r) for r in queries.purchase_rows(db.session, current_user))
-    return _csv(purchases.CANONICAL_COLUMNS, rows, "achats.csv", "purchases_csv")
+    filt = _filter()
+    _journal("purchases_csv", queries.count_lines(db.session, current_user, filt))
+    rows = map(purchases.canonical_row, queries.canonical_rows(db.session, current_user, filt))
+    return _stream(purchases.csv_chunks(purchases.CANONICAL_COLUMNS, rows), "achats.csv")
 
 
 @roles_required("canteen", "legal", "admin")
 def purchases_macantine_csv():  # type: ignore[no-untyped-def]
-    rows = (purchases.macantine_row(r) for r in queries.purchase_rows(db.session, current_user))
-    return _csv(purchases.MACANTINE_COLUMNS, rows, "achats-ma-cantine.csv", "purchases_macantine")
+    filt = _filter()
+    withheld = queries.macantine_withheld(db.session, current_user, filt)
+    total = queries.count_lines(db.session, current_user, filt)
+    left_out = sum(w["lines"] for w in withheld)
+    _journal("purchases_macantine", total - left_out, withheld=left_out)
+    rows = map(purchases.macantine_row, queries.macantine_rows(db.session, current_user, filt))
+    response = _stream(
+        purchases.csv_chunks(purchases.MACANTINE_COLUMNS, rows), "achats-ma-cantine.csv"
+    )
+    response.headers["X-Workbench-Withheld"] = str(left_out)
+    return response

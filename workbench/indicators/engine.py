@@ -1,7 +1,12 @@
 """Observatory indicators, pure pandas: EGalim shares of canteen purchases, SPASER shares of contracts.
 
 EGalim (ma-cantine rules): a line with several labels counts once, in the priority order
-:data:`EGALIM_PRIORITY`; origin (France) is counted independently. Shares are by amount HT.
+:data:`EGALIM_PRIORITY`; origin (France) is counted independently. Shares are by amount HT,
+signed: a credit note (negative amount) reduces the total of its category, as in ma cantine,
+which sums the declared ``prix_ht``.
+
+The pages work on an *aggregate* (see :func:`workbench.indicators.queries.egalim_aggregate`):
+one row per (year, month, site, family, category, excluded, local definition) with sums.
 
 SPASER: a contract with several holders is attributed to its **first holder** (the
 mandataire of the grouping) for the SME, first-time-winner and regional indicators.
@@ -10,6 +15,7 @@ mandataire of the grouping) for the SME, first-time-winner and regional indicato
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +73,7 @@ def classify_lines(lines: pd.DataFrame) -> pd.DataFrame:
     Expects columns ``labels`` (comma separated codes), ``origin``, ``family``, ``amount_ht``.
     """
     out = lines.copy()
-    out["amount_ht"] = pd.to_numeric(out["amount_ht"], errors="coerce").fillna(0.0).clip(lower=0)
+    out["amount_ht"] = pd.to_numeric(out["amount_ht"], errors="coerce").fillna(0.0)
     out["category"] = egalim_category(out["labels"])
     out["is_bio"] = out["category"].eq("BIO")
     out["is_egalim"] = out["category"].notna()
@@ -151,6 +157,196 @@ def source_values(
         values = values[values.index.isin(indexed.index)]
         indexed.loc[values.index, field] = values.to_numpy()
     return indexed.reset_index()
+
+
+# -- EGalim from the SQL aggregate ---------------------------------------------------------------
+#: Local lines without a ``definition_local``.
+UNDEFINED_LOCAL = "NON_PRECISEE"
+AGG_DIMS = ("year", "month", "site_id", "family", "category", "excluded", "local_definition")
+AGG_SUMS = (
+    "lines",
+    "amount_ht",
+    "france_amount",
+    "local_amount",
+    "short_circuit_amount",
+    "regional_amount",
+)
+LOCAL_DEFINITIONS = {
+    "PAT": "Projet alimentaire territorial",
+    "COMMUNE": "Même commune",
+    "DEPARTEMENT": "Même département",
+    "REGION": "Même région",
+    "KM": "Distance en km",
+    UNDEFINED_LOCAL: "Définition non précisée",
+}
+
+
+def normalise_aggregate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Types of the aggregate rows (ints, floats, '' for no category or not local)."""
+    if frame.empty:
+        return pd.DataFrame(columns=[*AGG_DIMS, *AGG_SUMS])
+    out = frame.copy()
+    for name in ("year", "month", "site_id", "excluded"):
+        out[name] = pd.to_numeric(out[name]).astype(int)
+    for name in ("family", "category", "local_definition"):
+        out[name] = out[name].fillna("").astype(str)
+    for name in AGG_SUMS:
+        out[name] = pd.to_numeric(out[name]).fillna(0).astype(float)
+    return out[[*AGG_DIMS, *AGG_SUMS]]
+
+
+def aggregate_lines(lines: pd.DataFrame, region_departments: Sequence[str]) -> pd.DataFrame:
+    """The aggregate of a few line rows, as the SQL computes it (for before/after differences).
+
+    ``lines``: line_date, site_id, labels, origin, family, amount_ht, is_local,
+    is_short_circuit, local_definition, commune_code, blocked.
+    """
+    if lines.empty:
+        return normalise_aggregate(lines)
+    df = classify_lines(lines)
+    labels = df["labels"].fillna("").astype(str).str.upper()
+
+    def has(code: str) -> pd.Series:
+        return labels.str.contains(rf"(?:^|,)\s*{code}\s*(?:,|$)", regex=True)
+
+    dates = pd.to_datetime(df["line_date"])
+    is_local = df["is_local"].eq(True) | has("LOCAL")
+    is_short = df["is_short_circuit"].eq(True) | has("CIRCUIT_COURT")
+    department = df["commune_code"].fillna("").astype(str).str[:2]
+    is_regional = department.isin(list(region_departments))
+    amount = df["amount_ht"]
+    frame = pd.DataFrame(
+        {
+            "year": dates.dt.year,
+            "month": dates.dt.month,
+            "site_id": df["site_id"],
+            "family": df["family"],
+            "category": df["category"].fillna(""),
+            "excluded": df["blocked"].map(lambda v: 1 if v in (True, 1) else 0),
+            "local_definition": df["local_definition"].fillna(UNDEFINED_LOCAL).where(is_local, ""),
+            "lines": 1,
+            "amount_ht": amount,
+            "france_amount": amount.where(df["is_france"], 0.0),
+            "local_amount": amount.where(is_local, 0.0),
+            "short_circuit_amount": amount.where(is_short, 0.0),
+            "regional_amount": amount.where(is_regional, 0.0),
+        }
+    )
+    grouped = frame.groupby(list(AGG_DIMS), dropna=False)[list(AGG_SUMS)].sum().reset_index()
+    return normalise_aggregate(grouped)
+
+
+def combine_aggregates(base: pd.DataFrame, plus: pd.DataFrame, minus: pd.DataFrame) -> pd.DataFrame:
+    """``base + plus - minus``, row by row of the aggregate (empty groups dropped)."""
+    negative = minus.copy()
+    for name in AGG_SUMS:
+        negative[name] = -negative[name]
+    parts = [f for f in (base, plus, negative) if not f.empty]
+    if not parts:
+        return base
+    frame = pd.concat(parts, ignore_index=True)
+    grouped = frame.groupby(list(AGG_DIMS), dropna=False)[list(AGG_SUMS)].sum().reset_index()
+    grouped = grouped[grouped["lines"].round().ne(0)]
+    return normalise_aggregate(grouped)
+
+
+def _share(part: float, total: float) -> float | None:
+    return part / total if total else None
+
+
+def figures(agg: pd.DataFrame) -> dict[str, Any]:
+    """The EGalim, quality and proximity figures of (a slice of) the aggregate."""
+    total = float(agg["amount_ht"].sum())
+    category = agg["category"]
+    bio = float(agg.loc[category.eq("BIO"), "amount_ht"].sum())
+    egalim = float(agg.loc[category.ne(""), "amount_ht"].sum())
+    meat_fish = agg["family"].isin(MEAT_AND_FISH)
+    mf_total = float(agg.loc[meat_fish, "amount_ht"].sum())
+    mf_egalim = float(agg.loc[meat_fish & category.ne(""), "amount_ht"].sum())
+    france = float(agg["france_amount"].sum())
+    local = float(agg["local_amount"].sum())
+    short = float(agg["short_circuit_amount"].sum())
+    regional = float(agg["regional_amount"].sum())
+    return {
+        "lines": int(round(agg["lines"].sum())),
+        "total_ht": round(total, 2),
+        "bio_ht": round(bio, 2),
+        "egalim_ht": round(egalim, 2),
+        "meat_fish_ht": round(mf_total, 2),
+        "meat_fish_egalim_ht": round(mf_egalim, 2),
+        "france_ht": round(france, 2),
+        "local_ht": round(local, 2),
+        "short_circuit_ht": round(short, 2),
+        "regional_supplier_ht": round(regional, 2),
+        "bio_share": _share(bio, total),
+        "egalim_share": _share(egalim, total),
+        "meat_fish_egalim_share": _share(mf_egalim, mf_total),
+        "france_share": _share(france, total),
+        "local_share": _share(local, total),
+        "short_circuit_share": _share(short, total),
+        "regional_supplier_share": _share(regional, total),
+    }
+
+
+def published(agg: pd.DataFrame) -> dict[str, Any]:
+    """Figures under the exclusion policy: lines under an open blocking anomaly left out.
+
+    Beside them: how many lines and how much was left out, and the figures including them.
+    """
+    kept = agg[agg["excluded"].eq(0)]
+    left_out = agg[agg["excluded"].ne(0)]
+    result = figures(kept)
+    result["excluded_lines"] = int(round(left_out["lines"].sum()))
+    result["excluded_ht"] = round(float(left_out["amount_ht"].sum()), 2)
+    result["including_excluded"] = figures(agg)
+    return result
+
+
+def grouped_figures(agg: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+    """Published figures per value of ``key`` (site_id, family, month...)."""
+    rows = []
+    for value, part in agg.groupby(key, sort=True):
+        rows.append({key: value, **published(part)})
+    return rows
+
+
+def monthly(agg: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for (year, month), part in agg.groupby(["year", "month"], sort=True):
+        rows.append({"year": int(year), "month": int(month), **published(part)})
+    return rows
+
+
+def categories_of(agg: pd.DataFrame) -> list[dict[str, Any]]:
+    """Published amount per EGalim category (priority order, no double counting)."""
+    kept = agg[agg["excluded"].eq(0)]
+    total = float(kept["amount_ht"].sum())
+    sums = kept.groupby("category")["amount_ht"].sum()
+    return [
+        {
+            "category": cat,
+            "amount": round(float(sums.get(cat, 0.0)), 2),
+            "share": _share(float(sums.get(cat, 0.0)), total),
+        }
+        for cat, _ in EGALIM_PRIORITY
+    ]
+
+
+def local_definitions(agg: pd.DataFrame) -> list[dict[str, Any]]:
+    """Published local amount per ``definition_local``."""
+    kept = agg[agg["excluded"].eq(0) & agg["local_definition"].ne("")]
+    total = float(agg.loc[agg["excluded"].eq(0), "amount_ht"].sum())
+    sums = kept.groupby("local_definition")["local_amount"].sum()
+    return [
+        {
+            "definition": key,
+            "label": label,
+            "amount": round(float(sums.get(key, 0.0)), 2),
+            "share": _share(float(sums.get(key, 0.0)), total),
+        }
+        for key, label in LOCAL_DEFINITIONS.items()
+        if key in sums.index
+    ]
 
 
 # -- SPASER -------------------------------------------------------------------------------------
@@ -258,3 +454,111 @@ def spaser_summary(flags: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# -- SPASER per year, kind and exclusion policy ------------------------------------------------
+SPASER_INDICATORS: tuple[tuple[str, str], ...] = (
+    ("is_social", "Avec au moins une considération sociale"),
+    ("is_environmental", "Avec au moins une considération environnementale"),
+    ("is_sme", "Attribués à une PME"),
+    ("is_first_winner", "Attribués à un primo-accédant"),
+    ("has_advance_30", "Avec une avance d'au moins 30 %"),
+    ("is_regional", "Attribués à une entreprise de la région"),
+)
+#: Source formats whose schema carries the field an indicator counts; the other records are
+#: not in that indicator's denominator (DECP 1.5 has no considerations nor advance; the flat
+#: DECP CSV has the advance but no considerations). ``None``: every format.
+INDICATOR_FORMATS: dict[str, frozenset[str] | None] = {
+    "is_social": frozenset({"decp_v2"}),
+    "is_environmental": frozenset({"decp_v2"}),
+    "has_advance_30": frozenset({"decp_v2", "decp_csv"}),
+    "is_sme": None,
+    "is_first_winner": None,
+    "is_regional": None,
+}
+KINDS = (("marche", "Marchés"), ("concession", "Concessions"))
+
+
+def contract_year(flags: pd.DataFrame) -> pd.Series:
+    """Year of notification (of signature for a concession, which has no notification date)."""
+    notified = pd.to_datetime(flags["notification_date"], errors="coerce")
+    signed = pd.to_datetime(flags.get("signature_date"), errors="coerce")
+    return notified.fillna(signed).dt.year
+
+
+def _true(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: v is True or v == 1).astype(bool)
+
+
+def spaser_kind_figures(flags: pd.DataFrame) -> dict[str, Any]:
+    """Count and value shares of one kind of contract, each over its own denominator."""
+    amount = pd.to_numeric(flags["amount"], errors="coerce").fillna(0.0)
+    result: dict[str, Any] = {
+        "contracts": len(flags),
+        "value": round(float(amount.sum()), 2),
+        "indicators": {},
+    }
+    formats = flags["source_format"].fillna("")
+    for key, label in SPASER_INDICATORS:
+        allowed = INDICATOR_FORMATS[key]
+        eligible = formats.isin(allowed) if allowed is not None else pd.Series(True, flags.index)
+        mask = _true(flags[key]) & eligible
+        eligible_count = int(eligible.sum())
+        eligible_value = float(amount[eligible].sum())
+        value = float(amount[mask].sum())
+        result["indicators"][key] = {
+            "label": label,
+            "count": int(mask.sum()),
+            "eligible_count": eligible_count,
+            "count_share": _share(float(mask.sum()), eligible_count),
+            "value": round(value, 2),
+            "eligible_value": round(eligible_value, 2),
+            "value_share": _share(value, eligible_value),
+        }
+    return result
+
+
+def _spaser_by_kind(flags: pd.DataFrame) -> dict[str, Any]:
+    kinds = flags["kind"].fillna("marche")
+    return {kind: spaser_kind_figures(flags[kinds.eq(kind)]) for kind, _ in KINDS}
+
+
+def spaser_published(flags: pd.DataFrame, year: int | None = None) -> dict[str, Any]:
+    """SPASER figures of ``year`` (all years if None) under the exclusion policy.
+
+    ``flags`` comes from :func:`spaser_flags` computed over every contract (the first-time
+    winner needs the history), with an ``excluded`` column.
+    """
+    if year is not None and not flags.empty:
+        flags = flags[contract_year(flags).eq(year)]
+    excluded = _true(flags["excluded"]) if not flags.empty else pd.Series(dtype=bool)
+    kept = flags[~excluded] if not flags.empty else flags
+    left_out = flags[excluded] if not flags.empty else flags
+    amount = pd.to_numeric(left_out.get("amount", pd.Series(dtype=float)), errors="coerce")
+    return {
+        "year": year,
+        **_spaser_by_kind(kept),
+        "excluded_contracts": len(left_out),
+        "excluded_value": round(float(amount.fillna(0).sum()), 2),
+        "including_excluded": _spaser_by_kind(flags),
+    }
+
+
+def spaser_flat_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (kind, indicator) for tables and CSV downloads."""
+    rows = []
+    for kind, kind_label in KINDS:
+        for key, item in result[kind]["indicators"].items():
+            including = result["including_excluded"][kind]["indicators"][key]
+            rows.append(
+                {
+                    "year": result["year"],
+                    "kind": kind,
+                    "kind_label": kind_label,
+                    "indicator": key,
+                    **item,
+                    "count_share_including_excluded": including["count_share"],
+                    "value_share_including_excluded": including["value_share"],
+                }
+            )
+    return rows

@@ -1,19 +1,53 @@
-"""Loading the frames behind the indicators, within the user's scope."""
+"""Loading the figures behind the indicators, within the user's scope, aggregated in SQL.
+
+EGalim is one ``GROUP BY`` over the purchase lines (year, month, lycée, family, EGalim category,
+excluded or not, local definition): a few thousand rows whatever the table size, from which
+:mod:`workbench.indicators.engine` derives every figure of the page. The "before corrections"
+figures add, to that aggregate, the difference made by the few corrected lines (computed in
+pandas on those lines only).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import User
+from workbench.auth.models import Role, User
+from workbench.indicators import engine
 from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import NomenclatureItem, Site, Supplier
 from workbench.review.models import Correction
-from workbench.rules.models import Anomaly
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
 LINE_FIELDS = ("labels", "origin", "family", "nomenclature_code", "amount_ht")
+
+#: "The contract's amount" in every SPASER figure (marché: montant; concession: valeurGlobale).
+#: TODO(i10 merge): switch to ``Contract.current_amount`` (amount after modifications).
+contract_amount = Contract.amount
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """Filters of an indicator page or command (``None``: no restriction)."""
+
+    year: int | None = None
+    #: Year to date: only months 1..``until_month`` of ``year``.
+    until_month: int | None = None
+    site_id: int | None = None
+    direction_code: str | None = None
+    family: str | None = None
+    supplier_id: int | None = None
+    #: SPASER: two-digit CPV division (purchase domain).
+    domain: str | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        return dataclasses.astuple(self)
 
 
 def _frame(session: Session, stmt: sa.Select) -> pd.DataFrame:
@@ -21,20 +55,199 @@ def _frame(session: Session, stmt: sa.Select) -> pd.DataFrame:
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
-def purchase_frames(session: Session, user: User) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(current lines, lines as imported), with the family taken from the nomenclature when mapped."""
+# -- scope: the one place where rows are restricted to what the user may see --------------------
+def scope(stmt: sa.Select, user: User | None, kind: str) -> sa.Select:
+    """Restrict ``stmt`` (over purchase lines or contracts) to ``user``'s scope.
+
+    ``user`` None is the public observatory: the whole region, published figures only.
+    """
+    if user is None:
+        return stmt
+    return stmt.where(scope_clause(kind, user, figures=True))
+
+
+def blocked_ids(kind: str) -> sa.Select:
+    """Ids of the records of ``kind`` under an open (active) blocking anomaly."""
+    return (
+        sa.select(Anomaly.record_id)
+        .where(
+            Anomaly.record_kind == kind,
+            Anomaly.severity == "blocking",
+            Anomaly.status.in_(ACTIVE_STATUSES),
+        )
+        .distinct()
+    )
+
+
+def data_stamp(session: Session) -> tuple[Any, ...]:
+    """Changes whenever a figure may change, read from two primary keys (cheap at any size).
+
+    Every change of data or of an anomaly's status by a person is journaled (the audit guard
+    refuses unjournaled changes), and rule runs add anomalies; a rule run that only closes or
+    reopens anomalies is caught by the cache's time limit (:data:`reports.CACHE_SECONDS`).
+    """
+    from workbench.audit.models import AuditEntry
+
+    return (
+        session.scalar(sa.select(sa.func.max(AuditEntry.id))),
+        session.scalar(sa.select(sa.func.max(Anomaly.id))),
+    )
+
+
+# -- EGalim -------------------------------------------------------------------------------------
+def _has_code(column: Any, code: str) -> Any:
+    return (sa.literal(",") + sa.func.coalesce(column, "") + sa.literal(",")).like(f"%,{code},%")
+
+
+def category_expression() -> Any:
+    """SQL twin of :func:`engine.egalim_category` (labels are stored normalised: ``BIO,HVE``)."""
+    whens = [
+        (sa.or_(*[_has_code(PurchaseLine.labels, code) for code in codes]), category)
+        for category, codes in engine.EGALIM_PRIORITY
+    ]
+    return sa.case(*whens, else_=sa.null())
+
+
+def family_expression() -> Any:
+    return sa.func.coalesce(NomenclatureItem.family, PurchaseLine.family, "AUTRES")
+
+
+def region_departments(region_code: str) -> tuple[str, ...]:
+    return engine.REGION_DEPARTMENTS.get(str(region_code), ())
+
+
+def _line_filters(stmt: sa.Select, filters: Filters) -> sa.Select:
+    if filters.year is not None:
+        start = dt.date(filters.year, 1, 1)
+        end = (
+            dt.date(filters.year + (filters.until_month == 12), filters.until_month % 12 + 1, 1)
+            if filters.until_month
+            else dt.date(filters.year + 1, 1, 1)
+        )
+        stmt = stmt.where(PurchaseLine.line_date >= start, PurchaseLine.line_date < end)
+    if filters.site_id is not None:
+        stmt = stmt.where(PurchaseLine.site_id == filters.site_id)
+    if filters.direction_code:
+        stmt = stmt.where(Site.direction_code == filters.direction_code)
+    if filters.supplier_id is not None:
+        stmt = stmt.where(PurchaseLine.supplier_id == filters.supplier_id)
+    if filters.family:
+        stmt = stmt.where(family_expression() == filters.family)
+    return stmt
+
+
+def egalim_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
+    """The purchase lines summed per (year, month, site, family, category, excluded, local def.)."""
+    amount = sa.func.coalesce(PurchaseLine.amount_ht, 0)
+    departments = region_departments(region_code)
+    is_france = sa.or_(
+        sa.func.upper(sa.func.coalesce(PurchaseLine.origin, "")).like("%FRANCE%"),
+        _has_code(PurchaseLine.labels, "FRANCE"),
+    )
+    is_local = sa.or_(PurchaseLine.is_local.is_(True), _has_code(PurchaseLine.labels, "LOCAL"))
+    is_short = sa.or_(
+        PurchaseLine.is_short_circuit.is_(True), _has_code(PurchaseLine.labels, "CIRCUIT_COURT")
+    )
+    is_regional = (
+        sa.func.substr(Supplier.commune_code, 1, 2).in_(departments) if departments else sa.false()
+    )
+    excluded = sa.case((PurchaseLine.id.in_(blocked_ids("purchase_line")), 1), else_=0)
+    local_definition = sa.case(
+        (is_local, sa.func.coalesce(PurchaseLine.local_definition, engine.UNDEFINED_LOCAL)),
+        else_="",
+    )
+    flag = lambda condition: sa.case((condition, 1), else_=0)  # noqa: E731
+    inner = (
+        sa.select(
+            sa.extract("year", PurchaseLine.line_date).label("year"),
+            sa.extract("month", PurchaseLine.line_date).label("month"),
+            PurchaseLine.site_id.label("site_id"),
+            family_expression().label("family"),
+            category_expression().label("category"),
+            excluded.label("excluded"),
+            local_definition.label("local_definition"),
+            amount.label("amount"),
+            flag(is_france).label("is_france"),
+            flag(is_local).label("is_local"),
+            flag(is_short).label("is_short"),
+            flag(is_regional).label("is_regional"),
+        )
+        .select_from(PurchaseLine)
+        .join(Site, Site.id == PurchaseLine.site_id)
+        .outerjoin(NomenclatureItem, NomenclatureItem.code == PurchaseLine.nomenclature_code)
+        .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
+    )
+    inner = _line_filters(scope(inner, user, "purchase_line"), filters).subquery()
+    dims = [
+        inner.c[name]
+        for name in (
+            "year",
+            "month",
+            "site_id",
+            "family",
+            "category",
+            "excluded",
+            "local_definition",
+        )
+    ]
+
+    def when(name: str) -> Any:
+        return sa.func.sum(inner.c.amount * inner.c[name])
+
     stmt = sa.select(
-        PurchaseLine.id,
-        PurchaseLine.site_id,
-        Site.name.label("site"),
-        PurchaseLine.labels,
-        PurchaseLine.origin,
-        PurchaseLine.family,
-        PurchaseLine.nomenclature_code,
-        PurchaseLine.amount_ht,
-    ).join(Site, Site.id == PurchaseLine.site_id)
-    stmt = stmt.where(scope_clause("purchase_line", user, figures=True))
+        *dims,
+        sa.func.count().label("lines"),
+        sa.func.sum(inner.c.amount).label("amount_ht"),
+        when("is_france").label("france_amount"),
+        when("is_local").label("local_amount"),
+        when("is_short").label("short_circuit_amount"),
+        when("is_regional").label("regional_amount"),
+    ).group_by(*dims)
+    return engine.normalise_aggregate(_frame(session, stmt))
+
+
+def corrected_lines(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(current, as imported) rows of the lines that carry an applied or reverted correction."""
+    corrected = (
+        sa.select(Correction.record_id)
+        .where(
+            Correction.record_kind == "purchase_line",
+            Correction.kind != "dismissal",
+            Correction.field.in_(LINE_FIELDS),
+            Correction.status.in_(("applied", "reverted")),
+        )
+        .distinct()
+    )
+    stmt = (
+        sa.select(
+            PurchaseLine.id,
+            PurchaseLine.line_date,
+            PurchaseLine.site_id,
+            PurchaseLine.labels,
+            PurchaseLine.origin,
+            PurchaseLine.family,
+            PurchaseLine.nomenclature_code,
+            PurchaseLine.amount_ht,
+            PurchaseLine.is_local,
+            PurchaseLine.is_short_circuit,
+            PurchaseLine.local_definition,
+            Supplier.commune_code,
+            PurchaseLine.id.in_(blocked_ids("purchase_line")).label("blocked"),
+        )
+        .select_from(PurchaseLine)
+        .join(Site, Site.id == PurchaseLine.site_id)
+        .outerjoin(NomenclatureItem, NomenclatureItem.code == PurchaseLine.nomenclature_code)
+        .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
+        .where(PurchaseLine.id.in_(corrected))
+    )
+    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters)
     current = _frame(session, stmt)
+    if current.empty:
+        return current, current
     corrections = _frame(
         session,
         sa.select(
@@ -43,35 +256,86 @@ def purchase_frames(session: Session, user: User) -> tuple[pd.DataFrame, pd.Data
             Correction.field,
             Correction.old_value,
             Correction.status,
-        ).where(Correction.record_kind == "purchase_line", Correction.kind != "dismissal"),
+        ).where(
+            Correction.record_kind == "purchase_line",
+            Correction.kind != "dismissal",
+            Correction.record_id.in_(current["id"].tolist()),
+        ),
     )
-    from workbench.indicators.engine import source_values
-
-    before = source_values(current, corrections, LINE_FIELDS)
+    before = engine.source_values(current, corrections, LINE_FIELDS)
     families = dict(
         session.execute(sa.select(NomenclatureItem.code, NomenclatureItem.family)).all()
     )
     for frame in (current, before):
         mapped = frame["nomenclature_code"].map(families)
         frame["family"] = mapped.fillna(frame["family"]).fillna("AUTRES")
+    if filters.family:  # the filter applies to the current family; keep the same lines before
+        keep = current["family"].eq(filters.family).to_numpy()
+        current, before = current[keep], before[keep]
     return current, before
 
 
+def egalim_before(
+    session: Session,
+    user: User | None,
+    filters: Filters,
+    region_code: str,
+    after: pd.DataFrame,
+) -> pd.DataFrame:
+    """The aggregate as imported: ``after`` minus the corrected lines' now, plus their source."""
+    current, before = corrected_lines(session, user, filters, region_code)
+    if current.empty:
+        return after
+    departments = region_departments(region_code)
+    now = engine.aggregate_lines(current, departments)
+    then = engine.aggregate_lines(before, departments)
+    return engine.combine_aggregates(after, then, now)
+
+
+def years_with_lines(session: Session, user: User | None) -> list[int]:
+    """The calendar years from the first to the last line (two index reads)."""
+    base = scope(sa.select(PurchaseLine.line_date).select_from(PurchaseLine), user, "purchase_line")
+    first = session.scalar(base.order_by(PurchaseLine.line_date.asc()).limit(1))
+    last = session.scalar(base.order_by(PurchaseLine.line_date.desc()).limit(1))
+    if first is None or last is None:
+        return []
+    return list(range(first.year, last.year + 1))
+
+
+# -- SPASER -------------------------------------------------------------------------------------
 def contract_frames(
-    session: Session, user: User
+    session: Session, user: User | None, filters: Filters | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Contracts (with ``excluded``), holders and suppliers. Contracts are thousands, not millions."""
+    filters = filters or Filters()
     stmt = sa.select(
         Contract.id,
+        Contract.kind,
+        Contract.contract_id,
         Contract.buyer_id,
-        Contract.amount,
+        contract_amount.label("amount"),
         Contract.notification_date,
+        Contract.signature_date,
         Contract.social_considerations,
         Contract.environmental_considerations,
         Contract.has_advance,
         Contract.advance_rate,
         Contract.direction_code,
+        Contract.cpv_code,
+        Contract.source_format,
+        Contract.id.in_(blocked_ids("contract")).label("excluded"),
     )
-    stmt = stmt.where(scope_clause("contract", user, figures=True))
+    stmt = scope(stmt, user, "contract")
+    if filters.direction_code:
+        stmt = stmt.where(Contract.direction_code == filters.direction_code)
+    if filters.domain:
+        stmt = stmt.where(Contract.cpv_code.like(f"{filters.domain}%"))
+    if filters.supplier_id is not None:
+        siret = sa.select(Supplier.siret).where(Supplier.id == filters.supplier_id)
+        held = sa.select(ContractHolder.contract_id).where(
+            ContractHolder.role == "holder", ContractHolder.identifier.in_(siret)
+        )
+        stmt = stmt.where(Contract.id.in_(held))
     contracts = _frame(session, stmt)
     holders = _frame(
         session,
@@ -95,6 +359,34 @@ def contract_frames(
     return contracts, holders, suppliers
 
 
+def contract_years(session: Session, user: User | None) -> list[int]:
+    date = sa.func.coalesce(Contract.notification_date, Contract.signature_date)
+    stmt = scope(sa.select(sa.extract("year", date)).distinct(), user, "contract")
+    return sorted(int(y) for (y,) in session.execute(stmt) if y is not None)
+
+
+# -- reference lists for the filters -------------------------------------------------------------
+def filter_choices(session: Session, user: User | None) -> dict[str, list[tuple[Any, str]]]:
+    from workbench.reference.models import Direction
+
+    sites = sa.select(Site.id, Site.name).order_by(Site.name)
+    if user is not None and user.role == Role.CANTEEN:
+        sites = sites.where(Site.id.in_(user.site_ids or {-1}))
+    return {
+        "sites": [tuple(r) for r in session.execute(sites)],
+        "directions": [
+            tuple(r) for r in session.execute(sa.select(Direction.code, Direction.name))
+        ],
+        "suppliers": [
+            tuple(r)
+            for r in session.execute(
+                sa.select(Supplier.id, Supplier.name).order_by(Supplier.name).limit(500)
+            )
+        ],
+    }
+
+
+# -- data quality -------------------------------------------------------------------------------
 def quality_frames(session: Session) -> tuple[pd.DataFrame, dict[str, int]]:
     anomalies = _frame(
         session,
@@ -126,3 +418,7 @@ def site_line_counts(session: Session) -> pd.DataFrame:
         .join(PurchaseLine, PurchaseLine.site_id == Site.id, isouter=True)
         .group_by(Site.id, Site.name),
     )
+
+
+def site_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(sa.select(Site.id, Site.name)).all())

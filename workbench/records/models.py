@@ -36,6 +36,8 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
         ),
         # Re-checks load the lines of the same lycée and day (duplicate context).
         sa.Index("ix_purchase_lines_site_date", "site_id", "line_date"),
+        # Indicators read a year (or a month) of lines.
+        sa.Index("ix_purchase_lines_date", "line_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +59,9 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
     nomenclature_code: Mapped[str | None] = mapped_column(sa.String(30))
     is_short_circuit: Mapped[bool | None] = mapped_column()
     is_local: Mapped[bool | None] = mapped_column()
+    #: ma-cantine ``definition_local`` (PAT, COMMUNE, DEPARTEMENT, REGION, KM) and its distance.
+    local_definition: Mapped[str | None] = mapped_column(sa.String(20))
+    local_km: Mapped[float | None] = mapped_column(sa.Float)
 
     site: Mapped[Site] = relationship()
     supplier: Mapped[Supplier | None] = relationship()

@@ -68,6 +68,7 @@ PURCHASE_TYPES = {
     "supplier_id": pa.float64(),
     "is_short_circuit": pa.bool_(),
     "is_local": pa.bool_(),
+    "local_km": pa.float64(),
 }
 
 

@@ -44,6 +44,8 @@ PURCHASE_VALUES = (
     "nomenclature_code",
     "is_short_circuit",
     "is_local",
+    "local_definition",
+    "local_km",
 )
 
 
