@@ -9,13 +9,14 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from workbench.audit.display import describe_all
 from workbench.audit.queries import record_history
 from workbench.core.errors import ConflictError, PermissionDenied, ValidationError
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
-from workbench.review import operations, queries
+from workbench.review import labels, operations, queries
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 from workbench.review.forms import (
     ButtonForm,
@@ -100,6 +101,7 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
     anomalies = queries.record_anomalies(db.session, kind, record_id)
     failing = {a.field for a in anomalies if a.is_active}
     matrix = queries.matrix_entry_for(db.session, record) if kind == "purchase_line" else None
+    corrections = queries.record_corrections(db.session, kind, record_id)
     return render_template(
         "review/record.html",
         kind=kind,
@@ -109,8 +111,15 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         fields=_fields(kind, record),
         failing=failing,
         anomalies=anomalies,
-        corrections=queries.record_corrections(db.session, kind, record_id),
-        history=record_history(db.session, kind, record_id),
+        corrections=corrections,
+        pending_reverts={
+            c.reverts_id
+            for c in corrections
+            if c.status == CorrectionStatus.PENDING and c.reverts_id
+        },
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        history=describe_all(record_history(db.session, kind, record_id), db.session),
         can_edit=operations.can_edit(db.session, current_user, kind, record),
         correction_form=CorrectionForm(),
         revert_form=RevertForm(),
