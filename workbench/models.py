@@ -6,7 +6,7 @@ from workbench.imports.models import ImportBatch
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
-from workbench.review.models import Correction
+from workbench.review.models import Correction, ProposalMark
 from workbench.rules.models import Anomaly, RuleSetting
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "MatchRejection",
     "MatrixEntry",
     "NomenclatureItem",
+    "ProposalMark",
     "PurchaseLine",
     "Role",
     "RuleSetting",

@@ -272,11 +272,11 @@ def _dict_changes(
 
 
 def _field_value(record_kind: str | None, name: str, value: Any, labels: dict) -> str:
-    if name in ("amount", "amount_ht", "unit_price") and isinstance(value, int | float):
-        return format_amount(value)
+    from workbench.review.labels import shown_value
+
     if record_kind is None:
         return _shown(name, value, labels)
-    return format_value(value)
+    return shown_value(record_kind, name, value)
 
 
 def describe(entry: AuditEntry, rule_titles: dict[str, str] | None = None) -> ShownEntry:

@@ -16,6 +16,7 @@ bp.add_url_rule(
     "/corrections/<int:correction_id>/decider", "decide", views.decide, methods=["POST"]
 )
 bp.add_url_rule("/a-valider", "approvals", views.approvals)
+bp.add_url_rule("/mes-propositions", "my_proposals", views.my_proposals)
 bp.add_url_rule("/a-valider/groupe", "decide_many", views.decide_many, methods=["POST"])
 bp.add_url_rule("/anomalies/<int:anomaly_id>/prendre", "claim", views.claim, methods=["POST"])
 bp.add_url_rule("/anomalies/<int:anomaly_id>/ecarter", "dismiss", views.dismiss, methods=["POST"])

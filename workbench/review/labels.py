@@ -129,3 +129,20 @@ def rule_title(code: str | None) -> str:
 
     rule = get_rule(code)
     return rule.title if rule is not None else readable(code)
+
+
+AMOUNT_FIELDS = frozenset({"amount", "amount_ht", "unit_price"})
+
+
+def shown_value(record_kind: str | None, field: str | None, value: object) -> str:
+    """A field value as the record page shows it (amounts in euros, lists with commas, dates
+    ``jj/mm/aaaa``, « — » for empty): never ``None`` or JSON."""
+    from workbench.core.formatting import format_amount, format_value
+
+    if field in AMOUNT_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_amount(value)
+    if field == "labels" and isinstance(value, str):
+        from workbench.reference.models import LABELS
+
+        return ", ".join(LABELS.get(v, v) for v in value.split(",") if v) or "—"
+    return format_value(value)

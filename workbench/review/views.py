@@ -12,11 +12,12 @@ from flask_login import current_user, login_required
 from workbench.audit.display import describe_all
 from workbench.audit.queries import record_history
 from workbench.core.errors import ConflictError, PermissionDenied, ValidationError
+from workbench.core.formatting import format_number
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
-from workbench.review import labels, operations, queries
+from workbench.review import labels, operations, proposals, queries
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 from workbench.review.forms import (
     ButtonForm,
@@ -202,33 +203,64 @@ def revert(correction_id: int):  # type: ignore[no-untyped-def]
 
 @roles_required("legal", "admin")
 def approvals():  # type: ignore[no-untyped-def]
+    """« À valider »: one list, filtered, oldest first, with select-all and bulk decisions."""
     page = max(request.args.get("page", 1, type=int), 1)
-    rule_code = request.args.get("regle") or None
-    corrections, total = queries.pending_corrections(
-        db.session, current_user, rule_code=rule_code, page=page
-    )
-    labels = {}
-    for c in corrections:
-        try:
-            labels[c.id] = record_label(
-                c.record_kind, operations.load_record(db.session, c.record_kind, c.record_id)
-            )
-        except ValidationError:
-            labels[c.id] = "(enregistrement supprimé)"
+    per_page = current_app.config["PAGE_SIZE"]
+    filt = proposals.ApprovalFilter.from_args(request.args)
+    corrections, total = proposals.pending_page(db.session, current_user, filt, page, per_page)
     return render_template(
         "review/approvals.html",
         corrections=corrections,
         total=total,
         page=page,
-        per_page=50,
-        labels=labels,
+        per_page=per_page,
+        filt=filt,
+        facets=proposals.pending_facets(db.session, current_user),
+        names=proposals.record_names(db.session, corrections),
         kind_labels=RECORD_KIND_LABELS,
-        get_rule=get_rule,
         form=DecisionForm(),
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        shown_value=labels.shown_value,
         dismiss_reasons=DISMISS_REASONS,
-        rule_code=rule_code,
-        field_label=queries.field_label,
+        decidable=len(proposals.decidable_ids(db.session, current_user, filt))
+        if current_user.role == "legal"
+        else 0,
     )
+
+
+@login_required
+def my_proposals():  # type: ignore[no-untyped-def]
+    """« Mes propositions »: status, decider, date and comment of each of the user's proposals.
+
+    Reading the page marks the decisions as seen (the navigation badge goes back to zero).
+    """
+    view = request.args.get("vue") or "decisions"
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    last_seen = proposals.seen_at(db.session, current_user)
+    corrections, total = proposals.my_proposals(db.session, current_user, view, page, per_page)
+    html = render_template(
+        "review/my_proposals.html",
+        corrections=corrections,
+        total=total,
+        page=page,
+        per_page=per_page,
+        view=view if view in proposals.MINE_VIEWS else "decisions",
+        views=proposals.MINE_VIEWS,
+        last_seen=last_seen,
+        names=proposals.record_names(db.session, corrections),
+        kind_labels=RECORD_KIND_LABELS,
+        status_labels=CORRECTION_STATUS_LABELS,
+        correction_kind_labels=CORRECTION_KIND_LABELS,
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        shown_value=labels.shown_value,
+        dismiss_reasons=DISMISS_REASONS,
+    )
+    proposals.mark_seen(db.session, current_user)
+    db.session.commit()
+    return html
 
 
 def _decision_message(correction: Correction) -> tuple[str, str]:
@@ -262,24 +294,35 @@ def decide(correction_id: int):  # type: ignore[no-untyped-def]
 
 @roles_required("legal")
 def decide_many():  # type: ignore[no-untyped-def]
+    """Bulk decision on the ticked proposals, or on every proposal matching the filters."""
     form = DecisionForm()
     if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
         abort(400)
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    filt = proposals.ApprovalFilter.from_args(request.form)
+    back = url_for("review.approvals", **filt.as_args())
+    if request.form.get("tout") == "1":
+        ids = proposals.decidable_ids(db.session, current_user, filt)
+    else:
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    if not ids:
+        flash("Aucune proposition sélectionnée.", "warning")
+        return redirect(back)
     approve = form.decision.data == "approve"
-    done = _run(
-        lambda: operations.decide_many(db.session, current_user, ids, approve, form.comment.data),
+    outcomes = _run(
+        lambda: proposals.decide_selection(
+            db.session, current_user, ids, approve, form.comment.data
+        ),
         refusal_as_message=True,
     )
-    if done is _FAILED:
-        return redirect(url_for("review.approvals"))
-    conflicts = sum(1 for c in done if c.status == CorrectionStatus.CONFLICT)
-    flash(
-        f"{len(done)} proposition(s) traitée(s)"
-        + (f", dont {conflicts} en conflit." if conflicts else "."),
-        "success",
-    )
-    return redirect(url_for("review.approvals"))
+    if outcomes is _FAILED:
+        return redirect(back)
+    verb = "validée(s)" if approve else "refusée(s)"
+    total = sum(o.decided for o in outcomes)
+    flash(f"{format_number(total)} proposition(s) {verb}.", "success")
+    for outcome in outcomes:
+        conflicts = f", dont {outcome.conflicts} en conflit" if outcome.conflicts else ""
+        flash(f"{outcome.label} : {format_number(outcome.decided)}{conflicts}.", "info")
+    return redirect(back)
 
 
 def _load_anomaly(anomaly_id: int) -> Anomaly:
