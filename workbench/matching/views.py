@@ -14,9 +14,18 @@ from workbench.extensions import db
 from workbench.matching import operations, queries
 from workbench.matching.forms import MapForm, RejectForm
 from workbench.reference.models import FAMILIES, LABELS, Site
+from workbench.review.groups import INVALID_CODE_RULE, invalid_code_lines
 from workbench.rules.models import STATUS_LABELS
 
 ROLES = ("canteen", "admin")
+#: Plural forms of the anomaly statuses (« 2 ouvertes », « 3 prises en charge »).
+STATUS_PLURALS = {
+    "open": "ouvertes",
+    "claimed": "prises en charge",
+    "proposed": "corrections proposées",
+    "resolved": "résolues",
+    "dismissed": "écartées",
+}
 
 
 def _sites() -> list[Site]:
@@ -49,17 +58,22 @@ def _flash_errors(form) -> None:  # type: ignore[no-untyped-def]
 def articles():  # type: ignore[no-untyped-def]
     filt = queries.GroupFilter.from_args(request.args)
     page = queries.group_page(db.session, current_user, filt)
+    invalid, invalid_total = invalid_code_lines(db.session, current_user)
     return render_template(
         "matching/articles.html",
         page=page,
+        invalid=invalid,
+        invalid_total=invalid_total,
         filt=filt,
         sites=_sites(),
         sorts=queries.SORTS,
         families=FAMILIES,
         quality_labels=LABELS,
         status_labels=STATUS_LABELS,
+        status_plurals=STATUS_PLURALS,
         is_admin=current_user.role == "admin",
         map_form=MapForm(),
+        invalid_rule=INVALID_CODE_RULE,
     )
 
 
