@@ -21,6 +21,7 @@ bp.add_url_rule("/a-valider/groupe", "decide_many", views.decide_many, methods=[
 bp.add_url_rule("/anomalies/<int:anomaly_id>/prendre", "claim", views.claim, methods=["POST"])
 bp.add_url_rule("/anomalies/<int:anomaly_id>/ecarter", "dismiss", views.dismiss, methods=["POST"])
 bp.add_url_rule("/files/<queue>", "queue", views.queue)
+bp.add_url_rule("/files/<queue>/groupes", "queue_bulk", views.queue_bulk, methods=["POST"])
 bp.add_url_rule(
     "/dossiers/purchase_line/<int:record_id>/signaler-matrice",
     "report_matrix",

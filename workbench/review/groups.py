@@ -67,12 +67,14 @@ def _filtered(user: User, queue: str, filt: QueueFilter) -> sa.Select:
     return stmt
 
 
-def _group_expr() -> sa.ColumnElement[str]:
-    """What makes anomalies of one rule "the same": article, else value, else supplier."""
+def _group_expr(entity: Any = Anomaly) -> sa.ColumnElement[str]:
+    """What makes anomalies of one rule "the same": the supplier article (``group_key``), else
+    the same value at the same supplier, else the same supplier."""
+    supplier = sa.func.coalesce(sa.cast(entity.supplier_id, sa.String), sa.literal(""))
     return sa.func.coalesce(
-        sa.func.nullif(Anomaly.group_key, ""),
-        sa.func.nullif(Anomaly.value, ""),
-        sa.cast(Anomaly.supplier_id, sa.String),
+        sa.func.nullif(entity.group_key, ""),
+        sa.type_coerce(sa.func.nullif(entity.value, ""), sa.String) + "@" + supplier,
+        sa.func.nullif(supplier, ""),
         sa.literal(""),
     )
 
@@ -93,6 +95,13 @@ class AnomalyGroup:
     sample_record_id: int = 0
     value: str | None = None
     message: str = ""
+    supplier_name: str | None = None
+    reference: str | None = None
+
+    @property
+    def token(self) -> str:
+        """The group in a form field: ``<rule>|<key>`` (rule codes have no ``|``)."""
+        return f"{self.rule_code}|{self.key}"
 
 
 def grouped_queue(
@@ -108,12 +117,7 @@ def grouped_queue(
     """One page of groups (rule + same article / value / supplier) with their counts."""
     base = _filtered(user, queue, filt).subquery()
     a = sa.orm.aliased(Anomaly, base)
-    key = sa.func.coalesce(
-        sa.func.nullif(a.group_key, ""),
-        sa.func.nullif(a.value, ""),
-        sa.cast(a.supplier_id, sa.String),
-        sa.literal(""),
-    ).label("key")
+    key = _group_expr(a).label("key")
     grouped = sa.select(
         a.rule_code,
         key,
@@ -160,6 +164,14 @@ def _decorate(session: Session, groups: list[AnomalyGroup]) -> None:
         )
     }
     labels = record_labels(session, list(samples.values()))
+    from workbench.reference.models import Supplier
+
+    supplier_ids = {s.supplier_id for s in samples.values() if s.supplier_id is not None}
+    suppliers = dict(
+        session.execute(
+            sa.select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids or {-1}))
+        ).all()
+    )
     for g in groups:
         sample = samples.get(g.sample_id)
         if sample is None:
@@ -167,14 +179,34 @@ def _decorate(session: Session, groups: list[AnomalyGroup]) -> None:
         g.sample_kind, g.sample_record_id = sample.record_kind, sample.record_id
         g.sample_label = labels.get((sample.record_kind, sample.record_id), "")
         g.value, g.message = sample.value, sample.message
+        if g.key.startswith("ref:"):
+            g.reference = g.key.split("|", 1)[1] if "|" in g.key else None
+        if sample.supplier_id is not None:
+            g.supplier_name = suppliers.get(sample.supplier_id)
 
 
-def group_anomaly_ids(
-    session: Session, user: User, queue: str, filt: QueueFilter, rule_code: str, key: str
-) -> list[int]:
-    """The ids of one group's anomalies (within scope and filters): what a bulk action touches."""
-    stmt = _filtered(user, queue, filt).where(Anomaly.rule_code == rule_code, _group_expr() == key)
-    return list(session.scalars(stmt.with_only_columns(Anomaly.id).order_by(Anomaly.id)))
+def parse_token(token: str) -> tuple[str, str] | None:
+    rule_code, sep, key = (token or "").partition("|")
+    return (rule_code, key) if sep and rule_code else None
+
+
+def group_anomalies(
+    session: Session, user: User, queue: str, filt: QueueFilter, tokens: list[str]
+) -> list[Anomaly]:
+    """The active anomalies of the chosen groups, within the user's scope and the filters: what a
+    bulk action touches (a forged token finds nothing outside the scope)."""
+    found: dict[int, Anomaly] = {}
+    for token in tokens:
+        parsed = parse_token(token)
+        if parsed is None:
+            continue
+        rule_code, key = parsed
+        stmt = _filtered(user, queue, filt).where(
+            Anomaly.rule_code == rule_code, _group_expr() == key
+        )
+        for anomaly in session.scalars(stmt.order_by(Anomaly.id)):
+            found[anomaly.id] = anomaly
+    return [found[i] for i in sorted(found)]
 
 
 # -- lines whose nomenclature code is unknown or inactive ---------------------------------------

@@ -103,10 +103,28 @@ def queue_rule_codes(queue: str) -> list[str]:
     return [code for code, rule in all_rules().items() if rule.queue == queue]
 
 
+#: Sortable columns of a queue (``tri=<key>``, ``tri=-<key>`` descending).
+SORT_COLUMNS = {
+    "depuis": Anomaly.first_seen_at,
+    "regle": Anomaly.rule_code,
+    "gravite": Anomaly.severity,
+    "etat": Anomaly.status,
+    "champ": Anomaly.field,
+    "valeur": Anomaly.value,
+}
+
+
 def queue_page(
-    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int
+    session: Session,
+    user: User,
+    queue: str,
+    filt: QueueFilter,
+    page: int,
+    per_page: int,
+    sort: str | None = None,
 ) -> tuple[list[Anomaly], int]:
-    """One page of a queue's anomalies within the user's scope, oldest first by default."""
+    """One page of a queue's anomalies within the user's scope, oldest first by default
+    (``sort``: a key of :data:`SORT_COLUMNS`, ``-`` in front for descending)."""
     stmt = scope_anomalies(sa.select(Anomaly), user).where(
         Anomaly.rule_code.in_(queue_rule_codes(queue))
     )
@@ -142,6 +160,9 @@ def queue_page(
         if filt.newest_first
         else (Anomaly.first_seen_at, Anomaly.id)
     )
+    column = SORT_COLUMNS.get((sort or "").lstrip("-"))
+    if column is not None:
+        order = (column.desc() if sort.startswith("-") else column.asc(), *order)
     rows = session.scalars(
         stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
     ).all()

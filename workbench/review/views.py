@@ -17,7 +17,7 @@ from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
-from workbench.review import labels, operations, proposals, queries
+from workbench.review import bulk, groups, labels, operations, proposals, queries
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 from workbench.review.forms import (
     ButtonForm,
@@ -371,17 +371,40 @@ def dismiss(anomaly_id: int):  # type: ignore[no-untyped-def]
     return _back(page)
 
 
-@login_required
-def queue(queue: str):  # type: ignore[no-untyped-def]
+def _queue_spec(queue: str) -> dict[str, str]:
     spec = QUEUES.get(queue)
     if spec is None:
         abort(404)
     if current_user.role not in (spec["role"], "admin", "legal"):
         abort(403)
+    return spec
+
+
+@login_required
+def queue(queue: str):  # type: ignore[no-untyped-def]
+    """A queue, line by line (sortable columns) or grouped (``vue=groupes``) with bulk actions."""
+    spec = _queue_spec(queue)
     filt = queries.QueueFilter.from_args(request.args)
     page = max(request.args.get("page", 1, type=int), 1)
     per_page = current_app.config["PAGE_SIZE"]
-    anomalies, total = queries.queue_page(db.session, current_user, queue, filt, page, per_page)
+    grouped = request.args.get("vue") == "groupes"
+    sort = request.args.get("ordre") or None
+    anomalies: list[Anomaly] = []
+    found_groups: list[groups.AnomalyGroup] = []
+    if grouped:
+        found_groups, total = groups.grouped_queue(
+            db.session,
+            current_user,
+            queue,
+            filt,
+            sort=sort or "nombre",
+            page=page,
+            per_page=per_page,
+        )
+    else:
+        anomalies, total = queries.queue_page(
+            db.session, current_user, queue, filt, page, per_page, sort=sort
+        )
     sites = current_user.sites if current_user.role == "canteen" else []
     rules = {code: get_rule(code) for code in queries.queue_rule_codes(queue)}
     return render_template(
@@ -389,6 +412,10 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         queue=queue,
         spec=spec,
         anomalies=anomalies,
+        groups=found_groups,
+        grouped=grouped,
+        sort=sort,
+        group_sorts=groups.GROUP_SORTS,
         total=total,
         page=page,
         per_page=per_page,
@@ -399,8 +426,55 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         severity_labels=SEVERITY_LABELS,
         kind_labels=RECORD_KIND_LABELS,
         record_labels=queries.record_labels(db.session, anomalies),
-        field_label=queries.field_label,
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        can_act=current_user.role in (spec["role"], "admin"),
+        dismiss_form=DismissForm(),
+        matrix_fields=bulk.MATRIX_FIELDS,
     )
+
+
+@login_required
+def queue_bulk(queue: str):  # type: ignore[no-untyped-def]
+    """One bulk action on the ticked groups of a queue: claim, dismiss, accept the matrix."""
+    spec = _queue_spec(queue)
+    if current_user.role not in (spec["role"], "admin"):
+        abort(403)
+    form = DismissForm()
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    filt = queries.QueueFilter.from_args(request.form)
+    back = request.form.get("next")
+    back = back if is_safe_next(back) else url_for("review.queue", queue=queue, vue="groupes")
+    tokens = request.form.getlist("groupes")
+    found = groups.group_anomalies(db.session, current_user, queue, filt, tokens)
+    if not found:
+        flash("Aucun groupe sélectionné (ou plus rien à traiter dans ces groupes).", "warning")
+        return redirect(back)
+    action = request.form.get("action")
+    if action == "claim":
+        run = lambda: bulk.claim_all(db.session, current_user, found)  # noqa: E731
+        verb = "prise(s) en charge"
+    elif action == "dismiss":
+        run = lambda: bulk.dismiss_all(  # noqa: E731
+            db.session, current_user, found, form.reason_code.data, form.comment.data or ""
+        )
+        verb = "écartée(s)"
+    elif action == "matrix":
+        run = lambda: bulk.accept_matrix_all(db.session, current_user, found)  # noqa: E731
+        verb = "corrigée(s) avec la valeur de la matrice"
+    else:
+        abort(400)
+    result = _run(run)
+    if result is _FAILED:
+        return redirect(back)
+    message = f"{format_number(result.done)} anomalie(s) {verb}"
+    if result.proposed:
+        message += f", dont {format_number(result.proposed)} en attente de validation juridique"
+    flash(message + ".", "success" if result.done else "warning")
+    for reason, count in sorted(result.reasons.items()):
+        flash(f"{format_number(count)} non traitée(s) : {reason}", "info")
+    return redirect(back)
 
 
 @login_required

@@ -1,11 +1,11 @@
-// « À valider »: the page checkbox ticks every proposal of the page; "toutes les propositions
+// « À valider » and the grouped anomaly queues: the page checkbox ticks every proposal of the page; "toutes les propositions
 // filtrées" ticks them too (the server then decides every filtered proposal, all pages).
 // No inline script: the CSP is script-src 'self'.
 (function () {
   "use strict";
-  var form = document.querySelector("[data-approvals]");
+  var form = document.querySelector("[data-approvals], [data-bulk-groups]");
   if (!form) { return; }
-  var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=ids]"));
+  var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=ids], input[name=groupes]"));
   var page = form.querySelector("[data-select-page]");
   var filtered = form.querySelector("[data-select-filtered]");
   var counter = form.querySelector("[data-selection-count]");
