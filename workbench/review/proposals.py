@@ -287,3 +287,24 @@ def mark_seen(session: Session, user: User, when: dt.datetime | None = None) -> 
     else:
         mark.seen_at = when or utcnow()
     session.flush()
+
+
+def decided_today(session: Session, user: User, rule_code: str) -> tuple[int, int]:
+    """(decisions, lines) the user made today (Europe/Paris) on ``rule_code``: a group decision
+    writes one correction per line, all with the same ``proposed_at``."""
+    from workbench.core.formatting import PARIS
+    from workbench.review.models import CorrectionKind
+
+    midnight = dt.datetime.now(PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = session.execute(
+        sa.select(sa.func.count(sa.distinct(Correction.proposed_at)), sa.func.count()).where(
+            Correction.proposed_by_id == user.id,
+            Correction.rule_code == rule_code,
+            Correction.kind == CorrectionKind.EDIT,
+            Correction.status.in_(
+                (CorrectionStatus.APPLIED, CorrectionStatus.PENDING, CorrectionStatus.REVERTED)
+            ),
+            Correction.proposed_at >= midnight.astimezone(dt.UTC),
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)

@@ -3,9 +3,9 @@
 // No inline script: the CSP is script-src 'self'.
 (function () {
   "use strict";
-  var form = document.querySelector("[data-approvals], [data-bulk-groups]");
+  var form = document.querySelector("[data-approvals], [data-bulk-groups], [data-bulk-confirm]");
   if (!form) { return; }
-  var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=ids], input[name=groupes]"));
+  var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=ids], input[name=groupes], input[name=choix]"));
   var page = form.querySelector("[data-select-page]");
   var filtered = form.querySelector("[data-select-filtered]");
   var counter = form.querySelector("[data-selection-count]");
