@@ -48,7 +48,7 @@ def _csv(columns, rows, filename: str, kind: str):  # type: ignore[no-untyped-de
     _journal(kind, count)
     return Response(
         "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
 
