@@ -8,7 +8,7 @@ from workbench.jobs.models import Job
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
-from workbench.review.models import Correction
+from workbench.review.models import Correction, ProposalMark
 from workbench.rules.models import Anomaly, RuleRun, RuleSetting
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "MatchRejection",
     "MatrixEntry",
     "NomenclatureItem",
+    "ProposalMark",
     "PurchaseLine",
     "Role",
     "RuleRun",

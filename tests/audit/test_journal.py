@@ -139,7 +139,8 @@ def test_journal_page_filters_and_export_has_hashes(client, login_as, session):
     )
     record(session, "import.applied", target_kind="import_batch", target_id=1)
     html = client.get("/journal?action=correction").get_data(as_text=True)
-    assert "correction.applied" in html and "import.applied" not in html
+    assert 'data-action="correction.applied"' in html
+    assert 'data-action="import.applied"' not in html
     response = client.get("/journal/export.csv?type=contract")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 1 and len(rows[0]["hash"]) == 64 and len(rows[0]["prev_hash"]) == 64

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from workbench.audit.models import AuditEntry
 from workbench.audit.operations import HASHED_FIELDS
 from workbench.core.csvsafe import safe_cell
+from workbench.core.formatting import PARIS
 
 #: The hashed content framed by the entry id and its chain hashes: enough to re-verify the chain.
 EXPORT_COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
@@ -38,10 +39,10 @@ class JournalFilter:
         if self.target_id:
             stmt = stmt.where(AuditEntry.target_id == str(self.target_id))
         if self.since:
-            start = dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC)
+            start = dt.datetime.combine(self.since, dt.time(), tzinfo=PARIS)  # days in Paris
             stmt = stmt.where(AuditEntry.occurred_at >= start)
         if self.until:
-            end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+            end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), tzinfo=PARIS)
             stmt = stmt.where(AuditEntry.occurred_at < end)
         return stmt
 

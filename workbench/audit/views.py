@@ -8,6 +8,7 @@ import io
 from flask import Response, render_template, request
 from flask_login import current_user, login_required
 
+from workbench.audit.display import ACTION_FAMILIES, ACTION_LABELS, TARGET_KIND_LABELS, describe_all
 from workbench.audit.queries import JournalFilter, journal_page, record_history, write_journal_csv
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
@@ -39,7 +40,15 @@ def journal():  # type: ignore[no-untyped-def]
     page = max(request.args.get("page", 1, type=int), 1)
     entries, total = journal_page(db.session, filt, page)
     return render_template(
-        "audit/journal.html", entries=entries, total=total, page=page, per_page=50, filt=filt
+        "audit/journal.html",
+        shown=describe_all(entries, db.session),
+        total=total,
+        page=page,
+        per_page=50,
+        filt=filt,
+        action_families=ACTION_FAMILIES,
+        action_labels=ACTION_LABELS,
+        target_kinds={**RECORD_KIND_LABELS, **TARGET_KIND_LABELS},
     )
 
 
@@ -49,7 +58,7 @@ def export_csv():  # type: ignore[no-untyped-def]
     write_journal_csv(db.session, buffer, _filter_from_args())
     return Response(
         buffer.getvalue(),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=journal-audit.csv"},
     )
 
@@ -64,5 +73,5 @@ def history(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         kind=kind,
         kind_label=RECORD_KIND_LABELS[kind],
         label=record_label(kind, record),
-        entries=entries,
+        shown=describe_all(entries, db.session),
     )

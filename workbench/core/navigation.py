@@ -10,6 +10,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("home.index", "Accueil", ("canteen", "direction", "legal", "admin", "viewer")),
     ("matching.articles", "Articles à rattacher", ("canteen",)),
     ("review.approvals", "À valider", ("legal",)),
+    ("review.my_proposals", "Mes propositions", ("canteen", "direction", "admin")),
     ("imports.index", "Imports", ("admin", "canteen")),
     ("rules.catalogue", "Règles", ("admin", "legal")),
     ("indicators.index", "Indicateurs", ("canteen", "direction", "legal", "admin", "viewer")),
@@ -25,12 +26,28 @@ def _has(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
+def _badge(endpoint: str) -> int:
+    """A count shown next to an entry: decisions on my proposals I have not read yet."""
+    if endpoint != "review.my_proposals" or request.endpoint == endpoint:
+        return 0
+    from workbench.extensions import db
+    from workbench.review.proposals import unseen_decisions
+
+    return unseen_decisions(db.session, current_user)
+
+
 def nav_items() -> list[dict]:
     items = []
     for endpoint, label, roles in NAV:
         if current_user.is_authenticated and current_user.role in roles and _has(endpoint):
             items.append(
-                {"url": url_for(endpoint), "label": label, "active": request.endpoint == endpoint}
+                {
+                    "url": url_for(endpoint),
+                    "label": label,
+                    "active": request.endpoint == endpoint,
+                    "badge": _badge(endpoint),
+                    "endpoint": endpoint,
+                }
             )
     return items
 

@@ -84,7 +84,7 @@ def contracts_withheld_csv():  # type: ignore[no-untyped-def]
     )
     return Response(
         text,
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=marches-decp-v2.withheld.csv"},
     )
 
@@ -99,7 +99,7 @@ def _guarded(rows: list[list[Any]]) -> Iterator[list[Any]]:
 def _stream(chunks: Iterator[str], filename: str) -> Response:
     return Response(
         stream_with_context(chunks),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
 

@@ -13,6 +13,7 @@ from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.imports import queries
 from workbench.imports.forms import UploadForm
+from workbench.imports.labels import format_label
 from workbench.imports.operations import KIND_LABELS, STATUS_LABELS, import_file
 from workbench.jobs.operations import enqueue, import_in_background
 
@@ -105,6 +106,7 @@ def batch(batch_id: int):  # type: ignore[no-untyped-def]
         errors=sum(1 for p in problems if p.get("level") == "error"),
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
+        format_label=format_label,
     )
 
 
@@ -115,6 +117,6 @@ def report_csv(batch_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     return Response(
         queries.report_csv(found.report or []),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="rapport-import-{found.id}.csv"'},
     )

@@ -488,3 +488,232 @@ def _line_entries(
         }
         for line, cid in zip(lines, correction_ids, strict=True)
     ]
+
+
+# -- the queue's undo and bulk accept (« Articles à rattacher ») ---------------------------------
+@dataclass
+class UndoResult:
+    """What undoing a decision did."""
+
+    code: str
+    line_ids: list[int] = field(default_factory=list)
+    aliases: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.line_ids)
+
+
+def last_mapping(session: Session, user: User) -> tuple[str, dt.datetime] | None:
+    """(code, time) of the user's last group decision still applied, or ``None``.
+
+    A group decision writes one applied correction per line, all with the same ``proposed_at``.
+    """
+    row = session.execute(
+        sa.select(Correction.new_value, Correction.proposed_at)
+        .where(
+            Correction.proposed_by_id == user.id,
+            Correction.record_kind == "purchase_line",
+            Correction.field == FIELD,
+            Correction.rule_code == RULE_CODE,
+            Correction.kind == CorrectionKind.EDIT,
+            Correction.status == CorrectionStatus.APPLIED,
+        )
+        .order_by(Correction.proposed_at.desc(), Correction.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def undo_last_mapping(session: Session, user: User, reason: str | None = None) -> UndoResult:
+    """Undo the user's last group decision: its lines go back to unmapped (one *revert*
+    correction per line, journaled like any revert), and the aliases it taught are forgotten.
+
+    Lines changed since the decision (another code) are left alone. In bulk, like
+    :func:`map_group`: one UPDATE per chunk, one bulk insert of corrections, one re-check.
+    """
+    if user.role not in MAPPERS:
+        raise PermissionDenied("Vous ne pouvez pas annuler de rattachement.")
+    found = last_mapping(session, user)
+    if found is None:
+        raise ValidationError("Aucune décision à annuler.")
+    code, when = found
+    originals = session.scalars(
+        sa.select(Correction)
+        .where(
+            Correction.proposed_by_id == user.id,
+            Correction.record_kind == "purchase_line",
+            Correction.field == FIELD,
+            Correction.rule_code == RULE_CODE,
+            Correction.status == CorrectionStatus.APPLIED,
+            Correction.proposed_at == when,
+        )
+        .order_by(Correction.record_id)
+    ).all()
+    originals = [c for c in originals if c.new_value == code]
+    by_line = {c.record_id: c for c in originals}
+    reason = (reason or "").strip() or "Annulation depuis « Articles à rattacher »."
+    now = utcnow()
+    returned = []
+    for chunk in _chunks(sorted(by_line)):
+        returned += session.execute(
+            sa.update(PurchaseLine)
+            .where(PurchaseLine.id.in_(chunk), PurchaseLine.nomenclature_code == code)
+            .values(nomenclature_code=None, version=PurchaseLine.version + 1, updated_at=now)
+            .returning(
+                PurchaseLine.id,
+                PurchaseLine.site_id,
+                PurchaseLine.version,
+                PurchaseLine.label,
+                PurchaseLine.supplier_siret,
+                PurchaseLine.reference,
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
+    if not returned:
+        raise ValidationError("Ces lignes ont changé depuis la décision : rien n'a été annulé.")
+    returned = sorted(returned, key=lambda r: r.id)
+    ids = [r.id for r in returned]
+    _expire_lines(session, set(ids))
+    rows = [
+        {
+            "kind": CorrectionKind.REVERT.value,
+            "status": CorrectionStatus.APPLIED.value,
+            "record_kind": "purchase_line",
+            "record_id": r.id,
+            "field": FIELD,
+            "old_value": code,
+            "new_value": None,
+            "reason": reason,
+            "rule_code": RULE_CODE,
+            "anomaly_id": by_line[r.id].anomaly_id,
+            "site_id": r.site_id,
+            "base_version": r.version - 1,
+            "proposed_by_id": user.id,
+            "proposed_at": now,
+            "applied_at": now,
+            "reverts_id": by_line[r.id].id,
+        }
+        for r in returned
+    ]
+    correction_ids = _insert_corrections(session, rows)
+    for chunk in _chunks([by_line[i].id for i in ids]):
+        session.execute(
+            sa.update(Correction)
+            .where(Correction.id.in_(chunk))
+            .values(status=CorrectionStatus.REVERTED)
+            .execution_options(synchronize_session=False)
+        )
+    for original in originals:
+        if original.record_id in set(ids):
+            session.expire(original)
+    entries = [
+        {
+            "action": "correction.applied",
+            "target_kind": "purchase_line",
+            "target_id": r.id,
+            "target_label": r.label,
+            "before": {"field": FIELD, "value": code},
+            "after": {
+                "correction_id": cid,
+                "kind": CorrectionKind.REVERT.value,
+                "status": CorrectionStatus.APPLIED.value,
+                "record_kind": "purchase_line",
+                "record_id": r.id,
+                "field": FIELD,
+                "old_value": code,
+                "new_value": None,
+                "reason": reason,
+                "rule_code": RULE_CODE,
+                "reverts_id": by_line[r.id].id,
+            },
+        }
+        for r, cid in zip(returned, correction_ids, strict=True)
+    ]
+    entries.append(
+        {
+            "action": "match.group_undone",
+            "target_kind": "match_group",
+            "target_id": code,
+            "target_label": code,
+            "after": {"code": code, "lines": len(ids), "line_ids": ids[:1000]},
+        }
+    )
+    record_many(session, entries)
+    result = UndoResult(code=code, line_ids=ids)
+    keys = {("label", label_key(r.label)) for r in returned}
+    keys |= {
+        ("reference", reference_key((r.supplier_siret or "").strip(), r.reference))
+        for r in returned
+        if r.reference and r.reference.strip()
+    }
+    result.aliases = forget_aliases(session, user, code, keys)
+    session.flush()
+    records_changed.send(session, record_kind="purchase_line", record_ids=ids)
+    logger.info("%s undid the mapping of %d lines to %s", user.email, len(ids), code)
+    return result
+
+
+def forget_aliases(session: Session, user: User, code: str, keys: Iterable[tuple[str, str]]) -> int:
+    """Delete the aliases (kind, key) → ``code`` taught by ``user`` (``match.alias_forgotten``)."""
+    wanted = {k for k in keys if k[1]}
+    if not wanted:
+        return 0
+    aliases = session.scalars(
+        sa.select(MatchAlias).where(
+            MatchAlias.code == code,
+            MatchAlias.created_by_id == user.id,
+            MatchAlias.key.in_(sorted({k for _, k in wanted})),
+        )
+    ).all()
+    gone = [a for a in aliases if (a.kind, a.key) in wanted]
+    entries = [
+        {
+            "action": "match.alias_forgotten",
+            "target_kind": "match_alias",
+            "target_id": a.id,
+            "target_label": f"{a.kind}:{a.key}"[:300],
+            "before": {"kind": a.kind, "key": a.key, "code": a.code},
+        }
+        for a in gone
+    ]
+    for alias in gone:
+        session.delete(alias)
+    if entries:
+        session.flush()
+        record_many(session, entries)
+    return len(gone)
+
+
+@dataclass
+class BulkMapResult:
+    """What one bulk accept did: groups mapped, lines, and refusals (French, per group)."""
+
+    groups: int = 0
+    lines: int = 0
+    pending: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def map_groups(
+    session: Session,
+    user: User,
+    decisions: Iterable[tuple[str, str]],
+    *,
+    site_ids: Iterable[int] | None = None,
+) -> BulkMapResult:
+    """Map many groups, each to its code (the bulk « accept the top suggestion »): one
+    :func:`map_group` per group inside a savepoint, so one refusal leaves the others done."""
+    result = BulkMapResult()
+    sites = list(site_ids) if site_ids is not None else None
+    for group, code in decisions:
+        try:
+            with session.begin_nested():
+                done = map_group(session, user, group, code, site_ids=sites)
+        except (ValidationError, PermissionDenied) as error:
+            result.refused.append((group, error.message))
+            continue
+        result.groups += 1
+        result.lines += done.count
+        result.pending += done.count if done.is_pending else 0
+    return result

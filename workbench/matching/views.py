@@ -14,9 +14,24 @@ from workbench.extensions import db
 from workbench.matching import operations, queries
 from workbench.matching.forms import MapForm, RejectForm
 from workbench.reference.models import FAMILIES, LABELS, Site
+from workbench.review.forms import ButtonForm
+from workbench.review.groups import INVALID_CODE_RULE, invalid_code_lines
+from workbench.review.proposals import decided_today
 from workbench.rules.models import STATUS_LABELS
 
 ROLES = ("canteen", "admin")
+#: Scores offered for « accepter la meilleure suggestion de chaque article ≥ S ».
+BULK_THRESHOLDS = (100, 95, 90, 85, 80)
+#: Groups looked at by one bulk accept (the current filters, in the page's order).
+BULK_MAX_GROUPS = 200
+#: Plural forms of the anomaly statuses (« 2 ouvertes », « 3 prises en charge »).
+STATUS_PLURALS = {
+    "open": "ouvertes",
+    "claimed": "prises en charge",
+    "proposed": "corrections proposées",
+    "resolved": "résolues",
+    "dismissed": "écartées",
+}
 
 
 def _sites() -> list[Site]:
@@ -49,17 +64,28 @@ def _flash_errors(form) -> None:  # type: ignore[no-untyped-def]
 def articles():  # type: ignore[no-untyped-def]
     filt = queries.GroupFilter.from_args(request.args)
     page = queries.group_page(db.session, current_user, filt)
+    invalid, invalid_total = invalid_code_lines(db.session, current_user)
+    decisions, lines = decided_today(db.session, current_user, queries.RULE_CODE)
+    last = operations.last_mapping(db.session, current_user)
     return render_template(
         "matching/articles.html",
         page=page,
+        invalid=invalid,
+        invalid_total=invalid_total,
         filt=filt,
         sites=_sites(),
         sorts=queries.SORTS,
         families=FAMILIES,
         quality_labels=LABELS,
         status_labels=STATUS_LABELS,
+        status_plurals=STATUS_PLURALS,
         is_admin=current_user.role == "admin",
         map_form=MapForm(),
+        invalid_rule=INVALID_CODE_RULE,
+        progress={"decisions": decisions, "lines": lines, "remaining": page.total_groups},
+        last_mapping=last,
+        button_form=ButtonForm(),
+        thresholds=BULK_THRESHOLDS,
     )
 
 
@@ -128,3 +154,110 @@ def reject():  # type: ignore[no-untyped-def]
 def search():  # type: ignore[no-untyped-def]
     results = queries.search_nomenclature(db.session, request.args.get("q", ""))
     return jsonify({"query": request.args.get("q", ""), "results": results})
+
+
+@roles_required(*ROLES)
+def undo():  # type: ignore[no-untyped-def]
+    """Undo the user's last group decision (its lines come back to the queue)."""
+    if not ButtonForm().validate_on_submit():
+        flash("Formulaire expiré : rechargez la page.", "danger")
+        return _back()
+    try:
+        result = operations.undo_last_mapping(db.session, current_user)
+    except (ValidationError, PermissionDenied) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return _back()
+    db.session.commit()
+    flash(
+        f"Décision annulée : {format_number(result.count)} ligne(s) de nouveau à rattacher "
+        f"(code {result.code} retiré).",
+        "success",
+    )
+    return _back()
+
+
+def _top_choices(filt: queries.GroupFilter, threshold: float) -> list[dict]:
+    """The groups (current filters, first :data:`BULK_MAX_GROUPS`) whose best suggestion
+    scores at least ``threshold``, with that suggestion."""
+    filt.page, filt.per_page = 1, BULK_MAX_GROUPS
+    page = queries.group_page(db.session, current_user, filt)
+    choices = []
+    for g in page.groups:
+        best = max(g.suggestions, key=lambda s: s["score"], default=None)
+        if best is not None and best["score"] >= threshold:
+            choices.append({"group": g, "suggestion": best})
+    return choices
+
+
+def _threshold(raw: str | None) -> float:
+    try:
+        value = float(str(raw or "").replace(",", "."))
+    except ValueError:
+        raise ValidationError("Seuil invalide : un score entre 50 et 100.") from None
+    if not 50 <= value <= 100:
+        raise ValidationError("Seuil invalide : un score entre 50 et 100.")
+    return value
+
+
+@roles_required(*ROLES)
+def bulk_preview():  # type: ignore[no-untyped-def]
+    """What « accepter la meilleure suggestion ≥ S » would map, before one confirmation."""
+    filt = queries.GroupFilter.from_args(request.args)
+    try:
+        threshold = _threshold(request.args.get("seuil"))
+    except ValidationError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("matching.articles"))
+    choices = _top_choices(filt, threshold)
+    return render_template(
+        "matching/bulk.html",
+        choices=choices,
+        threshold=threshold,
+        filt=filt,
+        lines=sum(c["group"].line_count for c in choices),
+        max_groups=BULK_MAX_GROUPS,
+        form=ButtonForm(),
+        families=FAMILIES,
+    )
+
+
+@roles_required(*ROLES)
+def bulk_accept():  # type: ignore[no-untyped-def]
+    """Map every confirmed (group, code) pair of the preview (one commit)."""
+    if not ButtonForm().validate_on_submit():
+        flash("Formulaire expiré : rechargez la page.", "danger")
+        return redirect(url_for("matching.articles"))
+    pairs = []
+    for raw in request.form.getlist("choix"):
+        code, sep, group = raw.partition("@")
+        if sep and code and group:
+            pairs.append((group, code))
+    if not pairs:
+        flash("Aucun article sélectionné.", "warning")
+        return redirect(url_for("matching.articles"))
+    try:
+        result = operations.map_groups(
+            db.session, current_user, pairs, site_ids=_site_ids(request.form.get("site"))
+        )
+    except (ValidationError, PermissionDenied) as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("matching.articles"))
+    db.session.commit()
+    flash(
+        f"{format_number(result.groups)} article(s) rattaché(s) : "
+        f"{format_number(result.lines)} ligne(s)"
+        + (
+            f", dont {format_number(result.pending)} en attente de validation"
+            if result.pending
+            else ""
+        )
+        + ".",
+        "success",
+    )
+    if result.refused:
+        flash(
+            f"{len(result.refused)} article(s) non rattaché(s) : {result.refused[0][1]}", "warning"
+        )
+    return redirect(url_for("matching.articles"))

@@ -55,6 +55,8 @@ class Correction(Base):
         ),
         sa.Index("ix_corrections_record", "record_kind", "record_id", "field"),
         sa.Index("ix_corrections_status", "status", "proposed_at"),
+        # « Mes propositions » and its badge: one proposer's corrections, newest first
+        sa.Index("ix_corrections_proposer", "proposed_by_id", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,3 +101,20 @@ class Correction(Base):
         return (
             f"<Correction {self.id} {self.record_kind}:{self.record_id}.{self.field} {self.status}>"
         )
+
+
+class ProposalMark(Base):
+    """When a user last read « Mes propositions »: decisions after it are new (the badge).
+
+    Bookkeeping of the reader, not of the data: it is not journaled (like a read receipt).
+    """
+
+    __tablename__ = "proposal_marks"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ProposalMark user {self.user_id} {self.seen_at:%Y-%m-%d %H:%M}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +157,17 @@ def queue_rule_codes(queue: str) -> list[str]:
     return [code for code, rule in all_rules().items() if rule.queue == queue]
 
 
+#: Sortable columns of a queue (``tri=<key>``, ``tri=-<key>`` descending).
+SORT_COLUMNS = {
+    "depuis": Anomaly.first_seen_at,
+    "regle": Anomaly.rule_code,
+    "gravite": Anomaly.severity,
+    "etat": Anomaly.status,
+    "champ": Anomaly.field,
+    "valeur": Anomaly.value,
+}
+
+
 def _status_clauses(filt: QueueFilter) -> list[Any]:
     if not filt.status:
         return [ACTIVE]
@@ -229,7 +241,13 @@ def _queue_total(
 
 
 def queue_page(
-    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int
+    session: Session,
+    user: User,
+    queue: str,
+    filt: QueueFilter,
+    page: int,
+    per_page: int,
+    sort: str | None = None,
 ) -> tuple[list[Anomaly], int]:
     """One page of a queue's anomalies within the user's scope, oldest first by default.
 
@@ -238,7 +256,15 @@ def queue_page(
     starts after that cursor (see :func:`queue_cursor`), else at ``page`` (the ranges then
     read ``page × per_page`` keys each). The total comes from the maintained counts, or is
     capped at :data:`COUNT_CAP` under the other filters (a :class:`QueueTotal`).
+
+    ``sort``: a key of :data:`SORT_COLUMNS` (``-`` in front for descending); sorting on another
+    column than the age pages with OFFSET over the filtered set.
     """
+    key = (sort or "").lstrip("-")
+    if key == "depuis":
+        filt = dataclasses.replace(filt, newest_first=sort.startswith("-"), after=None)
+    elif key in SORT_COLUMNS:
+        return _sorted_page(session, user, queue, filt, page, per_page, sort or "")
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
@@ -284,6 +310,29 @@ def queue_page(
     found = {a.id: a for a in session.scalars(sa.select(Anomaly).where(Anomaly.id.in_(ids)))}
     rows = [found[i] for i in ids if i in found]
     return rows, _queue_total(session, user, codes, filt, sites)
+
+
+def _sorted_page(
+    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int, sort: str
+) -> tuple[list[Anomaly], QueueTotal]:
+    """A page ordered by another column than the age (OFFSET over the filtered anomalies)."""
+    codes = queue_rule_codes(queue)
+    if filt.rule_code:
+        codes = [c for c in codes if c == filt.rule_code]
+    sites = _sites(session, user, filt)
+    if not codes or not sites:
+        return [], QueueTotal.of(0)
+    stmt = scope_anomalies(sa.select(Anomaly), user).where(
+        Anomaly.rule_code.in_(codes), *_filter_clauses(filt)
+    )
+    if sites != [None]:
+        stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    order = (column.desc() if sort.startswith("-") else column.asc(), Anomaly.id)
+    rows = session.scalars(
+        stmt.order_by(*order).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), _queue_total(session, user, codes, filt, sites)
 
 
 def record_labels(session: Session, anomalies: list[Anomaly]) -> dict[tuple[str, int], str]:

@@ -9,13 +9,15 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from workbench.audit.display import describe_all
 from workbench.audit.queries import record_history
 from workbench.core.errors import ConflictError, PermissionDenied, ValidationError
+from workbench.core.formatting import format_number
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
-from workbench.review import operations, queries
+from workbench.review import bulk, groups, labels, operations, proposals, queries
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 from workbench.review.forms import (
     ButtonForm,
@@ -100,6 +102,7 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
     anomalies = queries.record_anomalies(db.session, kind, record_id)
     failing = {a.field for a in anomalies if a.is_active}
     matrix = queries.matrix_entry_for(db.session, record) if kind == "purchase_line" else None
+    corrections = queries.record_corrections(db.session, kind, record_id)
     return render_template(
         "review/record.html",
         kind=kind,
@@ -109,8 +112,15 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         fields=_fields(kind, record),
         failing=failing,
         anomalies=anomalies,
-        corrections=queries.record_corrections(db.session, kind, record_id),
-        history=record_history(db.session, kind, record_id),
+        corrections=corrections,
+        pending_reverts={
+            c.reverts_id
+            for c in corrections
+            if c.status == CorrectionStatus.PENDING and c.reverts_id
+        },
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        history=describe_all(record_history(db.session, kind, record_id), db.session),
         can_edit=operations.can_edit(db.session, current_user, kind, record),
         correction_form=CorrectionForm(),
         revert_form=RevertForm(),
@@ -193,33 +203,64 @@ def revert(correction_id: int):  # type: ignore[no-untyped-def]
 
 @roles_required("legal", "admin")
 def approvals():  # type: ignore[no-untyped-def]
+    """« À valider »: one list, filtered, oldest first, with select-all and bulk decisions."""
     page = max(request.args.get("page", 1, type=int), 1)
-    rule_code = request.args.get("regle") or None
-    corrections, total = queries.pending_corrections(
-        db.session, current_user, rule_code=rule_code, page=page
-    )
-    labels = {}
-    for c in corrections:
-        try:
-            labels[c.id] = record_label(
-                c.record_kind, operations.load_record(db.session, c.record_kind, c.record_id)
-            )
-        except ValidationError:
-            labels[c.id] = "(enregistrement supprimé)"
+    per_page = current_app.config["PAGE_SIZE"]
+    filt = proposals.ApprovalFilter.from_args(request.args)
+    corrections, total = proposals.pending_page(db.session, current_user, filt, page, per_page)
     return render_template(
         "review/approvals.html",
         corrections=corrections,
         total=total,
         page=page,
-        per_page=50,
-        labels=labels,
+        per_page=per_page,
+        filt=filt,
+        facets=proposals.pending_facets(db.session, current_user),
+        names=proposals.record_names(db.session, corrections),
         kind_labels=RECORD_KIND_LABELS,
-        get_rule=get_rule,
         form=DecisionForm(),
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        shown_value=labels.shown_value,
         dismiss_reasons=DISMISS_REASONS,
-        rule_code=rule_code,
-        field_label=queries.field_label,
+        decidable=len(proposals.decidable_ids(db.session, current_user, filt))
+        if current_user.role == "legal"
+        else 0,
     )
+
+
+@login_required
+def my_proposals():  # type: ignore[no-untyped-def]
+    """« Mes propositions »: status, decider, date and comment of each of the user's proposals.
+
+    Reading the page marks the decisions as seen (the navigation badge goes back to zero).
+    """
+    view = request.args.get("vue") or "decisions"
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    last_seen = proposals.seen_at(db.session, current_user)
+    corrections, total = proposals.my_proposals(db.session, current_user, view, page, per_page)
+    html = render_template(
+        "review/my_proposals.html",
+        corrections=corrections,
+        total=total,
+        page=page,
+        per_page=per_page,
+        view=view if view in proposals.MINE_VIEWS else "decisions",
+        views=proposals.MINE_VIEWS,
+        last_seen=last_seen,
+        names=proposals.record_names(db.session, corrections),
+        kind_labels=RECORD_KIND_LABELS,
+        status_labels=CORRECTION_STATUS_LABELS,
+        correction_kind_labels=CORRECTION_KIND_LABELS,
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        shown_value=labels.shown_value,
+        dismiss_reasons=DISMISS_REASONS,
+    )
+    proposals.mark_seen(db.session, current_user)
+    db.session.commit()
+    return html
 
 
 def _decision_message(correction: Correction) -> tuple[str, str]:
@@ -253,24 +294,35 @@ def decide(correction_id: int):  # type: ignore[no-untyped-def]
 
 @roles_required("legal")
 def decide_many():  # type: ignore[no-untyped-def]
+    """Bulk decision on the ticked proposals, or on every proposal matching the filters."""
     form = DecisionForm()
     if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
         abort(400)
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    filt = proposals.ApprovalFilter.from_args(request.form)
+    back = url_for("review.approvals", **filt.as_args())
+    if request.form.get("tout") == "1":
+        ids = proposals.decidable_ids(db.session, current_user, filt)
+    else:
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    if not ids:
+        flash("Aucune proposition sélectionnée.", "warning")
+        return redirect(back)
     approve = form.decision.data == "approve"
-    done = _run(
-        lambda: operations.decide_many(db.session, current_user, ids, approve, form.comment.data),
+    outcomes = _run(
+        lambda: proposals.decide_selection(
+            db.session, current_user, ids, approve, form.comment.data
+        ),
         refusal_as_message=True,
     )
-    if done is _FAILED:
-        return redirect(url_for("review.approvals"))
-    conflicts = sum(1 for c in done if c.status == CorrectionStatus.CONFLICT)
-    flash(
-        f"{len(done)} proposition(s) traitée(s)"
-        + (f", dont {conflicts} en conflit." if conflicts else "."),
-        "success",
-    )
-    return redirect(url_for("review.approvals"))
+    if outcomes is _FAILED:
+        return redirect(back)
+    verb = "validée(s)" if approve else "refusée(s)"
+    total = sum(o.decided for o in outcomes)
+    flash(f"{format_number(total)} proposition(s) {verb}.", "success")
+    for outcome in outcomes:
+        conflicts = f", dont {outcome.conflicts} en conflit" if outcome.conflicts else ""
+        flash(f"{outcome.label} : {format_number(outcome.decided)}{conflicts}.", "info")
+    return redirect(back)
 
 
 def _load_anomaly(anomaly_id: int) -> Anomaly:
@@ -319,17 +371,40 @@ def dismiss(anomaly_id: int):  # type: ignore[no-untyped-def]
     return _back(page)
 
 
-@login_required
-def queue(queue: str):  # type: ignore[no-untyped-def]
+def _queue_spec(queue: str) -> dict[str, str]:
     spec = QUEUES.get(queue)
     if spec is None:
         abort(404)
     if current_user.role not in (spec["role"], "admin", "legal"):
         abort(403)
+    return spec
+
+
+@login_required
+def queue(queue: str):  # type: ignore[no-untyped-def]
+    """A queue, line by line (sortable columns) or grouped (``vue=groupes``) with bulk actions."""
+    spec = _queue_spec(queue)
     filt = queries.QueueFilter.from_args(request.args)
     page = max(request.args.get("page", 1, type=int), 1)
     per_page = current_app.config["PAGE_SIZE"]
-    anomalies, total = queries.queue_page(db.session, current_user, queue, filt, page, per_page)
+    grouped = request.args.get("vue") == "groupes"
+    sort = request.args.get("ordre") or None
+    anomalies: list[Anomaly] = []
+    found_groups: list[groups.AnomalyGroup] = []
+    if grouped:
+        found_groups, total = groups.grouped_queue(
+            db.session,
+            current_user,
+            queue,
+            filt,
+            sort=sort or "nombre",
+            page=page,
+            per_page=per_page,
+        )
+    else:
+        anomalies, total = queries.queue_page(
+            db.session, current_user, queue, filt, page, per_page, sort=sort
+        )
     sites = current_user.sites if current_user.role == "canteen" else []
     rules = {code: get_rule(code) for code in queries.queue_rule_codes(queue)}
     return render_template(
@@ -337,6 +412,10 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         queue=queue,
         spec=spec,
         anomalies=anomalies,
+        groups=found_groups,
+        grouped=grouped,
+        sort=sort,
+        group_sorts=groups.GROUP_SORTS,
         total=total,
         page=page,
         per_page=per_page,
@@ -348,8 +427,55 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         severity_labels=SEVERITY_LABELS,
         kind_labels=RECORD_KIND_LABELS,
         record_labels=queries.record_labels(db.session, anomalies),
-        field_label=queries.field_label,
+        field_label=labels.field_label,
+        rule_title=labels.rule_title,
+        can_act=current_user.role in (spec["role"], "admin"),
+        dismiss_form=DismissForm(),
+        matrix_fields=bulk.MATRIX_FIELDS,
     )
+
+
+@login_required
+def queue_bulk(queue: str):  # type: ignore[no-untyped-def]
+    """One bulk action on the ticked groups of a queue: claim, dismiss, accept the matrix."""
+    spec = _queue_spec(queue)
+    if current_user.role not in (spec["role"], "admin"):
+        abort(403)
+    form = DismissForm()
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    filt = queries.QueueFilter.from_args(request.form)
+    back = request.form.get("next")
+    back = back if is_safe_next(back) else url_for("review.queue", queue=queue, vue="groupes")
+    tokens = request.form.getlist("groupes")
+    found = groups.group_anomalies(db.session, current_user, queue, filt, tokens)
+    if not found:
+        flash("Aucun groupe sélectionné (ou plus rien à traiter dans ces groupes).", "warning")
+        return redirect(back)
+    action = request.form.get("action")
+    if action == "claim":
+        run = lambda: bulk.claim_all(db.session, current_user, found)  # noqa: E731
+        verb = "prise(s) en charge"
+    elif action == "dismiss":
+        run = lambda: bulk.dismiss_all(  # noqa: E731
+            db.session, current_user, found, form.reason_code.data, form.comment.data or ""
+        )
+        verb = "écartée(s)"
+    elif action == "matrix":
+        run = lambda: bulk.accept_matrix_all(db.session, current_user, found)  # noqa: E731
+        verb = "corrigée(s) avec la valeur de la matrice"
+    else:
+        abort(400)
+    result = _run(run)
+    if result is _FAILED:
+        return redirect(back)
+    message = f"{format_number(result.done)} anomalie(s) {verb}"
+    if result.proposed:
+        message += f", dont {format_number(result.proposed)} en attente de validation juridique"
+    flash(message + ".", "success" if result.done else "warning")
+    for reason, count in sorted(result.reasons.items()):
+        flash(f"{format_number(count)} non traitée(s) : {reason}", "info")
+    return redirect(back)
 
 
 @login_required

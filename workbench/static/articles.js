@@ -1,6 +1,7 @@
 // "Articles à rattacher": keyboard shortcuts and the nomenclature search box (no inline script:
 // the CSP is script-src 'self'). j/k move between groups, 1-5 accept the nth suggestion of the
-// focused group, c focuses its code field, s its search box, n/p change page, / the filters.
+// focused group, c focuses its code field, s its search box, n/p change page, / the filters,
+// u undoes the last decision.
 (function () {
   "use strict";
   var groups = Array.prototype.slice.call(document.querySelectorAll("[data-group]"));
@@ -50,6 +51,9 @@
     } else if (event.key === "n" || event.key === "p") {
       var pager = document.querySelector(event.key === "n" ? "a[rel=next]" : "a[rel=prev]");
       if (pager) { window.location.href = pager.href; }
+    } else if (event.key === "u") {
+      var undo = document.querySelector("form[data-undo]");
+      if (undo) { event.preventDefault(); submitOnce(undo); }
     } else if (event.key === "/") {
       var search = document.querySelector("form.filters input[name=q]");
       if (search) { search.focus(); event.preventDefault(); }
@@ -111,5 +115,14 @@
     });
   });
 
-  if (groups.length) { focusGroup(0); window.scrollTo(0, 0); }
+  // After a decision the page comes back with #groupe-N: the decided group is gone, so group N
+  // is the next one to decide — focus it where the previous one was (same place in the queue).
+  var wanted = /^#groupe-(\d+)$/.exec(window.location.hash || "");
+  if (groups.length && wanted) {
+    focusGroup(Math.min(parseInt(wanted[1], 10), groups.length) - 1);
+    groups[index].scrollIntoView({ block: "start" });
+  } else if (groups.length) {
+    focusGroup(0);
+    window.scrollTo(0, 0);
+  }
 }());

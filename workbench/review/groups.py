@@ -1,0 +1,259 @@
+"""Anomaly queues seen as groups, and the lines with an invalid nomenclature code.
+
+New read functions beside :mod:`workbench.review.queries` (whose list function is being moved
+to keyset pagination): a *group* is every active anomaly of one rule on the same thing — the
+same supplier article (``group_key``), else the same value, else the same supplier — so that
+one action (claim, dismiss, accept the matrix value) settles all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.auth.models import User
+from workbench.review.queries import QueueFilter, queue_rule_codes
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+from workbench.rules.queries import scope_anomalies
+
+INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
+
+#: Sortable columns of the grouped view (query-string value → label).
+GROUP_SORTS = {
+    "nombre": "Plus d'anomalies d'abord",
+    "anciens": "Plus anciennes d'abord",
+    "recents": "Plus récentes d'abord",
+    "regle": "Par règle",
+}
+
+
+def _filtered(user: User, queue: str, filt: QueueFilter) -> sa.Select:
+    """The active anomalies of a queue in the user's scope, with the queue's filters."""
+    stmt = scope_anomalies(sa.select(Anomaly), user).where(
+        Anomaly.rule_code.in_(queue_rule_codes(queue))
+    )
+    if filt.status:
+        stmt = stmt.where(Anomaly.status == filt.status)
+    else:
+        stmt = stmt.where(Anomaly.status.in_(ACTIVE_STATUSES))
+    if filt.site_id:
+        stmt = stmt.where(Anomaly.site_id == filt.site_id)
+    if filt.rule_code:
+        stmt = stmt.where(Anomaly.rule_code == filt.rule_code)
+    if filt.severity:
+        stmt = stmt.where(Anomaly.severity == filt.severity)
+    if filt.supplier_id:
+        stmt = stmt.where(Anomaly.supplier_id == filt.supplier_id)
+    if filt.search:
+        pattern = f"%{filt.search}%"
+        stmt = stmt.where(
+            sa.or_(
+                Anomaly.message.ilike(pattern),
+                Anomaly.value.ilike(pattern),
+                Anomaly.group_key.ilike(pattern),
+            )
+        )
+    if filt.older_than_days:
+        import datetime as dt
+
+        from workbench.db import utcnow
+
+        stmt = stmt.where(
+            Anomaly.first_seen_at <= utcnow() - dt.timedelta(days=filt.older_than_days)
+        )
+    return stmt
+
+
+def _group_expr(entity: Any = Anomaly) -> sa.ColumnElement[str]:
+    """What makes anomalies of one rule "the same": the supplier article (``group_key``), else
+    the same value at the same supplier, else the same supplier."""
+    supplier = sa.func.coalesce(sa.cast(entity.supplier_id, sa.String), sa.literal(""))
+    return sa.func.coalesce(
+        sa.func.nullif(entity.group_key, ""),
+        sa.type_coerce(sa.func.nullif(entity.value, ""), sa.String) + "@" + supplier,
+        sa.func.nullif(supplier, ""),
+        sa.literal(""),
+    )
+
+
+@dataclass
+class AnomalyGroup:
+    rule_code: str
+    key: str
+    field: str | None
+    count: int
+    oldest: Any
+    newest: Any
+    severity: str
+    sample_id: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    sample_label: str = ""
+    sample_kind: str = ""
+    sample_record_id: int = 0
+    value: str | None = None
+    message: str = ""
+    supplier_name: str | None = None
+    reference: str | None = None
+
+    @property
+    def token(self) -> str:
+        """The group in a form field: ``<rule>|<key>`` (rule codes have no ``|``)."""
+        return f"{self.rule_code}|{self.key}"
+
+
+def grouped_queue(
+    session: Session,
+    user: User,
+    queue: str,
+    filt: QueueFilter,
+    *,
+    sort: str = "nombre",
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[AnomalyGroup], int]:
+    """One page of groups (rule + same article / value / supplier) with their counts."""
+    base = _filtered(user, queue, filt).subquery()
+    a = sa.orm.aliased(Anomaly, base)
+    key = _group_expr(a).label("key")
+    grouped = sa.select(
+        a.rule_code,
+        key,
+        sa.func.max(a.field).label("field"),
+        sa.func.count().label("n"),
+        sa.func.min(a.first_seen_at).label("oldest"),
+        sa.func.max(a.first_seen_at).label("newest"),
+        sa.func.min(a.severity).label("severity"),
+        sa.func.min(a.id).label("sample_id"),
+    ).group_by(a.rule_code, key)
+    total = session.scalar(sa.select(sa.func.count()).select_from(grouped.subquery())) or 0
+    order = {
+        "anciens": (sa.asc("oldest"), sa.desc("n")),
+        "recents": (sa.desc("newest"), sa.desc("n")),
+        "regle": (a.rule_code, sa.desc("n")),
+    }.get(sort, (sa.desc("n"), sa.asc("oldest")))
+    rows = session.execute(
+        grouped.order_by(*order, a.rule_code, key).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    groups = [
+        AnomalyGroup(
+            rule_code=r.rule_code,
+            key=r.key,
+            field=r.field,
+            count=int(r.n),
+            oldest=r.oldest,
+            newest=r.newest,
+            severity=r.severity,
+            sample_id=int(r.sample_id),
+        )
+        for r in rows
+    ]
+    _decorate(session, groups)
+    return groups, total
+
+
+def _decorate(session: Session, groups: list[AnomalyGroup]) -> None:
+    from workbench.review.queries import record_labels
+
+    samples = {
+        s.id: s
+        for s in session.scalars(
+            sa.select(Anomaly).where(Anomaly.id.in_([g.sample_id for g in groups] or [-1]))
+        )
+    }
+    labels = record_labels(session, list(samples.values()))
+    from workbench.reference.models import Supplier
+
+    supplier_ids = {s.supplier_id for s in samples.values() if s.supplier_id is not None}
+    suppliers = dict(
+        session.execute(
+            sa.select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids or {-1}))
+        ).all()
+    )
+    for g in groups:
+        sample = samples.get(g.sample_id)
+        if sample is None:
+            continue
+        g.sample_kind, g.sample_record_id = sample.record_kind, sample.record_id
+        g.sample_label = labels.get((sample.record_kind, sample.record_id), "")
+        g.value, g.message = sample.value, sample.message
+        if g.key.startswith("ref:"):
+            g.reference = g.key.split("|", 1)[1] if "|" in g.key else None
+        if sample.supplier_id is not None:
+            g.supplier_name = suppliers.get(sample.supplier_id)
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    rule_code, sep, key = (token or "").partition("|")
+    return (rule_code, key) if sep and rule_code else None
+
+
+def group_anomalies(
+    session: Session, user: User, queue: str, filt: QueueFilter, tokens: list[str]
+) -> list[Anomaly]:
+    """The active anomalies of the chosen groups, within the user's scope and the filters: what a
+    bulk action touches (a forged token finds nothing outside the scope)."""
+    found: dict[int, Anomaly] = {}
+    for token in tokens:
+        parsed = parse_token(token)
+        if parsed is None:
+            continue
+        rule_code, key = parsed
+        stmt = _filtered(user, queue, filt).where(
+            Anomaly.rule_code == rule_code, _group_expr() == key
+        )
+        for anomaly in session.scalars(stmt.order_by(Anomaly.id)):
+            found[anomaly.id] = anomaly
+    return [found[i] for i in sorted(found)]
+
+
+# -- lines whose nomenclature code is unknown or inactive ---------------------------------------
+def invalid_code_lines(
+    session: Session, user: User, limit: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """Active NOMENCLATURE_CODE_INVALID anomalies in scope, with their line (label, site)."""
+    from workbench.records.models import PurchaseLine
+    from workbench.reference.models import Site
+
+    base = scope_anomalies(sa.select(Anomaly), user).where(
+        Anomaly.rule_code == INVALID_CODE_RULE, Anomaly.status.in_(ACTIVE_STATUSES)
+    )
+    total = session.scalar(base.with_only_columns(sa.func.count()).order_by(None)) or 0
+    rows = session.execute(
+        base.with_only_columns(
+            Anomaly.id,
+            Anomaly.record_id,
+            Anomaly.value,
+            Anomaly.message,
+            Anomaly.first_seen_at,
+            PurchaseLine.label,
+            PurchaseLine.reference,
+            PurchaseLine.supplier_name,
+            Site.name,
+        )
+        .join(PurchaseLine, PurchaseLine.id == Anomaly.record_id)
+        .join(Site, Site.id == PurchaseLine.site_id)
+        .where(Anomaly.record_kind == "purchase_line")
+        .order_by(Anomaly.first_seen_at, Anomaly.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "anomaly_id": r[0],
+            "line_id": r[1],
+            "code": r[2],
+            "message": r[3],
+            "since": r[4],
+            "label": r[5],
+            "reference": r[6],
+            "supplier": r[7],
+            "site": r[8],
+        }
+        for r in rows
+    ], total
+
+
+def invalid_code_count(session: Session, user: User) -> int:
+    return invalid_code_lines(session, user, limit=0)[1]
