@@ -2,7 +2,7 @@
 indexes, site/day index
 
 Revision ID: a11c0ffee011
-Revises: f8e0bbbf5973
+Revises: b436e020a8a8
 Create Date: 2026-12-01 19:00:00
 
 """
@@ -15,7 +15,7 @@ from workbench.rules.counts import drop_statements, rebuild_counts_sql, trigger_
 
 # revision identifiers, used by Alembic.
 revision = "a11c0ffee011"
-down_revision = "f8e0bbbf5973"
+down_revision = 'b436e020a8a8'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """proposal marks: when each user last read « Mes propositions »; corrections by proposer
 
 Revision ID: c4a7e1d9b2f3
-Revises: f8e0bbbf5973
+Revises: a11c0ffee011
 Create Date: 2026-12-01 19:05:00
 
 """
@@ -12,7 +12,7 @@ import workbench.db
 
 # revision identifiers, used by Alembic.
 revision = 'c4a7e1d9b2f3'
-down_revision = 'f8e0bbbf5973'
+down_revision = 'a11c0ffee011'
 branch_labels = None
 depends_on = None
 

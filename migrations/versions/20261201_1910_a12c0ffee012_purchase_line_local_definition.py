@@ -1,7 +1,7 @@
 """purchase line local definition and distance; index on line date
 
 Revision ID: a12c0ffee012
-Revises: f8e0bbbf5973
+Revises: c4a7e1d9b2f3
 Create Date: 2026-12-01 19:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a12c0ffee012'
-down_revision = 'f8e0bbbf5973'
+down_revision = 'c4a7e1d9b2f3'
 branch_labels = None
 depends_on = None
 

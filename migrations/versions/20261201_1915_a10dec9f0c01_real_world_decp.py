@@ -2,7 +2,7 @@
 subcontracting acts dates and their modifications
 
 Revision ID: a10dec9f0c01
-Revises: f8e0bbbf5973
+Revises: a12c0ffee012
 Create Date: 2026-12-01 19:15:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a10dec9f0c01'
-down_revision = 'f8e0bbbf5973'
+down_revision = 'a12c0ffee012'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """api tokens and jobs: source systems' tokens, the batches they posted, background jobs
 
 Revision ID: a13c0ffee001
-Revises: f8e0bbbf5973
+Revises: a10dec9f0c01
 Create Date: 2026-12-01 19:30:00
 
 """
@@ -12,7 +12,7 @@ import workbench.db
 
 # revision identifiers, used by Alembic.
 revision = 'a13c0ffee001'
-down_revision = 'f8e0bbbf5973'
+down_revision = 'a10dec9f0c01'
 branch_labels = None
 depends_on = None
 
