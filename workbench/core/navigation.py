@@ -17,6 +17,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("audit.journal", "Journal", ("legal", "admin")),
     ("auth.users", "Utilisateurs", ("admin",)),
     ("reference.sites", "Sites", ("admin",)),
+    ("reference.nomenclature", "Nomenclature", ("admin",)),
+    ("jobs.index", "Travaux", ("admin",)),
 )
 
 
