@@ -176,3 +176,12 @@ def test_a_real_huey_consumer_runs_the_job_while_the_site_answers(app, tmp_path)
         with live.app_context():
             db.engine.dispose()
         queue.configure(app)  # back to the session's (immediate) configuration
+
+
+def test_cancelling_without_a_csrf_token_is_refused(client, login_as, session):
+    admin = login_as("admin")
+    job = operations.create_job(session, "rules", "Règles", {}, admin)
+    job.status = "running"
+    session.commit()
+    assert client.post(f"/travaux/{job.id}/annuler").status_code == 400
+    assert not operations.cancel_requested(job)
