@@ -23,7 +23,8 @@ migrate: $(STAMP)
 demo: migrate
 	$(BIN)/workbench demo
 
-## Create the venv, install, migrate, load the demo data if the database is empty, serve.
+## Create the venv, install, migrate, load the demo data if the database is empty, serve
+## (`workbench run` also starts a worker thread for the background jobs).
 run: demo
 	$(BIN)/workbench run --host $(HOST) --port $(PORT)
 

@@ -7,7 +7,14 @@ from workbench.imports.models import ImportBatch
 from workbench.jobs.models import Job
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
-from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
+from workbench.reference.models import (
+    Direction,
+    MatrixEntry,
+    NomenclatureItem,
+    NomenclatureProposal,
+    Site,
+    Supplier,
+)
 from workbench.review.models import Correction, ProposalMark
 from workbench.rules.models import Anomaly, RuleRun, RuleSetting
 
@@ -27,6 +34,7 @@ __all__ = [
     "MatchRejection",
     "MatrixEntry",
     "NomenclatureItem",
+    "NomenclatureProposal",
     "ProposalMark",
     "PurchaseLine",
     "Role",

@@ -176,3 +176,37 @@ def test_a_real_huey_consumer_runs_the_job_while_the_site_answers(app, tmp_path)
         with live.app_context():
             db.engine.dispose()
         queue.configure(app)  # back to the session's (immediate) configuration
+
+
+def test_cancelling_without_a_csrf_token_is_refused(client, login_as, session):
+    admin = login_as("admin")
+    job = operations.create_job(session, "rules", "Règles", {}, admin)
+    job.status = "running"
+    session.commit()
+    assert client.post(f"/travaux/{job.id}/annuler").status_code == 400
+    assert not operations.cancel_requested(job)
+
+
+def test_workbench_run_starts_a_worker_thread_with_the_development_server(
+    app, tmp_path, monkeypatch
+):
+    """``make run`` is one command: ``workbench run`` = Flask's server + a worker thread."""
+    from click.testing import CliRunner
+    from flask.cli import run_command as flask_run
+
+    from workbench.cli import main
+    from workbench.jobs import queue
+
+    started, served = [], []
+    monkeypatch.setenv("WORKBENCH_ENV", "development")
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", f"sqlite:///{tmp_path / 'run.sqlite3'}")
+    monkeypatch.setattr(queue, "start_worker_threads", lambda n: started.append(n))
+    monkeypatch.setattr(flask_run, "callback", lambda **kwargs: served.append(kwargs["port"]))
+    try:
+        result = CliRunner().invoke(main, ["run", "--port", "5999"])
+        assert result.exit_code == 0, result.output
+        assert started == [1] and served == [5999]
+        result = CliRunner().invoke(main, ["run", "--port", "5998", "--no-worker"])
+        assert started == [1] and served == [5999, 5998]
+    finally:
+        queue.configure(app)

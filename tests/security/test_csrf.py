@@ -97,6 +97,60 @@ def _requests(world) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-unt
 
 
 SESSION_ROUTES = {"auth.login", "auth.logout"}
+#: Authenticated by a bearer token, never by the session cookie: exempt from CSRF (tests/api).
+TOKEN_ROUTES = {"api.post_purchases", "api.post_matrix", "api.post_contracts"}
+#: Change only the job queue's storage (the cancellation flag): tested in tests/jobs.
+QUEUE_ROUTES = {"jobs.cancel"}
+
+
+def _reference_requests(world) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-untyped-def]
+    """The reference, nomenclature and jobs pages' POST routes (developer i13)."""
+    from workbench.extensions import db
+    from workbench.reference import nomenclature
+    from workbench.reference.models import NomenclatureItem
+
+    proposal = nomenclature.propose_item(db.session, None, label="Tofu", family="AUTRES")
+    target = NomenclatureItem(code="N99999", label="Cible", family="AUTRES")
+    db.session.add(target)
+    db.session.flush()
+    site = world.other_site
+    return {
+        "reference.direction_new": (
+            "admin", "/admin/directions/nouvelle", {"code": "DNEW", "name": "Nouvelle"},
+        ),
+        "reference.direction_edit": (
+            "admin", f"/admin/directions/{site.direction_code}", {"code": "X", "name": "Autre"},
+        ),
+        "reference.site_new": (
+            "admin",
+            "/admin/sites/nouveau",
+            {"uai": "0440001X", "name": "Lycée neuf", "kind": "lycee", "direction_code": ""},
+        ),
+        "reference.site_edit": (
+            "admin",
+            f"/admin/sites/{site.id}",
+            {"uai": site.uai, "name": "Renommé", "kind": "lycee", "direction_code": ""},
+        ),
+        "reference.propose": (
+            "admin", "/nomenclature/proposer", {"label": "Seitan", "family": "AUTRES"},
+        ),
+        "reference.approve": (
+            "admin",
+            f"/admin/nomenclature/propositions/{proposal.id}/approuver",
+            {f"p{proposal.id}-code": "N77777", f"p{proposal.id}-label": "Tofu",
+             f"p{proposal.id}-family": "AUTRES"},
+        ),
+        "reference.refuse": (
+            "admin",
+            f"/admin/nomenclature/propositions/{proposal.id}/refuser",
+            {"reason": "existe déjà"},
+        ),
+        "reference.retire": ("admin", f"/admin/nomenclature/{world.code}/retirer", {}),
+        "reference.merge": (
+            "admin", f"/admin/nomenclature/{world.code}/fusionner", {"target": target.code},
+        ),
+        "jobs.run_rules": ("admin", "/travaux/regles", {}),
+    }  # fmt: skip
 
 
 #: The POST routes that change data, each with a request in :func:`_requests`.
@@ -105,12 +159,17 @@ POST_ENDPOINTS = [
     "matching.reject", "review.claim", "review.correct", "review.decide",
     "review.decide_many", "review.dismiss", "review.report_matrix", "review.revert", "rules.update",
 ]  # fmt: skip
+POST_ENDPOINTS += [
+    "reference.direction_new", "reference.direction_edit", "reference.site_new",
+    "reference.site_edit", "reference.propose", "reference.approve", "reference.refuse",
+    "reference.retire", "reference.merge", "jobs.run_rules",
+]  # fmt: skip
 
 
 def test_the_table_covers_every_post_route(app):
     """A new POST route must be added to :data:`POST_ENDPOINTS` (and so be tested)."""
     posts = {r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}
-    assert posts == set(POST_ENDPOINTS) | SESSION_ROUTES
+    assert posts == set(POST_ENDPOINTS) | SESSION_ROUTES | TOKEN_ROUTES | QUEUE_ROUTES
 
 
 def _send(client, url: str, data: dict, token: bool):  # type: ignore[no-untyped-def]
@@ -126,7 +185,7 @@ def _send(client, url: str, data: dict, token: bool):  # type: ignore[no-untyped
 def test_a_post_without_csrf_token_is_refused_and_changes_nothing(
     client, session, world, login_as, endpoint
 ):
-    requests = _requests(world)
+    requests = {**_requests(world), **_reference_requests(world)}
     assert set(requests) == set(POST_ENDPOINTS)
     role, url, data = requests[endpoint]
     login_as(role)

@@ -33,7 +33,20 @@ ROUTES: dict[str, tuple[str, str, dict]] = {
         {"field": "labels", "comment": "forgé"},
     ),
     "review.revert": ("POST", "/corrections/{applied}/annuler", {"reason": "forgé"}),
+    # administrator pages (a 403 whatever the id) and jobs (404 unless one's own: tests/jobs)
+    "reference.site_edit": ("POST", "/admin/sites/{batch}", {"uai": "0350001A", "name": "x"}),
+    "reference.approve": ("POST", "/admin/nomenclature/propositions/{batch}/approuver", {}),
+    "reference.refuse": (
+        "POST",
+        "/admin/nomenclature/propositions/{batch}/refuser",
+        {"reason": "forgé"},
+    ),
+    "jobs.job": ("GET", "/travaux/{batch}", {}),
+    "jobs.status": ("GET", "/travaux/{batch}/etat.json", {}),
+    "jobs.cancel": ("POST", "/travaux/{batch}/annuler", {}),
 }
+#: Authenticated by a source system's token; a batch of another token is a 404 (tests/api).
+TOKEN_ROUTES = {"api.get_batch"}
 
 
 def test_the_table_covers_every_int_route(app):
@@ -43,7 +56,7 @@ def test_the_table_covers_every_int_route(app):
         for rule in app.url_map.iter_rules()
         if any(type(c).__name__ == "IntegerConverter" for c in rule._converters.values())
     }
-    assert endpoints == set(ROUTES)
+    assert endpoints == set(ROUTES) | TOKEN_ROUTES
 
 
 def _targets(world, attacker: str) -> dict:  # type: ignore[no-untyped-def]

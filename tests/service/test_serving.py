@@ -200,3 +200,15 @@ def test_postgres_backup_with_pg_dump_restores_with_pg_restore(tmp_path):
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{source_name}"'))
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target_name}"'))
         admin.dispose()
+
+
+def test_health_answers_503_without_details_when_the_database_is_down():
+    app = create_app(
+        {"ENV": "testing", "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/absent"}
+    )
+    response = app.test_client().get("/sante")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error" and body["database"] == {"reachable": False}
+    result = app.test_cli_runner().invoke(args=["health"])
+    assert result.exit_code == 1 and "error" in result.output

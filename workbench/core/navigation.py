@@ -19,6 +19,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("auth.users", "Utilisateurs", ("admin",)),
     ("auth.account_requests", "Demandes sur les comptes", ("legal",)),
     ("reference.sites", "Sites", ("admin",)),
+    ("reference.nomenclature", "Nomenclature", ("admin",)),
+    ("jobs.index", "Travaux", ("admin",)),
 )
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workbench.db import Base, Money, ProvenanceMixin, VersionedMixin
+from workbench.db import Base, Money, ProvenanceMixin, VersionedMixin, utcnow
 
 #: ma-cantine purchase families.
 FAMILIES: dict[str, str] = {
@@ -167,3 +167,38 @@ class MatrixEntry(ProvenanceMixin, VersionedMixin, Base):
 
     def __repr__(self) -> str:
         return f"<MatrixEntry {self.supplier_id}/{self.reference}>"
+
+
+class NomenclatureProposal(Base):
+    """A new nomenclature item proposed by a canteen team, decided by the administrator."""
+
+    __tablename__ = "nomenclature_proposals"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('proposed', 'approved', 'refused')", name="status_known"),
+        sa.CheckConstraint(_in("family", FAMILIES), name="family_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(sa.String(300))
+    family: Mapped[str] = mapped_column(sa.String(30))
+    parent_code: Mapped[str | None] = mapped_column(sa.String(30))
+    comment: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
+    #: The « Articles à rattacher » group it was proposed from, if any.
+    group_key: Mapped[str | None] = mapped_column(sa.String(600))
+    status: Mapped[str] = mapped_column(sa.String(10), default="proposed")
+    #: The item created on approval.
+    code: Mapped[str | None] = mapped_column(sa.String(30))
+    reason: Mapped[str | None] = mapped_column(sa.String(1000))
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+
+    def __repr__(self) -> str:
+        return f"<NomenclatureProposal {self.id} {self.label!r} {self.status}>"

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from workbench.core.errors import ValidationError
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
+from workbench.reference import nomenclature as governance
 from workbench.reference import operations
-from workbench.reference.forms import DirectionForm, SiteForm
-from workbench.reference.models import Direction, Site
+from workbench.reference.forms import (
+    ApproveForm,
+    DirectionForm,
+    MergeForm,
+    ProposalForm,
+    RefuseForm,
+    SiteForm,
+)
+from workbench.reference.models import (
+    FAMILIES,
+    Direction,
+    NomenclatureItem,
+    NomenclatureProposal,
+    Site,
+)
 
 
 @roles_required("admin")
@@ -93,3 +109,170 @@ def site_edit(site_id: int | None = None):  # type: ignore[no-untyped-def]
         flash(f"Site {saved.uai} enregistré.", "success")
         return redirect(url_for("reference.sites"))
     return render_template("reference/site_edit.html", form=form, site=site)
+
+
+# -- nomenclature governance ----------------------------------------------------------------
+def _refused(error: ValidationError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    flash(error.message, "danger")
+    return redirect(url_for("reference.nomenclature"))
+
+
+@roles_required("canteen", "admin")
+def propose():  # type: ignore[no-untyped-def]
+    form = ProposalForm()
+    if request.method == "GET":
+        form.label.data = form.label.data or request.args.get("label", "")[:300]
+        form.group.data = request.args.get("group", "")[:600]
+        if request.args.get("family") in FAMILIES:
+            form.family.data = request.args["family"]
+    if form.validate_on_submit():
+        try:
+            governance.propose_item(
+                db.session,
+                current_user,
+                label=form.label.data,
+                family=form.family.data,
+                parent_code=form.parent_code.data,
+                comment=form.comment.data or "",
+                group_key=form.group.data or None,
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return render_template("reference/propose.html", form=form), 400
+        db.session.commit()
+        flash(
+            "Proposition envoyée à l'administration de la nomenclature. Une fois l'article "
+            "créé, rattachez-y vos lignes.",
+            "success",
+        )
+        return redirect(url_for("matching.articles"))
+    return render_template("reference/propose.html", form=form)
+
+
+@roles_required("admin")
+def nomenclature():  # type: ignore[no-untyped-def]
+    query = (request.args.get("q") or "").strip()
+    statement = sa.select(NomenclatureItem).order_by(NomenclatureItem.code).limit(200)
+    if query:
+        pattern = f"%{query}%"
+        statement = statement.where(
+            sa.or_(NomenclatureItem.code.ilike(pattern), NomenclatureItem.label.ilike(pattern))
+        )
+    proposals = db.session.scalars(
+        sa.select(NomenclatureProposal)
+        .where(NomenclatureProposal.status == "proposed")
+        .order_by(NomenclatureProposal.id)
+    ).all()
+    decided = db.session.scalars(
+        sa.select(NomenclatureProposal)
+        .where(NomenclatureProposal.status != "proposed")
+        .order_by(NomenclatureProposal.id.desc())
+        .limit(20)
+    ).all()
+    approve_forms = {}
+    for p in proposals:
+        approve = ApproveForm(prefix=f"p{p.id}")
+        approve.label.data, approve.family.data = p.label, p.family
+        approve.parent_code.data = p.parent_code
+        approve_forms[p.id] = approve
+    return render_template(
+        "reference/nomenclature.html",
+        items=db.session.scalars(statement).all(),
+        query=query,
+        proposals=proposals,
+        decided=decided,
+        approve_forms=approve_forms,
+        refuse_form=RefuseForm(),
+        merge_form=MergeForm(),
+        families=FAMILIES,
+    )
+
+
+def _proposal(proposal_id: int) -> NomenclatureProposal:
+    return db.get_or_404(NomenclatureProposal, proposal_id)
+
+
+def _active_item(code: str) -> NomenclatureItem:
+    item = db.session.scalar(sa.select(NomenclatureItem).where(NomenclatureItem.code == code))
+    if item is None:
+        abort(404)
+    return item
+
+
+@roles_required("admin")
+def approve(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _proposal(proposal_id)
+    form = ApproveForm(prefix=f"p{proposal.id}")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+        return redirect(url_for("reference.nomenclature"))
+    try:
+        item = governance.approve_proposal(
+            db.session,
+            proposal,
+            current_user,
+            code=form.code.data,
+            label=form.label.data,
+            family=form.family.data,
+            parent_code=form.parent_code.data or None,
+        )
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    flash(f"Article {item.code} créé dans la nomenclature.", "success")
+    return redirect(url_for("reference.nomenclature"))
+
+
+@roles_required("admin")
+def refuse(proposal_id: int):  # type: ignore[no-untyped-def]
+    proposal = _proposal(proposal_id)
+    form = RefuseForm()
+    if not form.validate_on_submit():
+        flash("Indiquez le motif du refus.", "danger")
+        return redirect(url_for("reference.nomenclature"))
+    try:
+        governance.refuse_proposal(db.session, proposal, current_user, reason=form.reason.data)
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    flash("Proposition refusée.", "info")
+    return redirect(url_for("reference.nomenclature"))
+
+
+@roles_required("admin")
+def retire(code: str):  # type: ignore[no-untyped-def]
+    item = _active_item(code)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        governance.retire_item(db.session, item)
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    flash(f"Article {code} retiré : ses lignes sont signalées pour être rattachées.", "success")
+    return redirect(url_for("reference.nomenclature"))
+
+
+@roles_required("admin")
+def merge(code: str):  # type: ignore[no-untyped-def]
+    item = _active_item(code)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = db.session.scalar(
+        sa.select(NomenclatureItem).where(NomenclatureItem.code == form.target.data.strip())
+    )
+    if target is None:
+        flash(f"Code cible inconnu : {form.target.data}.", "danger")
+        return redirect(url_for("reference.nomenclature"))
+    try:
+        count = governance.merge_item(db.session, item, target)
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    flash(f"Article {code} fusionné dans {target.code} : {count} ligne(s) rattachée(s).", "success")
+    return redirect(url_for("reference.nomenclature"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -12,6 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from workbench import PROJECT_DIR
+
+logger = logging.getLogger(__name__)
 
 _heads: tuple[str, ...] | None = None
 
@@ -38,8 +41,11 @@ def migration_state(session: Session) -> dict[str, Any]:
     }
 
 
-def health(session: Session) -> dict[str, Any]:
-    """``{"status": "ok"|"error", "database": ..., "migrations": ...}`` — never raises."""
+def health(session: Session, *, detail: bool = True) -> dict[str, Any]:
+    """``{"status": "ok"|"error", "database": ..., "migrations": ...}`` — never raises.
+
+    ``detail=False`` (the public endpoint) leaves the error texts out: they go to the log.
+    """
     started = time.perf_counter()
     report: dict[str, Any] = {"status": "ok"}
     try:
@@ -47,13 +53,18 @@ def health(session: Session) -> dict[str, Any]:
         report["database"] = {"reachable": True}
     except Exception as error:  # noqa: BLE001 - health reports any failure as data
         session.rollback()
-        report.update(status="error", database={"reachable": False, "error": str(error)[:200]})
+        logger.error("Health check: database unreachable: %s", error)
+        database: dict[str, Any] = {"reachable": False}
+        if detail:
+            database["error"] = str(error)[:200]
+        report.update(status="error", database=database)
         return report
     try:
         state = migration_state(session)
     except Exception as error:  # noqa: BLE001
         session.rollback()
-        report.update(status="error", migrations={"error": str(error)[:200]})
+        logger.error("Health check: migrations unreadable: %s", error)
+        report.update(status="error", migrations={"error": str(error)[:200] if detail else "?"})
         return report
     report["migrations"] = state
     if not state["at_head"]:

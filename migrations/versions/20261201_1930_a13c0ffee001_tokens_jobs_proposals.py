@@ -1,4 +1,4 @@
-"""api tokens and jobs: source systems' tokens, the batches they posted, background jobs
+"""api tokens, jobs, nomenclature proposals: source systems' tokens and their batches, background jobs, proposed items
 
 Revision ID: a13c0ffee001
 Revises: a10dec9f0c01
@@ -15,6 +15,20 @@ revision = 'a13c0ffee001'
 down_revision = 'a10dec9f0c01'
 branch_labels = None
 depends_on = None
+
+FAMILY_CHECK = "family IN (" + ", ".join(
+    f"'{f}'"
+    for f in (
+        "VIANDES_VOLAILLES",
+        "CHARCUTERIE",
+        "PRODUITS_DE_LA_MER",
+        "FRUITS_ET_LEGUMES",
+        "PRODUITS_LAITIERS",
+        "BOULANGERIE",
+        "BOISSONS",
+        "AUTRES",
+    )
+) + ")"
 
 
 def upgrade():
@@ -80,9 +94,56 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     op.create_index(op.f("ix_jobs_created_by_id"), "jobs", ["created_by_id"], unique=False)
+    op.create_table(
+        "nomenclature_proposals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("family", sa.String(length=30), nullable=False),
+        sa.Column("parent_code", sa.String(length=30), nullable=True),
+        sa.Column("comment", sa.String(length=1000), server_default="", nullable=False),
+        sa.Column("group_key", sa.String(length=600), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("code", sa.String(length=30), nullable=True),
+        sa.Column("reason", sa.String(length=1000), nullable=True),
+        sa.Column("proposed_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", workbench.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", workbench.db.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('proposed', 'approved', 'refused')",
+            name=op.f("ck_nomenclature_proposals_status_known"),
+        ),
+        sa.CheckConstraint(
+            FAMILY_CHECK,
+            name=op.f("ck_nomenclature_proposals_family_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_nomenclature_proposals_decided_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposed_by_id"],
+            ["users.id"],
+            name=op.f("fk_nomenclature_proposals_proposed_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_nomenclature_proposals")),
+    )
+    op.create_index(
+        op.f("ix_nomenclature_proposals_proposed_by_id"),
+        "nomenclature_proposals",
+        ["proposed_by_id"],
+        unique=False,
+    )
 
 
 def downgrade():
+    op.drop_index(
+        op.f("ix_nomenclature_proposals_proposed_by_id"), table_name="nomenclature_proposals"
+    )
+    op.drop_table("nomenclature_proposals")
     op.drop_index(op.f("ix_jobs_created_by_id"), table_name="jobs")
     op.drop_table("jobs")
     op.drop_index(op.f("ix_api_batches_api_token_id"), table_name="api_batches")
