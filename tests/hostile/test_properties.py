@@ -36,7 +36,7 @@ from workbench.records.models import Contract, PurchaseLine
 from workbench.reference.models import MatrixEntry, NomenclatureItem, Site, Supplier
 
 PROPERTIES = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,

@@ -41,7 +41,7 @@ _COORDINATE = re.compile(r"^\$?([A-Za-z]{1,3})\$?[0-9]+$")
 
 
 def _xlsx_refusal(detail: str) -> UnreadableFile:
-    return UnreadableFile(f"Classeur XLSX refusé : {detail}")
+    return UnreadableFile(f"Le classeur XLSX {detail}")
 
 
 def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
@@ -66,12 +66,12 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
     with archive:
         entries = archive.infolist()
         if len(entries) > 100_000:
-            raise _xlsx_refusal(f"l'archive compte {len(entries)} fichiers.")
+            raise _xlsx_refusal(f"compte {_number(len(entries))} fichiers (100 000 au plus).")
         cap = limits.xlsx_max_uncompressed_mb * _MB
         total = sum(max(e.file_size, 0) for e in entries)
         if total > cap:
             raise _xlsx_refusal(
-                f"une fois décompressé il occuperait {_number(total / _MB)} Mo, plus que le "
+                f"occuperait {_number(total / _MB)} Mo une fois décompressé, plus que le "
                 f"maximum autorisé de {_number(limits.xlsx_max_uncompressed_mb)} Mo (réglage "
                 "IMPORT_XLSX_MAX_UNCOMPRESSED_MB). Enregistrez les données en CSV ou "
                 "découpez le fichier."
@@ -81,9 +81,10 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
                 entry.compress_size, 1
             ):
                 raise _xlsx_refusal(
-                    f"taux de compression anormal ({entry.file_size // max(entry.compress_size, 1)}"
-                    f" pour 1, maximum {limits.xlsx_max_ratio}) : le fichier ressemble à une "
-                    "« bombe de décompression »."
+                    "a un taux de compression anormal "
+                    f"({_number(entry.file_size // max(entry.compress_size, 1))} pour 1, "
+                    f"{_number(limits.xlsx_max_ratio)} au plus, réglage IMPORT_XLSX_MAX_RATIO) : "
+                    "il ressemble à une « bombe de décompression »."
                 )
         # ``<row/>`` is 6 bytes: a smaller entry cannot hold more rows than the cap.
         for entry in entries:
@@ -91,7 +92,7 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
                 rows = _count_rows(archive, entry, limits.xlsx_max_rows)
                 if rows > limits.xlsx_max_rows:
                     raise _xlsx_refusal(
-                        f"une feuille compte plus de {_number(limits.xlsx_max_rows)} lignes "
+                        f"a une feuille de plus de {_number(limits.xlsx_max_rows)} lignes "
                         "(maximum autorisé, réglage IMPORT_XLSX_MAX_ROWS). Enregistrez les "
                         "données en CSV ou découpez le fichier."
                     )
