@@ -22,13 +22,11 @@ def parse_calls(monkeypatch):
     """How many times a workbook's sheet XML or a JSON document was handed to a parser."""
     import json
 
-    import openpyxl
-
     from workbench.imports import parsing, workbooks
 
     calls = {"sheet": 0, "workbook": 0, "json": 0}
     rows = workbooks._SheetReader.rows
-    load = openpyxl.load_workbook
+    load = workbooks.open_first_sheet
     loads = json.loads
 
     def counted_rows(self, width):  # type: ignore[no-untyped-def]
@@ -49,6 +47,6 @@ def parse_calls(monkeypatch):
             return loads(*args, **kwargs)
 
     monkeypatch.setattr(workbooks._SheetReader, "rows", counted_rows)
-    monkeypatch.setattr(openpyxl, "load_workbook", counted_load)
+    monkeypatch.setattr(workbooks, "open_first_sheet", counted_load)
     monkeypatch.setattr(parsing, "json", CountedJson())
     return calls

@@ -373,3 +373,23 @@ def test_an_unclosed_quote_or_a_huge_cell_gets_a_french_message(session, sites, 
     path.write_text(purchases(LINE, '0350001A;"' + "x" * (3 << 20)))
     result = import_file(session, "purchases", str(path))
     assert_french_refusal(result, "guillemet")
+
+
+def test_cells_past_the_header_width_are_not_even_read(tmp_path, monkeypatch):
+    from workbench.imports import workbooks
+
+    cells = "".join(f"<c><v>{n}</v></c>" for n in range(5000))
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row><c t="inlineStr"><is><t>libelle</t></is></c></row>'
+        f"<row>{cells}</row><row>{cells}</row></sheetData></worksheet>"
+    )
+    read = []
+    value = workbooks._SheetReader._value
+    monkeypatch.setattr(
+        workbooks._SheetReader, "_value", lambda self, cell: read.append(1) or value(self, cell)
+    )
+    table = read_table(write_xlsx(tmp_path / "large.xlsx", sheet), "utf-8", Report())
+    (chunk,) = list(table.chunks)
+    assert chunk["libelle"].tolist() == ["0", "0"]
+    assert len(read) == 3  # the header's cell and the first cell of each row

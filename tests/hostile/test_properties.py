@@ -36,7 +36,7 @@ from workbench.records.models import Contract, PurchaseLine
 from workbench.reference.models import MatrixEntry, NomenclatureItem, Site, Supplier
 
 PROPERTIES = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
@@ -345,3 +345,20 @@ def test_key_words_are_folded_tokens_with_signals_measures_and_packaging_set_asi
 def test_a_vulgar_fraction_reads_as_its_words():
     assert fold("½ Œuf") == "1/2 oeuf"
     assert normalise("BAGUETTE ½").key == normalise("BAGUETTE 1/2").key == "baguette demi"
+
+
+def true_depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((true_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((true_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(document=JSON_VALUES, ascii_only=st.booleans())
+def test_json_depth_is_the_depth_the_parser_would_find(document, ascii_only):
+    from workbench.imports.parsing import json_depth
+
+    text = json.dumps(document, ensure_ascii=ascii_only)
+    assert json_depth(text) == true_depth(json.loads(text))

@@ -447,18 +447,32 @@ class JsonUnreadable(ValueError):
     """A JSON file refused or unreadable; ``str(error)`` is French."""
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+#: Every byte but the structural ones: ``"`` and the brackets.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
-def json_depth(text: str) -> int:
-    """Deepest nesting of arrays and objects in ``text``, strings left out; vectorised."""
-    brackets = _JSON_STRING.sub("", text)
-    brackets = re.sub(r"[^\[\]{}]+", "", brackets)
-    if not brackets:
+def _unescaped(data: bytes) -> bytes:
+    """UTF-8 JSON without its escaped backslashes and quotes (``\\\\`` and ``\\"``): what is
+    left of a backslash then starts an ordinary escape. Multi-byte UTF-8 sequences never hold
+    ASCII bytes, so this works on the bytes, at C speed."""
+    return data.replace(b"\\\\", b"").replace(b'\\"', b"")
+
+
+def json_depth(document: str | bytes) -> int:
+    """Deepest nesting of arrays and objects of a JSON text, brackets inside strings left out.
+
+    Bytes are filtered at C speed (``bytes.translate``) down to quotes and brackets; a bracket
+    is outside the strings when an even number of quotes precede it, and the depth is a running
+    sum (numpy): a small fraction of the time ``json.loads`` takes on the same text.
+    """
+    data = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else document
+    codes = np.frombuffer(_unescaped(data).translate(None, _NOT_STRUCTURE), dtype=np.uint8)
+    quotes = codes == ord('"')
+    outside = (np.cumsum(quotes) % 2 == 0) & ~quotes  # an even number of quotes before
+    brackets = codes[outside]
+    if not len(brackets):
         return 0
-    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
     return int(np.cumsum(steps).max())
 
 
@@ -478,10 +492,12 @@ def read_json(path: str | Path, max_depth: int | None = None) -> Any:
             continue
     if text is None:
         raise JsonUnreadable(_encoding_message(UnicodeError()))
-    del data
-    if "\x00" in text or _JSON_NUL.search(text):
+    if encoding != "utf-8-sig":  # the checks below read UTF-8 bytes
+        data = text.encode("utf-8", "surrogatepass")
+    if b"\x00" in data or b"\\u0000" in _unescaped(data):
         raise JsonUnreadable("le fichier contient un caractère nul (\\u0000), interdit.")
-    depth = json_depth(text)
+    depth = json_depth(data)
+    del data
     if depth > depth_cap:
         raise JsonUnreadable(
             f"le document est imbriqué sur {depth} niveaux, plus que les {depth_cap} autorisés."

@@ -41,7 +41,7 @@ _COORDINATE = re.compile(r"^\$?([A-Za-z]{1,3})\$?[0-9]+$")
 
 
 def _xlsx_refusal(detail: str) -> UnreadableFile:
-    return UnreadableFile(f"Classeur XLSX refusé : {detail}")
+    return UnreadableFile(f"Le classeur XLSX {detail}")
 
 
 def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
@@ -66,12 +66,12 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
     with archive:
         entries = archive.infolist()
         if len(entries) > 100_000:
-            raise _xlsx_refusal(f"l'archive compte {len(entries)} fichiers.")
+            raise _xlsx_refusal(f"compte {_number(len(entries))} fichiers (100 000 au plus).")
         cap = limits.xlsx_max_uncompressed_mb * _MB
         total = sum(max(e.file_size, 0) for e in entries)
         if total > cap:
             raise _xlsx_refusal(
-                f"une fois décompressé il occuperait {_number(total / _MB)} Mo, plus que le "
+                f"occuperait {_number(total / _MB)} Mo une fois décompressé, plus que le "
                 f"maximum autorisé de {_number(limits.xlsx_max_uncompressed_mb)} Mo (réglage "
                 "IMPORT_XLSX_MAX_UNCOMPRESSED_MB). Enregistrez les données en CSV ou "
                 "découpez le fichier."
@@ -81,9 +81,10 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
                 entry.compress_size, 1
             ):
                 raise _xlsx_refusal(
-                    f"taux de compression anormal ({entry.file_size // max(entry.compress_size, 1)}"
-                    f" pour 1, maximum {limits.xlsx_max_ratio}) : le fichier ressemble à une "
-                    "« bombe de décompression »."
+                    "a un taux de compression anormal "
+                    f"({_number(entry.file_size // max(entry.compress_size, 1))} pour 1, "
+                    f"{_number(limits.xlsx_max_ratio)} au plus, réglage IMPORT_XLSX_MAX_RATIO) : "
+                    "il ressemble à une « bombe de décompression »."
                 )
         # ``<row/>`` is 6 bytes: a smaller entry cannot hold more rows than the cap.
         for entry in entries:
@@ -91,7 +92,7 @@ def check_xlsx(path: str | Path, limits: InputLimits | None = None) -> None:
                 rows = _count_rows(archive, entry, limits.xlsx_max_rows)
                 if rows > limits.xlsx_max_rows:
                     raise _xlsx_refusal(
-                        f"une feuille compte plus de {_number(limits.xlsx_max_rows)} lignes "
+                        f"a une feuille de plus de {_number(limits.xlsx_max_rows)} lignes "
                         "(maximum autorisé, réglage IMPORT_XLSX_MAX_ROWS). Enregistrez les "
                         "données en CSV ou découpez le fichier."
                     )
@@ -180,34 +181,55 @@ class _SheetReader:
     error), and any other unreadable cell becomes :class:`_Unreadable`.
     """
 
-    def __init__(self, workbook: Any, sheet: Any) -> None:
-        self.archive = workbook._archive
-        self.path = sheet._worksheet_path
-        self.strings = sheet._shared_strings
+    def __init__(self, archive: zipfile.ZipFile, path: str, strings: list, workbook: Any) -> None:
+        self.archive = archive
+        self.path = path
+        self.strings = strings
         self.epoch = workbook.epoch
         self.date_formats = workbook._date_formats
         self.timedelta_formats = workbook._timedelta_formats
 
+    def close(self) -> None:
+        self.archive.close()
+
     def rows(self, width: Callable[[], int]) -> Iterator[tuple[int, dict[int, Any]]]:
-        """(row number, {column: value}); ``width()`` is read again before each row."""
+        """(row number, {column: value}); ``width()`` is read again at each row.
+
+        Cells are handled as the parser closes them and dropped at once, so that a row of
+        millions of cells costs no more memory than one cell; cells past ``width`` are not
+        even looked at.
+        """
         from openpyxl.xml.functions import iterparse
 
         number = 0
+        sheet_data = row = None
+        cells: dict[int, Any] = {}
+        column = limit = 0
         with self.archive.open(self.path) as source:
-            sheet_data = None
             for event, element in iterparse(source, events=("start", "end")):
                 tag = element.tag.rpartition("}")[2]
                 if event == "start":
-                    if tag == "sheetData":
+                    if tag == "row":
+                        row, cells, column, limit = element, {}, 0, width()
+                    elif tag == "sheetData":
                         sheet_data = element
                     continue
-                if tag != "row":
-                    continue
-                number = self._row_number(element.get("r"), number)
-                yield number, self._cells(element, width())
-                element.clear()
-                if sheet_data is not None:
-                    sheet_data.clear()  # drop the parsed rows: memory stays flat
+                if tag == "c" and row is not None:
+                    match = _COORDINATE.match(element.get("r") or "")
+                    column = _column_index(match.group(1)) if match else column + 1
+                    if 1 <= column <= limit:
+                        value = self._value(element)
+                        if value is not None:
+                            cells[column] = value
+                    if len(row) >= 1024:  # drop the read cells now, not at the row's end;
+                        del row[:]  # cells still queued by iterparse keep their own reference
+                elif tag == "row" and row is not None:
+                    number = self._row_number(element.get("r"), number)
+                    yield number, cells
+                    element.clear()
+                    row = None
+                    if sheet_data is not None:
+                        sheet_data.clear()  # drop the parsed rows: memory stays flat
 
     @staticmethod
     def _row_number(raw: str | None, previous: int) -> int:
@@ -217,20 +239,6 @@ class _SheetReader:
             return int(float(raw))
         except (ValueError, OverflowError):
             return previous + 1
-
-    def _cells(self, row: Any, width: int) -> dict[int, Any]:
-        cells: dict[int, Any] = {}
-        column = 0
-        for cell in row:
-            if cell.tag.rpartition("}")[2] != "c":
-                continue
-            match = _COORDINATE.match(cell.get("r") or "")
-            column = _column_index(match.group(1)) if match else column + 1
-            if 1 <= column <= width:
-                value = self._value(cell)
-                if value is not None:
-                    cells[column] = value
-        return cells
 
     def _value(self, cell: Any) -> Any:
         kind = cell.get("t", "n")
@@ -281,31 +289,44 @@ class _SheetReader:
         return value
 
 
+def open_first_sheet(path: str | Path) -> _SheetReader:
+    """The first worksheet of a workbook, ready to be read row by row.
+
+    openpyxl reads the workbook's parts (manifest, shared strings, workbook, styles) but not its
+    sheets: ``load_workbook`` would scan every sheet for its dimensions, the whole sheet when the
+    ``<dimension>`` tag is missing. Any failure becomes a French :class:`UnreadableFile`.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    try:
+        excel = ExcelReader(str(path), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises whatever its parts raise on a broken file
+        raise UnreadableFile(french_xlsx_error(error)) from None
+    try:
+        with warnings.catch_warnings():  # "no default style", "extension not supported"...
+            warnings.simplefilter("ignore")
+            excel.read_manifest()
+            excel.read_strings()
+            excel.read_workbook()
+            apply_stylesheet(excel.archive, excel.wb)
+            for _sheet, rel in excel.parser.find_sheets():
+                if rel.target in excel.valid_files and "chartsheet" not in (rel.Type or ""):
+                    return _SheetReader(excel.archive, rel.target, excel.shared_strings, excel.wb)
+    except Exception as error:
+        excel.archive.close()
+        raise UnreadableFile(french_xlsx_error(error)) from None
+    excel.archive.close()
+    raise UnreadableFile("Le classeur ne contient aucune feuille de calcul.")
+
+
 def read_xlsx(
     path: str | Path, report: Report, chunk_rows: int, limits: InputLimits | None = None
 ) -> Table:
     """The first sheet of a workbook as a :class:`Table`, after :func:`check_xlsx`."""
-    from openpyxl import load_workbook
-
     limits = limits or current_limits()
     check_xlsx(path, limits)  # sizes, ratio and rows, before any parsing
-    try:
-        with warnings.catch_warnings():  # "no default style", "extension not supported"...
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(str(path), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises whatever its parts raise on a broken file
-        raise UnreadableFile(french_xlsx_error(error)) from None
-    try:
-        sheets = workbook.worksheets
-        if not sheets:
-            raise UnreadableFile("Le classeur ne contient aucune feuille de calcul.")
-        reader = _SheetReader(workbook, sheets[0])
-    except UnreadableFile:
-        workbook.close()
-        raise
-    except Exception as error:
-        workbook.close()
-        raise UnreadableFile(french_xlsx_error(error)) from None
+    reader = open_first_sheet(path)  # closed once the rows are read, or on any failure
 
     state = {"width": XLSX_MAX_COLUMNS}
     rows = reader.rows(lambda: state["width"])
@@ -318,12 +339,12 @@ def read_xlsx(
         except UnreadableFile:
             raise
         except Exception as error:
-            workbook.close()
+            reader.close()
             raise UnreadableFile(french_xlsx_error(error)) from None
 
     first = advance()
     if first is None:
-        workbook.close()
+        reader.close()
         raise UnreadableFile("La première feuille du classeur est vide.")
     header_cells = first[1]
     width = max(header_cells, default=0)
@@ -367,7 +388,7 @@ def read_xlsx(
             if buffer:
                 yield _frame(buffer, numbers)
         finally:
-            workbook.close()
+            reader.close()
 
     def _frame(buffer: list[list[str]], numbers: list[int]) -> pd.DataFrame:
         frame = pd.DataFrame(buffer, columns=names, dtype="string[pyarrow]")
