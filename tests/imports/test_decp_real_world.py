@@ -53,7 +53,12 @@ def _open_counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
 #: file → (records read, contracts imported, open anomalies per rule once the rules have run)
 SHARED = {
     "decp-table-exemple-valide.csv": (2, 1, {"HOLDER_UNKNOWN": 2}),
-    "cc-avec-modifications.json": (1, 1, {"HOLDER_UNKNOWN": 1}),
+    # the Millau concession: 540 months after its modifications, beyond 360
+    "cc-avec-modifications.json": (
+        1,
+        1,
+        {"CONTRACT_DURATION_SUSPICIOUS": 2, "HOLDER_UNKNOWN": 1},
+    ),
     "cc-basique.json": (1, 1, {"HOLDER_UNKNOWN": 1}),
     "mar-avec-modifications.json": (1, 1, {"CONTRACT_SIRET_INVALID": 1, "HOLDER_UNKNOWN": 1}),
     "mar-basique.json": (1, 1, {"HOLDER_UNKNOWN": 1}),
