@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.imports.test_reference_and_contracts import DECP, DECP_FILES
+from workbench.audit.models import AuditEntry
 from workbench.imports import decp
 from workbench.imports.operations import import_file
 from workbench.imports.parsing import Report
@@ -356,9 +357,14 @@ def test_republications_keep_the_latest_and_flag_replaced_holders(session, tmp_p
     path.write_text(document, encoding="utf-8")
     result = import_file(session, "contracts", str(path))
     assert result.counts.history == 1 and result.counts.updated == 0
+    entry = session.scalar(
+        sa.select(AuditEntry).where(AuditEntry.action == "contract.history_added")
+    )
+    assert entry.import_batch_id == result.batch.id
     session.expire_all()
     contract = _contract(session, "2024-REPUB")
     assert contract.object == "Transport scolaire" and len(contract.publications) == 3
+    assert [p["file"] for p in contract.publications].count("older_republication.json") == 1
     run_rules(session, today=TODAY)
     found = _anomalies(session, contract)
     assert ("CONTRACT_HOLDERS_REPLACED", "titulaires") in found
