@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.imports.test_reference_and_contracts import DECP, DECP_FILES
+from workbench.audit.models import AuditEntry
 from workbench.imports import decp
 from workbench.imports.operations import import_file
 from workbench.imports.parsing import Report
@@ -53,7 +54,12 @@ def _open_counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
 #: file → (records read, contracts imported, open anomalies per rule once the rules have run)
 SHARED = {
     "decp-table-exemple-valide.csv": (2, 1, {"HOLDER_UNKNOWN": 2}),
-    "cc-avec-modifications.json": (1, 1, {"HOLDER_UNKNOWN": 1}),
+    # the Millau concession: 540 months after its modifications, beyond 360
+    "cc-avec-modifications.json": (
+        1,
+        1,
+        {"CONTRACT_DURATION_SUSPICIOUS": 2, "HOLDER_UNKNOWN": 1},
+    ),
     "cc-basique.json": (1, 1, {"HOLDER_UNKNOWN": 1}),
     "mar-avec-modifications.json": (1, 1, {"CONTRACT_SIRET_INVALID": 1, "HOLDER_UNKNOWN": 1}),
     "mar-basique.json": (1, 1, {"HOLDER_UNKNOWN": 1}),
@@ -351,9 +357,14 @@ def test_republications_keep_the_latest_and_flag_replaced_holders(session, tmp_p
     path.write_text(document, encoding="utf-8")
     result = import_file(session, "contracts", str(path))
     assert result.counts.history == 1 and result.counts.updated == 0
+    entry = session.scalar(
+        sa.select(AuditEntry).where(AuditEntry.action == "contract.history_added")
+    )
+    assert entry.import_batch_id == result.batch.id
     session.expire_all()
     contract = _contract(session, "2024-REPUB")
     assert contract.object == "Transport scolaire" and len(contract.publications) == 3
+    assert [p["file"] for p in contract.publications].count("older_republication.json") == 1
     run_rules(session, today=TODAY)
     found = _anomalies(session, contract)
     assert ("CONTRACT_HOLDERS_REPLACED", "titulaires") in found

@@ -66,7 +66,7 @@ EXPECTED = {
     "CONTRACT_AMOUNT_OUT_OF_RANGE": 2,
     "CONTRACT_AMOUNT_SUSPICIOUS": 3,
     "CONTRACT_AMOUNT_OUTLIER": 1,
-    "CONTRACT_DURATION_SUSPICIOUS": 3,
+    "CONTRACT_DURATION_SUSPICIOUS": 4,
     "CONTRACT_DATES_ORDER": 5,
     "CONTRACT_DATE_FUTURE": 3,
     "CONTRACT_LATE_PUBLICATION": 1,
@@ -323,6 +323,7 @@ def build(session: Any, make: Any) -> Built:
                 notification_date=dt.date(2025, 4, 1),
                 publication_date=dt.date(2025, 4, 2),
                 amount=200_000.0,
+                duration_months=365,  # days typed as months
             ),
             ContractModification(  # in the future
                 contract_id=C["modified"].id, position=2, notification_date=dt.date(2026, 8, 1)

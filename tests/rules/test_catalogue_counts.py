@@ -111,15 +111,17 @@ def test_rules_fire_on_the_intended_records_only(session, make) -> None:  # type
         (C["advance_zero"].id, "advance_rate"),
     }
     assert C["modified"].current_amount == 1.0  # the last modification in date order
+    assert C["modified"].current_duration_months == 365
     assert _failing(session, "CONTRACT_AMOUNT_OUTLIER") == {(C["works_outlier"].id, "amount")}
     outlier = session.scalar(
         sa.select(Anomaly).where(Anomaly.rule_code == "CONTRACT_AMOUNT_OUTLIER")
     )
     assert outlier.severity == "blocking"  # > 6 deviations: aberrant, not only suspect
-    assert {r for r, _ in _failing(session, "CONTRACT_DURATION_SUSPICIOUS")} == {
-        C["zero_months"].id,
-        C["days"].id,
-        C["long"].id,
+    assert _failing(session, "CONTRACT_DURATION_SUSPICIOUS") == {
+        (C["zero_months"].id, "duration_months"),
+        (C["days"].id, "duration_months"),
+        (C["long"].id, "duration_months"),
+        (C["modified"].id, "modifications[1].dureeMois"),
     }
     nothing = set()
     for code in EXPECTED:

@@ -27,6 +27,7 @@ AUDITED_TABLES = frozenset(
         "contracts",
         "contract_holders",
         "contract_modifications",
+        "contract_subcontracting_modifications",
         "corrections",
         "rule_settings",
         "import_batches",

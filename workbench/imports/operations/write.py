@@ -257,8 +257,8 @@ def _versions(
         if decp.publication_hash(incoming["raw"]) == old_hash:
             continue
         history = list(old["publications"] or [])
-        batch_id = old.get("import_batch_id")
-        old_file = files.get(int(batch_id)) if pd.notna(batch_id) else None
+        stored_batch = old.get("import_batch_id")
+        old_file = files.get(int(stored_batch)) if pd.notna(stored_batch) else None
         continuation = incoming.get("csv_continuation")
         if isinstance(continuation, dict):
             _continue_contract(frame, idx, old, continuation, history, old_file)

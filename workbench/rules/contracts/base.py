@@ -119,6 +119,15 @@ def reference_date(contracts: pd.DataFrame) -> pd.Series:
     )
 
 
+def child(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """``frames[name]``, or an empty frame with its columns when the caller did not load it."""
+    if name in frames:
+        return frames[name]
+    from workbench.rules.frames import COLUMNS
+
+    return pd.DataFrame({c.key: pd.Series(dtype="object") for c in COLUMNS[name]})
+
+
 def value_errors(contracts: pd.DataFrame, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per value error of the contracts: record_id, field, raw, message, file, kind."""
     rows = []

@@ -11,6 +11,7 @@ from workbench.rules.common import fmt
 from workbench.rules.contracts.base import (
     _ContractRule,
     _fmt_date,
+    child,
     modification_field,
     reference_date,
 )
@@ -24,10 +25,12 @@ class ContractDurationSuspicious(_ContractRule):
     explanation = (
         "La durée en mois est nulle (bloquant), dépasse 180 mois pour un marché ou 360 mois "
         "pour une concession, ou vaut exactement 360, 365 ou 366 : une durée en jours saisie "
-        "dans le champ des mois. La durée sert au calcul des montants annuels. Corrigez la "
-        "durée (en mois) à partir du dossier du marché."
+        "dans le champ des mois. La nouvelle durée donnée par une modification (la durée "
+        "actuelle du marché) est contrôlée de même. La durée sert au calcul des montants "
+        "annuels. Corrigez la durée (en mois) à partir du dossier du marché."
     )
     severity = "warning"
+    tables = ("contracts", "modifications")
     params = (
         Param("max_months", 180, "Durée maximale d'un marché (mois)", int, minimum=1),
         Param(
@@ -42,26 +45,58 @@ class ContractDurationSuspicious(_ContractRule):
         limit = pd.Series(float(params["max_months"]), index=contracts.index).where(
             ~concession, float(params["max_months_concession"])
         )
-        zero = months <= 0
-        days = months.isin([365, 366]) | (months.eq(360) & ~concession)
-        too_long = months > limit
-        bad = contracts[zero | days | too_long]
-        value = fmt(months[bad.index], ".0f")
-        message = pd.Series(
-            "Durée de "
-            + value
-            + " mois supérieure au maximum de "
-            + fmt(limit[bad.index], ".0f")
-            + " mois.",
-            index=bad.index,
-        )
-        message = message.mask(
-            days[bad.index],
-            "Durée de " + value + " mois : probablement une durée en jours saisie en mois.",
-        )
-        message = message.mask(zero[bad.index], "Durée nulle ou négative (" + value + " mois).")
-        severity = pd.Series("warning", index=bad.index).mask(zero[bad.index], "blocking")
-        return failures(bad["id"], "duration_months", value, message, severity=severity)
+        parts = [
+            _duration_failures(contracts["id"], "duration_months", "", months, concession, limit)
+        ]
+        mods = child(frames, "modifications")
+        if not mods.empty:
+            kinds = pd.Series(contracts["kind"].values, index=contracts["id"].values)
+            mod_concession = mods["contract_id"].map(kinds).eq("concession")
+            mod_limit = pd.Series(float(params["max_months"]), index=mods.index).where(
+                ~mod_concession, float(params["max_months_concession"])
+            )
+            parts.append(
+                _duration_failures(
+                    mods["contract_id"],
+                    modification_field(mods["position"], "dureeMois"),
+                    "Modification n° "
+                    + (mods["position"].astype("int64") + 1).astype(str)
+                    + " : nouvelle durée. ",
+                    mods["duration_months"].astype("float64"),
+                    mod_concession,
+                    mod_limit,
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+
+def _duration_failures(
+    record_id: pd.Series,
+    field: Any,
+    prefix: Any,
+    months: pd.Series,
+    concession: pd.Series,
+    limit: pd.Series,
+) -> pd.DataFrame:
+    zero = months <= 0
+    days = months.isin([365, 366]) | (months.eq(360) & ~concession)
+    too_long = months > limit
+    bad = zero | days | too_long
+    value = fmt(months[bad], ".0f")
+    if isinstance(field, pd.Series):
+        field = field[bad]
+    if isinstance(prefix, pd.Series):
+        prefix = prefix[bad]
+    message = pd.Series(
+        "Durée de " + value + " mois supérieure au maximum de " + fmt(limit[bad], ".0f") + " mois.",
+        index=value.index,
+    )
+    message = message.mask(
+        days[bad], "Durée de " + value + " mois : probablement une durée en jours saisie en mois."
+    )
+    message = message.mask(zero[bad], "Durée nulle ou négative (" + value + " mois).")
+    severity = pd.Series("warning", index=value.index).mask(zero[bad], "blocking")
+    return failures(record_id[bad], field, value, prefix + message, severity=severity)
 
 
 @register
@@ -111,7 +146,7 @@ class ContractDatesOrder(_ContractRule):
             )
         )
         by_id = pd.Series(pd.to_datetime(start).values, index=contracts["id"].values)
-        holders = frames["holders"]
+        holders = child(frames, "holders")
         acts = holders[holders["role"] == "subcontractor"]
         if not acts.empty and "notification_date" in acts:
             act_start = acts["contract_id"].map(by_id)
@@ -130,7 +165,7 @@ class ContractDatesOrder(_ContractRule):
                     + ").",
                 )
             )
-        modifications = frames["modifications"]
+        modifications = child(frames, "modifications")
         if not modifications.empty:
             mods = modifications.sort_values(["contract_id", "position"])
             unpublished = mods[mods["publication_date"] < mods["notification_date"]]
@@ -231,7 +266,7 @@ class ContractDateFuture(_ContractRule):
             )
         children = (
             (
-                frames["modifications"],
+                child(frames, "modifications"),
                 "modifications",
                 {
                     "notification_date": ("dateNotificationModification", "notification"),
@@ -240,7 +275,7 @@ class ContractDateFuture(_ContractRule):
                 "de la modification n° ",
             ),
             (
-                frames["subcontracting_modifications"],
+                child(frames, "subcontracting_modifications"),
                 "modificationsActesSousTraitance",
                 {
                     "notification_date": (
@@ -265,7 +300,7 @@ class ContractDateFuture(_ContractRule):
                         f"Date de {label} " + whose + number + " dans le futur : " + value + ".",
                     )
                 )
-        holders = frames["holders"]
+        holders = child(frames, "holders")
         acts = holders[
             (holders["role"] == "subcontractor") & (holders["notification_date"] > today)
         ]

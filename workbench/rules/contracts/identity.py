@@ -14,6 +14,7 @@ from workbench.rules.contracts.base import (
     V2_ONLY,
     _ContractRule,
     _is_empty,
+    child,
     modification_field,
     modification_holders,
     value_errors,
@@ -82,7 +83,9 @@ class ContractFieldMissing(_ContractRule):
         contracts = frames["contracts"]
         holders = frames["holders"]
         parts = []
-        pre_v2 = contracts["source_format"].isin(PRE_V2_FORMATS)
+        pre_v2 = contracts.get(
+            "source_format", pd.Series(None, index=contracts.index, dtype=object)
+        ).isin(PRE_V2_FORMATS)
         errors = value_errors(contracts)
         unreadable = set(
             zip(errors["record_id"], errors["field"].map(DECP_COLUMNS).fillna(""), strict=True)
@@ -180,7 +183,7 @@ class ContractSiretInvalid(_ContractRule):
             )
         )
         # holders named by modifications: not seen by the holder rules, so format errors too
-        named = modification_holders(frames["modifications"])
+        named = modification_holders(child(frames, "modifications"))
         if not named.empty:
             mod_type = clean_text(named["id_type"]).str.upper()
             mod_status = siret_statuses(named["identifier"])
@@ -236,7 +239,7 @@ class ContractHolderIsBuyer(_ContractRule):
                 "Le titulaire « " + identifier[bad.index] + " » est l'acheteur lui-même.",
             )
         ]
-        named = modification_holders(frames["modifications"])
+        named = modification_holders(child(frames, "modifications"))
         if not named.empty:
             identifier = compact_siret(named["identifier"])
             same = (identifier != "") & (identifier == named["contract_id"].map(buyers))

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from workbench.rules.common import fmt_fr
-from workbench.rules.contracts.base import _ContractRule, _fmt_amount, modification_field
+from workbench.rules.contracts.base import (
+    _ContractRule,
+    _fmt_amount,
+    child,
+    modification_field,
+)
 from workbench.rules.registry import Param, empty_failures, failures, register
 
 
@@ -36,7 +41,7 @@ class ContractModificationAmount(_ContractRule):
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         contracts = frames["contracts"]
-        mods = frames["modifications"]
+        mods = child(frames, "modifications")
         parts = []
         if not mods.empty:
             mods = mods.sort_values(["contract_id", "notification_date", "position"])
@@ -95,7 +100,7 @@ class ContractModificationAmount(_ContractRule):
                     severity=severity,
                 )
             )
-        subs = frames["subcontracting_modifications"]
+        subs = child(frames, "subcontracting_modifications")
         bad = subs[subs["amount"].astype("float64") <= 0]
         if not bad.empty:
             parts.append(
@@ -142,7 +147,7 @@ class ContractHoldersReplaced(_ContractRule):
             lambda s: frozenset(str(v) for v in s if v)
         )
         announced: dict[int, set[str]] = {}
-        mods = frames["modifications"]
+        mods = child(frames, "modifications")
         for contract_id, items in zip(mods["contract_id"], mods["holders"], strict=True):
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict) and item.get("identifier"):
