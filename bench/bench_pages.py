@@ -4,7 +4,8 @@
     BENCH_DATABASE_URL=... .venv/bin/python bench/bench_pages.py   # an already loaded database
 
 Environment: ``BENCH_LINES`` (purchase lines of the demo built, default 100,000),
-``BENCH_REPEAT`` (requests per page, default 12), ``BENCH_DATABASE_URL`` (use that database as
+``BENCH_REPEAT`` (requests per page, default 12; 3 at most for the indicator pages),
+``BENCH_INDICATORS=0`` (skip the indicator pages), ``BENCH_DATABASE_URL`` (use that database as
 is; it must hold the regional demo). Prints one row per (role, page) and the target (p95 ≤ 300 ms,
 indicator pages ≤ 500 ms); exits 0 whatever the figures (it measures, it does not judge).
 """
@@ -79,11 +80,14 @@ def measure(app, repeat: int) -> list[list[str]]:  # type: ignore[no-untyped-def
         client = app.test_client()
         _login(client, ACCOUNTS[role], password)
         for page in pages:
+            indicator = page.startswith(INDICATORS)
+            if indicator and os.environ.get("BENCH_INDICATORS") == "0":
+                continue
             first = client.get(page)
             if first.status_code == 404:
                 continue  # the page does not exist in this version
             timings = []
-            for _ in range(repeat):
+            for _ in range(min(repeat, 3) if indicator else repeat):
                 started = time.perf_counter()
                 response = client.get(page)
                 timings.append((time.perf_counter() - started) * 1000)
