@@ -42,9 +42,12 @@ test-postgres: $(STAMP)
 	@echo "== Suite sur PostgreSQL ($$WORKBENCH_TEST_DATABASE_URL) =="
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
-## Benchmarks (print figures; not timed tests).
+## Benchmarks (print figures; not timed tests). BENCH_LINES=1000000 for the Region's scale,
+## BENCH_POSTGRES_URL=postgresql+psycopg://… (emptied!) to measure PostgreSQL too.
+BENCH_LINES ?= 100000
 bench: $(STAMP)
-	@for script in bench/bench_*.py; do echo "== $$script =="; $(BIN)/python $$script || exit $$?; done
+	@for script in bench/bench_scale.py bench/bench_matching.py; do echo "== $$script =="; \
+	 BENCH_LINES=$(BENCH_LINES) $(BIN)/python $$script || exit $$?; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,7 +5,8 @@
 2. A 50,000-label feed drawn with realistic duplication from ~11,700 distinct supplier-style
    labels, matched against the same nomenclature by the engine and by the naive baseline
    ``process.cdist(labels, items, scorer=fuzz.token_sort_ratio,
-   processor=utils.default_process, workers=-1)``, in the same run.
+   processor=utils.default_process, workers=-1)``, in the same run — on the same deduplicated
+   input as the engine (each distinct raw label scored once, then mapped back to its lines).
 """
 
 from __future__ import annotations
@@ -55,10 +56,16 @@ def main() -> None:
 
     items = nom["label"].tolist()
     t0 = time.perf_counter()
+    # the same deduplicated input as the engine: each distinct raw label scored once
+    unique_labels, inverse = np.unique(np.array(labels, dtype=object), return_inverse=True)
     scores = process.cdist(
-        labels, items, scorer=fuzz.token_sort_ratio, processor=utils.default_process, workers=-1
+        unique_labels.tolist(),
+        items,
+        scorer=fuzz.token_sort_ratio,
+        processor=utils.default_process,
+        workers=-1,
     )
-    base_top1 = scores.argmax(axis=1)
+    base_top1 = scores.argmax(axis=1)[inverse]
     t_base = time.perf_counter() - t0
     base_acc = float((nom["code"].to_numpy()[base_top1] == truth.to_numpy()).mean())
     del scores
@@ -70,7 +77,9 @@ def main() -> None:
     t_engine = time.perf_counter() - t0
     acc = accuracy(sug, truth)
 
-    print(f"baseline token_sort_ratio cdist: {t_base:.2f} s, top-1 {base_acc:.4f}")
+    print(
+        f"baseline token_sort_ratio cdist (distinct labels): {t_base:.2f} s, top-1 {base_acc:.4f}"
+    )
     print(
         f"engine (build {t_build:.2f} s + suggest): {t_engine:.2f} s, "
         f"top-1 {acc['top1']:.4f}, top-5 {acc['topk']:.4f}, "

@@ -326,3 +326,20 @@ def test_groups_are_oldest_first_by_default_and_most_lines_on_request(session, m
     most = queries.group_page(session, user, queries.GroupFilter(sort="lignes"))
     counts = [g.line_count for g in most.groups]
     assert counts == sorted(counts, reverse=True)
+
+
+def test_group_anomaly_statuses_are_read_by_indexed_group_key(session, make) -> None:  # type: ignore[no-untyped-def]
+    from workbench.matching.queries import GroupFilter, group_page
+    from workbench.rules.operations import run_rules
+
+    site = make.site()
+    supplier = make.supplier(siret="12345678200010")
+    for _ in range(3):
+        make.purchase_line(site, label="STEAK HACHE", supplier=supplier, reference="R1")
+    make.purchase_line(site, label="Yaourt nature ", amount_ht=3.0)
+    run_rules(session, record_kind="purchase_line")
+    admin = make.user(role="admin")
+    page = group_page(session, admin, GroupFilter())
+    statuses = {g.key: g.anomalies for g in page.groups}
+    assert statuses["ref:12345678200010|R1"] == {"open": 3}
+    assert statuses[next(k for k in statuses if k.startswith("lbl:"))] == {"open": 1}

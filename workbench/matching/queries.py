@@ -444,35 +444,42 @@ def group_sites(
     return out
 
 
+def _anomaly_keys(group: ArticleGroup) -> list[str]:
+    """The ARTICLE_UNMAPPED ``group_key`` values of a group's lines (see
+    :func:`workbench.rules.purchases.group_key`): ``ref:<SIRET>|<reference>``, or
+    ``lbl:<LABEL>`` for each raw label of a label group."""
+    if group.kind == "reference":
+        siret = "".join(c for c in group.supplier_siret if c not in " .-")
+        return [f"ref:{siret}|{group.reference or ''}"]
+    return sorted({f"lbl:{str(label).strip().upper()}" for label in group.labels})
+
+
 def anomaly_statuses(
     session: Session, user: User, groups: Sequence[ArticleGroup], site_id: int | None = None
 ) -> dict[str, dict[str, int]]:
-    """Counts of ARTICLE_UNMAPPED anomalies by status, per group of the page."""
-    base = unmapped_clause(user, [site_id] if site_id is not None else None)
-    rows = session.execute(
-        sa.select(
-            PurchaseLine.supplier_siret,
-            PurchaseLine.reference,
-            PurchaseLine.label,
-            Anomaly.status,
-            sa.func.count(),
-        )
-        .join(
-            Anomaly,
-            sa.and_(
-                Anomaly.record_kind == "purchase_line",
-                Anomaly.record_id == PurchaseLine.id,
-                Anomaly.rule_code == RULE_CODE,
-            ),
-        )
-        .where(base, _page_condition(groups))
-        .group_by(
-            PurchaseLine.supplier_siret, PurchaseLine.reference, PurchaseLine.label, Anomaly.status
-        )
-    ).all()
+    """Counts of ARTICLE_UNMAPPED anomalies by status (resolved ones aside), per group of the
+    page: one grouped SELECT by indexed ``group_key`` (``ix_anomalies_group_key``) within the
+    user's scope — no join with the lines."""
+    from workbench.rules.queries import scope_anomalies
+
+    owner: dict[str, str] = {}
+    for group in groups:
+        for key in _anomaly_keys(group):
+            owner.setdefault(key, group.key)
+    if not owner:
+        return {}
+    stmt = scope_anomalies(
+        sa.select(Anomaly.group_key, Anomaly.status, sa.func.count()), user
+    ).where(
+        Anomaly.rule_code == RULE_CODE,
+        Anomaly.group_key.in_(sorted(owner)),
+        Anomaly.status != "resolved",
+    )
+    if site_id is not None:
+        stmt = stmt.where(Anomaly.site_id == site_id)
     out: dict[str, dict[str, int]] = {}
-    for siret, reference, label, status, count in rows:
-        bucket = out.setdefault(_row_key(siret, reference, label), {})
+    for key, status, count in session.execute(stmt.group_by(Anomaly.group_key, Anomaly.status)):
+        bucket = out.setdefault(owner[key], {})
         bucket[status] = bucket.get(status, 0) + int(count)
     return out
 

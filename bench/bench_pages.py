@@ -1,0 +1,131 @@
+"""Benchmark: p50 / p95 of every page per role, with a logged-in client, over the regional demo.
+
+    .venv/bin/python bench/bench_pages.py            # builds a SQLite regional demo (BENCH_LINES)
+    BENCH_DATABASE_URL=... .venv/bin/python bench/bench_pages.py   # an already loaded database
+
+Environment: ``BENCH_LINES`` (purchase lines of the demo built, default 100,000),
+``BENCH_REPEAT`` (requests per page, default 12; 3 at most for the indicator pages),
+``BENCH_INDICATORS=0`` (skip the indicator pages), ``BENCH_DATABASE_URL`` (use that database as
+is; it must hold the regional demo). Prints one row per (role, page) and the target (p95 ≤ 300 ms,
+indicator pages ≤ 500 ms); exits 0 whatever the figures (it measures, it does not judge).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import build_regional, peak_rss_mb, table  # noqa: E402
+
+ACCOUNTS = {
+    "admin": "admin@region.example",
+    "legal": "juridique@region.example",
+    "direction": "direction.lycees@region.example",
+    "canteen": "cantine.chateaubriand@region.example",
+    "viewer": "observatoire@region.example",
+}
+PAGES = {
+    "admin": [
+        "/",
+        "/articles",
+        "/files/matrix",
+        "/files/purchases",
+        "/files/suppliers",
+        "/files/contracts",
+        "/files/purchases?page=20",
+        "/a-valider",
+        "/regles/",
+        "/indicateurs",
+        "/indicateurs/qualite",
+        "/indicateurs/marches",
+    ],
+    "legal": ["/", "/a-valider", "/files/contracts", "/regles/"],
+    "direction": ["/", "/files/suppliers", "/files/contracts"],
+    "canteen": [
+        "/",
+        "/articles",
+        "/files/matrix",
+        "/files/purchases",
+        "/files/purchases?tri=recent",
+    ],
+    "viewer": ["/", "/indicateurs"],
+}
+INDICATORS = ("/indicateurs",)
+
+
+def _login(client, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    response = client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf_token": token.group(1) if token else ""},
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"login failed for {email}: {response.status_code}")
+
+
+def measure(app, repeat: int) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    password = str(app.config.get("DEMO_PASSWORD") or "demo-workbench")
+    rows = []
+    for role, pages in PAGES.items():
+        client = app.test_client()
+        _login(client, ACCOUNTS[role], password)
+        for page in pages:
+            indicator = page.startswith(INDICATORS)
+            if indicator and os.environ.get("BENCH_INDICATORS") == "0":
+                continue
+            first = client.get(page)
+            if first.status_code == 404:
+                continue  # the page does not exist in this version
+            timings = []
+            for _ in range(min(repeat, 3) if indicator else repeat):
+                started = time.perf_counter()
+                response = client.get(page)
+                timings.append((time.perf_counter() - started) * 1000)
+            timings.sort()
+            p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+            target = 500 if page.startswith(INDICATORS) else 300
+            rows.append(
+                [
+                    role,
+                    page,
+                    str(response.status_code),
+                    f"{statistics.median(timings):.0f}",
+                    f"{p95:.0f}",
+                    f"≤ {target}",
+                    "ok" if p95 <= target else "NO",
+                ]
+            )
+    return rows
+
+
+def main() -> None:
+    repeat = int(os.environ.get("BENCH_REPEAT", "12"))
+    url = os.environ.get("BENCH_DATABASE_URL")
+    tmp = None
+    if not url:
+        tmp = tempfile.TemporaryDirectory(prefix="wb-bench-pages-")
+        url = f"sqlite:///{tmp.name}/regional.sqlite3"
+        lines = int(os.environ.get("BENCH_LINES", "100000"))
+        seconds = build_regional(url, lines)
+        print(f"regional demo, {lines:,} lines, loaded with its rules in {seconds:.0f} s")
+    os.environ["WORKBENCH_DATABASE_URL"] = url
+    from workbench import create_app
+
+    app = create_app()
+    rows = measure(app, repeat)
+    print(table(["role", "page", "status", "p50 ms", "p95 ms", "target", ""], rows))
+    print(f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""The Region's year at scale, as users run it: one table of figures against the targets.
+
+    make bench                                   # BENCH_LINES=100000 by default (quick)
+    BENCH_LINES=1000000 BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wb_x \\
+        .venv/bin/python bench/bench_scale.py
+
+Steps, each in its own process (its peak RSS is its own):
+
+1. imports of a canonical purchase file of ``BENCH_LINES`` lines **with the re-check connected**
+   (as the web page and the CLI run it), on SQLite and, when ``BENCH_POSTGRES_URL`` is set (that
+   database is emptied), on PostgreSQL; each against its floor measured in the same run:
+   pandas + pyarrow read plus ``sqlite3`` ``executemany`` into a bare table, and pandas +
+   pyarrow read plus ``COPY`` into a table with the same indexes as ``purchase_lines``;
+2. the regional demo (115 lycées, ``BENCH_LINES`` lines) loaded without rules, then: the table
+   load (what the rules read, into pandas), the first rule run, a run where nothing changed,
+   the re-check after mapping one article group (through the queue's operation);
+3. p50/p95 of every page per role over that database (``bench/bench_pages.py``), including the
+   indicator pages when ``BENCH_INDICATORS`` is not ``0``.
+
+Matching against its baseline: ``bench/bench_matching.py`` (same deduplicated input).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import WORKBENCH, run_measured, table  # noqa: E402
+
+PYTHON = sys.executable
+HERE = Path(__file__).resolve()
+
+
+# -- steps run in child processes (python bench_scale.py --step NAME ...) -------------------------
+def _reset_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def step_import(url: str, csv_path: str) -> dict:
+    from flask_migrate import upgrade
+
+    from bench.bench_import import seed_reference
+    from workbench import create_app
+    from workbench.audit.operations import Actor, acting_as
+    from workbench.core.signals import records_changed
+    from workbench.extensions import db
+    from workbench.imports.operations import import_file
+
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    app = create_app({"ENV": "development", "DATABASE_URL": url})
+    with app.app_context():
+        upgrade()
+        seed_reference(db.session)
+        assert records_changed.receivers and not records_changed.is_muted, "re-check connected"
+        started = time.perf_counter()
+        with acting_as(Actor(email="bench", role="admin")):
+            result = import_file(db.session, "purchases", csv_path)
+            db.session.commit()
+        seconds = time.perf_counter() - started
+        anomalies = db.session.execute(db.text("SELECT count(*) FROM anomalies")).scalar()
+    return {
+        "seconds": seconds,
+        "note": f"{result.counts.inserted:,} lines, {anomalies:,} anomalies",
+    }
+
+
+def step_floor(url: str, csv_path: str) -> dict:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(csv_path, sep=";", engine="pyarrow", dtype=str)
+    columns = list(frame.columns)
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_floor")
+            conn.execute(
+                "CREATE TABLE bench_floor (id bigserial PRIMARY KEY, "
+                + ", ".join(f"{c} text" for c in columns)
+                + ")"
+            )
+            # the indexes of purchase_lines: unique key, lycée, lycée+day, supplier, unmapped
+            conn.execute(
+                "CREATE UNIQUE INDEX bench_floor_key ON bench_floor "
+                "(uai, date, siret_fournisseur, reference_article, libelle, id)"
+            )
+            conn.execute("CREATE INDEX bench_floor_site ON bench_floor (uai)")
+            conn.execute("CREATE INDEX bench_floor_site_date ON bench_floor (uai, date)")
+            conn.execute("CREATE INDEX bench_floor_supplier ON bench_floor (siret_fournisseur)")
+            conn.execute(
+                "CREATE INDEX bench_floor_unmapped ON bench_floor "
+                "(uai, siret_fournisseur, reference_article) WHERE code_nomenclature IS NULL"
+            )
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(f"COPY bench_floor ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            conn.commit()
+            conn.execute("DROP TABLE bench_floor")
+    else:
+        import sqlite3
+
+        path = Path(tempfile.mkdtemp(prefix="bench-floor-")) / "floor.sqlite3"
+        connection = sqlite3.connect(path)
+        connection.execute(f"CREATE TABLE bare ({', '.join(c + ' TEXT' for c in columns)})")
+        connection.executemany(f"INSERT INTO bare VALUES ({', '.join('?' for _ in columns)})", rows)
+        connection.commit()
+        connection.close()
+        path.unlink()
+    return {"seconds": time.perf_counter() - started, "note": f"{len(frame):,} rows"}
+
+
+def step_rules(url: str) -> dict:
+    import sqlalchemy as sa
+
+    from workbench import create_app
+    from workbench.audit.operations import Actor, acting_as
+    from workbench.auth.models import User
+    from workbench.extensions import db
+    from workbench.matching.operations import map_group
+    from workbench.rules.frames import load_frames
+    from workbench.rules.models import Anomaly, RuleRun
+    from workbench.rules.operations import _tables_for, effective_rules, run_rules
+
+    app = create_app({"DATABASE_URL": url})
+    out: dict = {}
+    with app.app_context(), acting_as(Actor(email="bench", role="system")):
+        session = db.session
+        started = time.perf_counter()
+        frames = load_frames(session, _tables_for(effective_rules(session).values()))
+        out["load"] = time.perf_counter() - started
+        del frames
+        session.rollback()
+        first = run_rules(session)
+        session.commit()
+        out["first"] = first.duration
+        out["first_note"] = f"{first.total('opened'):,} anomalies opened"
+        again = run_rules(session)
+        session.commit()
+        out["again"] = again.duration
+        out["again_note"] = f"{again.total('opened')} opened, {again.total('closed')} closed"
+        # one article group (the median by lines) mapped region-wide by the administrator
+        admin = session.scalar(sa.select(User).where(User.email == "admin@region.example"))
+        groups = session.execute(
+            sa.select(Anomaly.group_key, sa.func.count())
+            .where(
+                Anomaly.rule_code == "ARTICLE_UNMAPPED",
+                Anomaly.status == "open",
+                Anomaly.group_key.like("ref:%"),
+            )
+            .group_by(Anomaly.group_key)
+            .order_by(sa.func.count())
+        ).all()
+        key, lines = groups[len(groups) // 2]
+        code = session.execute(
+            sa.text("SELECT code FROM nomenclature_items WHERE is_active ORDER BY code LIMIT 1")
+        ).scalar()
+        started = time.perf_counter()
+        result = map_group(session, admin, key, code, all_sites=True)
+        session.commit()
+        out["mapped"] = time.perf_counter() - started
+        run = session.scalar(sa.select(RuleRun).order_by(RuleRun.id.desc()).limit(1))
+        out["recheck"] = run.duration_seconds
+        out["mapped_note"] = f"{len(result.line_ids):,} lines of {key[:40]}, {run.closed} closed"
+    return out
+
+
+def step_pages(url: str) -> dict:
+    from bench.bench_pages import measure
+    from workbench import create_app
+
+    app = create_app({"DATABASE_URL": url})
+    return {"rows": measure(app, int(os.environ.get("BENCH_REPEAT", "10")))}
+
+
+STEPS = {"import": step_import, "floor": step_floor, "rules": step_rules, "pages": step_pages}
+
+
+def child(step: str, *args: str) -> tuple[dict, float]:
+    seconds, rss, stdout = run_measured([PYTHON, str(HERE), "--step", step, *args], {})
+    return json.loads(stdout.strip().splitlines()[-1]), rss
+
+
+# -- the table ----------------------------------------------------------------------------------
+def main() -> None:
+    from bench.bench_import import generate
+
+    lines = int(os.environ.get("BENCH_LINES", "100000"))
+    postgres = os.environ.get("BENCH_POSTGRES_URL")
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        csv_path = Path(tmp) / "achats.csv"
+        generate(csv_path, lines)
+        print(f"file: {lines:,} lines, {csv_path.stat().st_size / 1e6:.0f} MB", flush=True)
+        databases = [("SQLite", f"sqlite:///{tmp}/import.sqlite3")]
+        if postgres:
+            databases.append(("PostgreSQL", postgres))
+        for name, url in databases:
+            floor, floor_rss = child("floor", url, str(csv_path))
+            done, rss = child("import", url, str(csv_path))
+            ratio = done["seconds"] / floor["seconds"]
+            rows.append([f"floor {name}", f"{floor['seconds']:.1f} s", "", f"{floor_rss:.0f}", ""])
+            rows.append(
+                [
+                    f"import + re-check {name} ({done['note']})",
+                    f"{done['seconds']:.1f} s",
+                    f"{ratio:.1f}× floor (≤ 4)",
+                    f"{rss:.0f} (≤ 1024)",
+                    "ok" if ratio <= 4 and rss <= 1024 else "NO",
+                ]
+            )
+            print(
+                table(["step", "time", "ratio / target", "peak RSS MB", ""], rows[-2:]), flush=True
+            )
+
+        regional = f"sqlite:///{tmp}/regional.sqlite3"
+        env = {"WORKBENCH_DATABASE_URL": regional}
+        run_measured([WORKBENCH, "db", "upgrade"], env)
+        seconds, rss, _ = run_measured(
+            [WORKBENCH, "demo", "--size", "regional", "--lines", str(lines), "--no-rules"], env
+        )
+        rows.append(
+            [
+                f"regional demo load ({lines:,} lines, no rules)",
+                f"{seconds:.0f} s",
+                "",
+                f"{rss:.0f}",
+                "",
+            ]
+        )
+        rules, rss = child("rules", regional)
+        load = rules["load"]
+        rows += [
+            ["rules: table load into pandas", f"{load:.1f} s", "", "", ""],
+            [
+                f"rules: first run ({rules['first_note']})",
+                f"{rules['first']:.1f} s",
+                f"{rules['first'] / load:.1f}× load (≤ 3)",
+                f"{rss:.0f}",
+                "ok" if rules["first"] <= 3 * load else "NO",
+            ],
+            [
+                f"rules: nothing changed ({rules['again_note']})",
+                f"{rules['again']:.1f} s",
+                f"{rules['again'] / load:.1f}× load (≤ 1.5)",
+                "",
+                "ok" if rules["again"] <= 1.5 * load else "NO",
+            ],
+            [
+                f"re-check after mapping a group ({rules['mapped_note']})",
+                f"{rules['recheck']:.2f} s",
+                f"≤ 1 s (whole mapping {rules['mapped']:.2f} s)",
+                "",
+                "ok" if rules["recheck"] <= 1 else "NO",
+            ],
+        ]
+        print(table(["step", "time", "ratio / target", "peak RSS MB", ""], rows), flush=True)
+        pages, rss = child("pages", regional)
+        print(table(["role", "page", "status", "p50 ms", "p95 ms", "target", ""], pages["rows"]))
+        print(f"pages: peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--step":
+        import logging
+
+        logging.disable(logging.INFO)
+        print(json.dumps(STEPS[sys.argv[2]](*sys.argv[3:])))
+    else:
+        main()
