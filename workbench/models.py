@@ -3,6 +3,7 @@
 from workbench.audit.models import AuditEntry
 from workbench.auth.models import Role, User, user_sites
 from workbench.imports.models import ImportBatch
+from workbench.indicators.summary import EgalimSummary
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
@@ -17,6 +18,7 @@ __all__ = [
     "ContractModification",
     "Correction",
     "Direction",
+    "EgalimSummary",
     "ImportBatch",
     "MatchAlias",
     "MatchRejection",
