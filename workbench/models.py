@@ -4,6 +4,7 @@ from workbench.api.models import ApiBatch, ApiToken
 from workbench.audit.models import AuditEntry
 from workbench.auth.models import Role, User, user_sites
 from workbench.imports.models import ImportBatch
+from workbench.indicators.summary import EgalimSummary
 from workbench.jobs.models import Job
 from workbench.matching.models import MatchAlias, MatchRejection
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
@@ -28,6 +29,7 @@ __all__ = [
     "ContractModification",
     "Correction",
     "Direction",
+    "EgalimSummary",
     "ImportBatch",
     "Job",
     "MatchAlias",

@@ -10,6 +10,8 @@ import pytest
 #: API answers 401 by itself (tests/api).
 PUBLIC = {"auth.login", "static", "service.health", "api-docs.openapi_json"}
 TOKEN_AUTHENTICATED = "api."
+#: The public observatory needs no login by design; it answers 404 unless PUBLIC_OBSERVATORY.
+OBSERVATORY = {"public.index", "public.egalim_csv", "public.spaser_csv", "public.decp"}
 
 
 def _url_for_rule(rule) -> str:  # type: ignore[no-untyped-def]
@@ -28,6 +30,9 @@ def test_every_page_but_login_requires_a_session(app, client):
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC or rule.endpoint.startswith(TOKEN_AUTHENTICATED):
+            continue
+        if rule.endpoint in OBSERVATORY:
+            assert client.get(_url_for_rule(rule)).status_code == 404, rule.endpoint
             continue
         url = _url_for_rule(rule)
         for method in sorted(rule.methods & {"GET", "POST"}):

@@ -159,13 +159,27 @@ def _times(call, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-d
 def bench(app, db) -> None:  # type: ignore[no-untyped-def]
     from workbench.exports import purchases
     from workbench.exports import queries as export_queries
-    from workbench.indicators import queries, reports
+    from workbench.indicators import queries, reports, summary
     from workbench.indicators.queries import Filters
 
     session = db.session
-    cold = _times(lambda: queries.egalim_aggregate(session, None, Filters(year=2025), "53"), 3)
+    if not os.environ.get("BENCH_SKIP_LIVE"):
+        session.execute(sa.delete(summary.TABLE))
+        session.commit()
+        live = _times(lambda: queries.egalim_aggregate(session, None, Filters(year=2025), "53"), 1)
+        print(f"EGalim figures summed live from the lines (one year): {live[0]:.1f} s")
+        start = time.perf_counter()
+        summary.rebuild_all(session, "53")
+        session.commit()
+        print(f"summary full rebuild: {time.perf_counter() - start:.1f} s")
+    ids = session.execute(sa.text("SELECT id FROM purchase_lines WHERE id % 9973 = 1")).scalars()
+    ids = ids.all()[:100]
+    upd = _times(lambda: summary.on_records_changed(session, "purchase_line", ids), 3)
+    session.rollback()
+    print(f"summary update after a change of {len(ids)} lines: p50 {upd[0] * 1000:.0f} ms")
+    warm = _times(lambda: queries.egalim_aggregate(session, None, Filters(year=2025), "53"), 5)
     print(
-        f"EGalim aggregate (SQL GROUP BY, one year): p50 {cold[0] * 1000:.0f} ms, max {cold[1] * 1000:.0f} ms"
+        f"EGalim aggregate from the summary: p50 {warm[0] * 1000:.0f} ms, max {warm[1] * 1000:.0f} ms"
     )
     client = app.test_client()
     token_page = client.get("/connexion").get_data(as_text=True)
@@ -177,6 +191,7 @@ def bench(app, db) -> None:  # type: ignore[no-untyped-def]
         data={"email": "admin@bench", "password": "motdepasse-bench", "csrf_token": token},
     )
     reports.clear_cache()
+    reports.CACHE_SECONDS = 0  # every view computes its figures (no cache): the worst case
     for url in ("/indicateurs?annee=2025", "/indicateurs/marches?annee=2025"):
         start = time.perf_counter()
         assert client.get(url).status_code == 200

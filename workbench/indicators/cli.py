@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from workbench.exports.cli import export_group
 from workbench.extensions import db
-from workbench.indicators import engine, queries, reports
+from workbench.indicators import engine, queries, reports, summary
 from workbench.indicators.queries import Filters
 from workbench.reference.models import Site, Supplier
 
@@ -150,6 +150,21 @@ def spaser_command(
         f"SPASER {filters.year} : {report['marche']['contracts']} marché(s), "
         f"{report['concession']['contracts']} concession(s) ; "
         f"{report['excluded_contracts']} contrat(s) exclu(s) → {output}"
+    )
+
+
+@indicators_group.command("refresh")
+@with_appcontext
+def refresh_command() -> None:
+    """Reconstruire la table de synthèse EGalim (après un chargement hors application)."""
+    import time
+
+    start = time.perf_counter()
+    summary.rebuild_all(db.session, str(current_app.config["REGION_CODE"]))
+    db.session.commit()
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(summary.TABLE))
+    click.echo(
+        f"Synthèse EGalim reconstruite : {rows} ligne(s) en {time.perf_counter() - start:.1f} s."
     )
 
 

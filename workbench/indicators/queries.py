@@ -63,6 +63,14 @@ def scope(stmt: sa.Select, user: User | None, kind: str) -> sa.Select:
     """
     if user is None:
         return stmt
+    if kind == "egalim_summary":
+        from workbench.indicators.summary import TABLE
+
+        # per-lycée sums of purchase lines: read as the lines themselves are
+        clause = scope_clause("purchase_line", user, figures=True)
+        if user.role == Role.CANTEEN:
+            clause = TABLE.c.site_id.in_(user.site_ids or {-1})
+        return stmt.where(clause)
     return stmt.where(scope_clause(kind, user, figures=True))
 
 
@@ -136,10 +144,8 @@ def _line_filters(stmt: sa.Select, filters: Filters) -> sa.Select:
     return stmt
 
 
-def egalim_aggregate(
-    session: Session, user: User | None, filters: Filters, region_code: str
-) -> pd.DataFrame:
-    """The purchase lines summed per (year, month, site, family, category, excluded, local def.)."""
+def line_select(region_code: str) -> sa.Select:
+    """One row per purchase line with the dimensions and flags the EGalim figures need."""
     amount = sa.func.coalesce(PurchaseLine.amount_ht, 0)
     departments = region_departments(region_code)
     is_france = sa.or_(
@@ -153,20 +159,18 @@ def egalim_aggregate(
     is_regional = (
         sa.func.substr(Supplier.commune_code, 1, 2).in_(departments) if departments else sa.false()
     )
-    excluded = sa.case((PurchaseLine.id.in_(blocked_ids("purchase_line")), 1), else_=0)
     local_definition = sa.case(
         (is_local, sa.func.coalesce(PurchaseLine.local_definition, engine.UNDEFINED_LOCAL)),
         else_="",
     )
     flag = lambda condition: sa.case((condition, 1), else_=0)  # noqa: E731
-    inner = (
+    return (
         sa.select(
             sa.extract("year", PurchaseLine.line_date).label("year"),
             sa.extract("month", PurchaseLine.line_date).label("month"),
             PurchaseLine.site_id.label("site_id"),
             family_expression().label("family"),
-            category_expression().label("category"),
-            excluded.label("excluded"),
+            sa.func.coalesce(category_expression(), "").label("category"),
             local_definition.label("local_definition"),
             amount.label("amount"),
             flag(is_france).label("is_france"),
@@ -179,33 +183,59 @@ def egalim_aggregate(
         .outerjoin(NomenclatureItem, NomenclatureItem.code == PurchaseLine.nomenclature_code)
         .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
     )
-    inner = _line_filters(scope(inner, user, "purchase_line"), filters).subquery()
-    dims = [
-        inner.c[name]
-        for name in (
-            "year",
-            "month",
-            "site_id",
-            "family",
-            "category",
-            "excluded",
-            "local_definition",
-        )
-    ]
+
+
+SUM_COLUMNS = ("lines", "amount_ht", "france_amount", "local_amount", "short_circuit_amount",
+               "regional_amount")  # fmt: skip
+GROUP_COLUMNS = ("year", "month", "site_id", "family", "category", "local_definition")
+
+
+def grouped(inner: sa.Select, extra: tuple[str, ...] = ()) -> sa.Select:
+    """``inner`` (a :func:`line_select`, maybe filtered) summed per :data:`GROUP_COLUMNS`."""
+    sub = inner.subquery()
+    dims = [sub.c[name] for name in (*GROUP_COLUMNS, *extra)]
 
     def when(name: str) -> Any:
-        return sa.func.sum(inner.c.amount * inner.c[name])
+        return sa.func.sum(sub.c.amount * sub.c[name])
 
-    stmt = sa.select(
+    return sa.select(
         *dims,
         sa.func.count().label("lines"),
-        sa.func.sum(inner.c.amount).label("amount_ht"),
+        sa.func.sum(sub.c.amount).label("amount_ht"),
         when("is_france").label("france_amount"),
         when("is_local").label("local_amount"),
         when("is_short").label("short_circuit_amount"),
         when("is_regional").label("regional_amount"),
     ).group_by(*dims)
-    return engine.normalise_aggregate(_frame(session, stmt))
+
+
+def egalim_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
+    """The purchase lines summed per (year, month, site, family, category, excluded, local def.).
+
+    Read from the summary table (:mod:`workbench.indicators.summary`), less the lines under an
+    open blocking anomaly, which are summed live (they are few) and shown apart. A supplier
+    filter is not in the summary: that view is summed live from the lines.
+    """
+    from workbench.indicators import summary
+
+    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
+    if filters.supplier_id is not None or not summary.ensure(session, region_code):
+        inner = line_select(region_code).add_columns(
+            sa.case((blocked, 1), else_=0).label("excluded")
+        )
+        inner = _line_filters(scope(inner, user, "purchase_line"), filters)
+        return engine.normalise_aggregate(_frame(session, grouped(inner, ("excluded",))))
+    kept = summary.read(session, user, filters)
+    inner = _line_filters(
+        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters
+    )
+    left_out = engine.normalise_aggregate(
+        _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))
+    )
+    kept_rows = left_out.assign(excluded=0)
+    return engine.combine_aggregates(kept, left_out, kept_rows)
 
 
 def corrected_lines(

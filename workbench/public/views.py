@@ -25,11 +25,12 @@ def _enabled() -> None:
 
 
 def _report() -> dict[str, Any]:
-    return reports.public_report(
+    report = reports.public_report(
         db.session,
         str(current_app.config["REGION_CODE"]),
         int(current_app.config["FIRST_WINNER_YEARS"]),
     )
+    return report
 
 
 def index():  # type: ignore[no-untyped-def]

@@ -44,13 +44,13 @@ PURCHASE_VALUES = (
     "nomenclature_code",
     "is_short_circuit",
     "is_local",
-    "local_definition",
-    "local_km",
 )
+#: ma-cantine's definition of "local" and its distance (written when the file carries them).
+PURCHASE_LOCAL_VALUES = ("local_definition", "local_km")
 
 
 #: What pass 1 stages per purchase line (the raw text columns are dropped once converted).
-STAGED_PURCHASE_COLUMNS = (ROW, *PURCHASE_VALUES, "key_base")
+STAGED_PURCHASE_COLUMNS = (ROW, *PURCHASE_VALUES, *PURCHASE_LOCAL_VALUES, "key_base")
 #: Keys per ``line_key IN (...)`` look-up of the existing lines (below every driver's limit).
 KEY_LOOKUP_BATCH = 5_000
 #: Lines written above which ``purchase_lines`` is ANALYZEd at the end of the import.
@@ -89,7 +89,7 @@ def _write_purchases(session: Session, staged: Any, report: Report, batch_id: in
         if chunk.empty:
             continue
         chunk["line_key"] = line_keys(bases, numbers)
-        values = _present(chunk, PURCHASE_VALUES)
+        values = _present(chunk, (*PURCHASE_VALUES, *PURCHASE_LOCAL_VALUES))
         if look_up:
             existing = _existing_lines(session, table, chunk["line_key"], values)
         else:
