@@ -150,3 +150,21 @@ def test_numbers_never_show_a_negative_zero_and_plurals_agree():
     assert plural(2, "ouverte") == "2 ouvertes"
     assert plural(1, "ouverte") == "1 ouverte"
     assert plural(3, "prise en charge", "prises en charge") == "3 prises en charge"
+
+
+def test_learned_aliases_read_as_words(session, make):
+    from workbench.audit.operations import record
+
+    record(
+        session,
+        "match.alias_learned",
+        target_kind="match_alias",
+        target_id=1,
+        target_label="reference:55204599900869|Y125",
+        after={"kind": "reference", "key": "55204599900869|Y125", "code": "N-1"},
+    )
+    shown = describe(_entries(session, "match.alias_learned")[-1])
+    assert shown.action == "Rattachement mémorisé"
+    assert shown.target_name == "Référence Y125 (SIRET 55204599900869)"
+    kind = next(c for c in shown.changes if c.label == "Type")
+    assert kind.new == "Référence fournisseur"
