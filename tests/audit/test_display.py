@@ -168,3 +168,14 @@ def test_learned_aliases_read_as_words(session, make):
     assert shown.target_name == "Référence Y125 (SIRET 55204599900869)"
     kind = next(c for c in shown.changes if c.label == "Type")
     assert kind.new == "Référence fournisseur"
+
+
+def test_values_are_shown_like_the_record_page():
+    from workbench.review.labels import shown_value
+
+    assert shown_value("purchase_line", "labels", "BIO,PECHE_DURABLE") == "Bio, Pêche durable"
+    assert shown_value("purchase_line", "family", "AUTRES") == "Autres produits"
+    assert shown_value("purchase_line", "origin", "HORS_UE") == "Hors UE"
+    assert shown_value("purchase_line", "amount_ht", 7.5) == "7,50\u00a0€"
+    assert shown_value("contract", "notification_date", "2026-02-03") == "03/02/2026"
+    assert shown_value("supplier", "company_category", None) == "—"
