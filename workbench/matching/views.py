@@ -24,7 +24,7 @@ ROLES = ("canteen", "admin")
 #: Scores offered for « accepter la meilleure suggestion de chaque article ≥ S ».
 BULK_THRESHOLDS = (100, 95, 90, 85, 80)
 #: Groups looked at by one bulk accept (the current filters, in the page's order).
-BULK_MAX_GROUPS = 200
+BULK_MAX_GROUPS = 100
 #: Plural forms of the anomaly statuses (« 2 ouvertes », « 3 prises en charge »).
 STATUS_PLURALS = {
     "open": "ouvertes",
