@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.security.conftest import OWN_SIRET, assert_unchanged, snapshot
+from workbench.review.groups import group_token
 
 
 def _purchase_file(world) -> bytes:  # type: ignore[no-untyped-def]
@@ -83,6 +84,17 @@ def _requests(world) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-unt
             f"/corrections/{world.line_applied.id}/annuler",
             {"reason": "erreur"},
         ),
+        "review.queue_bulk": (
+            "admin",
+            "/files/purchases/groupes",
+            {"action": "claim", "groupes": [group_token(world.line_anomaly)]},
+        ),
+        "matching.bulk_accept": (
+            "admin",
+            "/articles/lot/confirmer",
+            {"choix": [f"{world.code}@{world.other_group}"], "site": ""},
+        ),
+        "matching.undo": ("admin", "/articles/annuler", {}),
         "rules.update": (
             "admin",
             "/regles/SIRET_MISSING",
@@ -99,6 +111,7 @@ POST_ENDPOINTS = [
     "auth.user_edit", "auth.user_new", "imports.index", "matching.map_group",
     "matching.reject", "review.claim", "review.correct", "review.decide",
     "review.decide_many", "review.dismiss", "review.report_matrix", "review.revert", "rules.update",
+    "review.queue_bulk", "matching.bulk_accept", "matching.undo",
 ]  # fmt: skip
 
 
@@ -124,7 +137,11 @@ def test_a_post_without_csrf_token_is_refused_and_changes_nothing(
     requests = _requests(world)
     assert set(requests) == set(POST_ENDPOINTS)
     role, url, data = requests[endpoint]
-    login_as(role)
+    user = login_as(role)
+    if endpoint == "matching.undo":  # something to undo: a decision of this very user
+        from workbench.matching.operations import map_group
+
+        map_group(session, user, world.other_group, world.code)
     before = snapshot(session)
     response = _send(client, url, data, token=False)
     assert response.status_code == 400, response.status_code

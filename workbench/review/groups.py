@@ -265,3 +265,10 @@ def invalid_code_count(session: Session, user: User) -> int:
     """How many lines of the user's scope have an unknown or inactive nomenclature code."""
     stmt = _invalid_codes(user).with_only_columns(sa.func.count()).order_by(None)
     return session.scalar(stmt) or 0
+
+
+def group_token(anomaly: Anomaly) -> str:
+    """The token of the group an anomaly belongs to (the Python twin of :func:`_group_expr`)."""
+    supplier = str(anomaly.supplier_id) if anomaly.supplier_id is not None else ""
+    key = anomaly.group_key or (f"{anomaly.value}@{supplier}" if anomaly.value else "") or supplier
+    return f"{anomaly.rule_code}|{key}"
