@@ -150,3 +150,32 @@ def test_numbers_never_show_a_negative_zero_and_plurals_agree():
     assert plural(2, "ouverte") == "2 ouvertes"
     assert plural(1, "ouverte") == "1 ouverte"
     assert plural(3, "prise en charge", "prises en charge") == "3 prises en charge"
+
+
+def test_learned_aliases_read_as_words(session, make):
+    from workbench.audit.operations import record
+
+    record(
+        session,
+        "match.alias_learned",
+        target_kind="match_alias",
+        target_id=1,
+        target_label="reference:55204599900869|Y125",
+        after={"kind": "reference", "key": "55204599900869|Y125", "code": "N-1"},
+    )
+    shown = describe(_entries(session, "match.alias_learned")[-1])
+    assert shown.action == "Rattachement mémorisé"
+    assert shown.target_name == "Référence Y125 (SIRET 55204599900869)"
+    kind = next(c for c in shown.changes if c.label == "Type")
+    assert kind.new == "Référence fournisseur"
+
+
+def test_values_are_shown_like_the_record_page():
+    from workbench.review.labels import shown_value
+
+    assert shown_value("purchase_line", "labels", "BIO,PECHE_DURABLE") == "Bio, Pêche durable"
+    assert shown_value("purchase_line", "family", "AUTRES") == "Autres produits"
+    assert shown_value("purchase_line", "origin", "HORS_UE") == "Hors UE"
+    assert shown_value("purchase_line", "amount_ht", 7.5) == "7,50\u00a0€"
+    assert shown_value("contract", "notification_date", "2026-02-03") == "03/02/2026"
+    assert shown_value("supplier", "company_category", None) == "—"

@@ -1,4 +1,9 @@
-"""Browser tests: a live server on a committed SQLite database, driven by Debian's Chromium."""
+"""Browser tests: a live server on a committed SQLite database, driven by Debian's Chromium.
+
+Each test module gets its own database and server (``live_app`` and ``live_url`` are module
+scoped): a module adds its data in a module fixture and looks ids up (:func:`id_of`), never
+hard-codes them. Screenshots go to ``screenshots/`` (gitignored), or ``WORKBENCH_SCREENSHOTS``.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "motdepasse-test"
-SCREENSHOTS = Path(os.environ.get("WORKBENCH_SCREENSHOTS", "/tmp/workbench-screenshots"))
+SCREENSHOTS = Path(
+    os.environ.get("WORKBENCH_SCREENSHOTS", Path(__file__).parents[2] / "screenshots")
+)
 
 
 def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
@@ -38,8 +45,12 @@ def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_app(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from workbench.matching.queries import clear_matcher_cache
+
+    # the matcher cache is keyed by table counts, not by database: a new database, a new cache
+    clear_matcher_cache()
     path = tmp_path_factory.mktemp("live") / "live.sqlite3"
     app = create_app(
         {"ENV": "testing", "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "live-secret"}
@@ -69,7 +80,7 @@ def live_app(tmp_path_factory):  # type: ignore[no-untyped-def]
     return app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_url(live_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,3 +121,19 @@ def login(page, email: str, password: str = PASSWORD) -> None:  # type: ignore[n
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def id_of(app, model, **where) -> int:  # type: ignore[no-untyped-def]
+    """The id of the one row of ``model`` matching ``where`` in the live database."""
+    import sqlalchemy as sa
+
+    with app.app_context():
+        found = db.session.scalars(sa.select(model.id).filter_by(**where)).all()
+        db.session.remove()
+    assert len(found) == 1, (model.__name__, where, found)
+    return found[0]
+
+
+def logout(page) -> None:  # type: ignore[no-untyped-def]
+    page.locator("form[action$='/deconnexion'] button").click()
+    page.wait_for_url("**/connexion**")

@@ -140,3 +140,45 @@ def test_bulk_accept_refuses_a_bad_threshold_and_skips_a_forged_pair(client, ses
     )
     html = response.get_data(as_text=True)
     assert "1 article(s) rattaché(s)" in html and "1 article(s) non rattaché(s)" in html
+
+
+@pytest.fixture
+def variants(make):  # type: ignore[no-untyped-def]
+    make.nomenclature_item(code="T-CAROTTE", label="Carotte râpée", family="FRUITS_ET_LEGUMES")
+    site = make.site()
+    canteen = make.user(role="canteen", sites=[site])
+    a = make.supplier(siret="73282932000074", name="Primeurs A")
+    b = make.supplier(siret="35600000000048", name="Primeurs B")
+    lines = [
+        make.purchase_line(site, label="CAROTTES RAPEES 5KG", supplier=a, reference="CR5"),
+        make.purchase_line(site, label="Carottes rapées seau 2,5 kg", supplier=b, reference="X9"),
+        make.purchase_line(site, label="Carottes rapées seau 2,5 kg", supplier=b, reference="X9"),
+    ]
+    return canteen, lines
+
+
+def test_near_variant_groups_are_merged_and_decided_at_once(client, session, variants):
+    canteen, lines = variants
+    client.login(canteen.email)
+    html = client.get("/articles").get_data(as_text=True)
+    assert html.count("data-group ") == 1  # two reference groups shown as one card
+    assert "Variantes proches regroupées" in html
+    variant_inputs = re.findall(r'name="variant" value="([^"]+)"', html)
+    assert variant_inputs and len(set(variant_inputs)) == 1
+    main = re.search(r'name="group" value="([^"]+)"', html).group(1)
+    response = client.post_form(
+        "/articles/rattacher",
+        {
+            "group": main,
+            "variant": variant_inputs[0],
+            "code": "T-CAROTTE",
+            "site": "",
+            "next": "/articles",
+        },
+        follow_redirects=True,
+    )
+    assert "3 ligne(s) de 2 variante(s) rattachée(s) au code T-CAROTTE" in response.get_data(
+        as_text=True
+    )
+    session.expire_all()
+    assert {line.nomenclature_code for line in lines} == {"T-CAROTTE"}

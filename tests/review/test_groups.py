@@ -154,3 +154,11 @@ def test_columns_sort_both_ways(client, session, make, matrix_case):
     assert down.index(mismatch) < down.index(absent)
     assert "ordre=-regle" in up_page  # the header link now sorts the other way
     assert session.scalar(sa.select(sa.func.count()).select_from(Anomaly)) == 6
+
+
+def test_the_python_token_matches_the_sql_grouping(session, matrix_case):
+    from workbench.review.groups import group_token
+
+    canteen, anomalies, lone = matrix_case
+    groups, _ = grouped_queue(session, canteen, "matrix", QueueFilter())
+    assert {g.token for g in groups} == {group_token(anomalies[0]), group_token(lone)}

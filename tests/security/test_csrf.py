@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.security.conftest import OWN_SIRET, assert_unchanged, snapshot
+from workbench.review.groups import group_token
 
 
 def _purchase_file(world) -> bytes:  # type: ignore[no-untyped-def]
@@ -88,6 +89,17 @@ def _requests(world) -> dict[str, tuple[str, str, dict]]:  # type: ignore[no-unt
             f"/corrections/{world.line_applied.id}/annuler",
             {"reason": "erreur"},
         ),
+        "review.queue_bulk": (
+            "admin",
+            "/files/purchases/groupes",
+            {"action": "claim", "groupes": [group_token(world.line_anomaly)]},
+        ),
+        "matching.bulk_accept": (
+            "admin",
+            "/articles/lot/confirmer",
+            {"choix": [f"{world.code}@{world.other_group}"], "site": ""},
+        ),
+        "matching.undo": ("admin", "/articles/annuler", {}),
         "rules.update": (
             "admin",
             "/regles/SIRET_MISSING",
@@ -158,6 +170,7 @@ POST_ENDPOINTS = [
     "auth.account_request_decide", "auth.user_edit", "auth.user_new", "imports.index", "matching.map_group",
     "matching.reject", "review.claim", "review.correct", "review.decide",
     "review.decide_many", "review.dismiss", "review.report_matrix", "review.revert", "rules.update",
+    "review.queue_bulk", "matching.bulk_accept", "matching.undo",
 ]  # fmt: skip
 POST_ENDPOINTS += [
     "reference.direction_new", "reference.direction_edit", "reference.site_new",
@@ -188,7 +201,11 @@ def test_a_post_without_csrf_token_is_refused_and_changes_nothing(
     requests = {**_requests(world), **_reference_requests(world)}
     assert set(requests) == set(POST_ENDPOINTS)
     role, url, data = requests[endpoint]
-    login_as(role)
+    user = login_as(role)
+    if endpoint == "matching.undo":  # something to undo: a decision of this very user
+        from workbench.matching.operations import map_group
+
+        map_group(session, user, world.other_group, world.code)
     before = snapshot(session)
     response = _send(client, url, data, token=False)
     assert response.status_code == 400, response.status_code

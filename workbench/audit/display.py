@@ -156,7 +156,7 @@ def _value_labels() -> dict[str, dict[str, str]]:
     return {
         "status": {**CORRECTION_STATUS_LABELS, **STATUS_LABELS},
         "anomaly_status": dict(STATUS_LABELS),
-        "kind": {**IMPORT_KIND_LABELS, **CORRECTION_KIND_LABELS},
+        "kind": {**IMPORT_KIND_LABELS, **CORRECTION_KIND_LABELS, **ALIAS_KIND_LABELS},
         "role": {str(k): v for k, v in ROLE_LABELS.items()},
         "reason": {
             **DISMISS_REASONS,
@@ -165,6 +165,21 @@ def _value_labels() -> dict[str, dict[str, str]]:
         },
         "approval_policy": dict(APPROVAL_POLICIES),
     }
+
+
+#: Kinds of learned aliases (``match_aliases.kind``).
+ALIAS_KIND_LABELS = {"label": "Libellé", "reference": "Référence fournisseur"}
+
+
+def _alias_name(target_label: str) -> str:
+    """``reference:<siret>|<ref>`` → « Référence REF (SIRET …) », ``label:<key>`` → « Libellé « key » »."""
+    kind, sep, key = target_label.partition(":")
+    if not sep or kind not in ALIAS_KIND_LABELS:
+        return target_label
+    if kind == "reference" and "|" in key:
+        siret, reference = key.split("|", 1)
+        return f"Référence {reference}" + (f" (SIRET {siret})" if siret else "")
+    return f"Libellé « {key} »"
 
 
 def action_label(code: str | None) -> str:
@@ -289,6 +304,10 @@ def describe(entry: AuditEntry, rule_titles: dict[str, str] | None = None) -> Sh
     name = entry.target_label or ""
     if kind == "anomaly" and entry.target_label:
         name = rule_title(entry.target_label)
+    elif kind == "match_alias" and entry.target_label:
+        name = _alias_name(entry.target_label)
+    elif kind == "match_rejection" and entry.target_label:
+        name = f"Libellé « {entry.target_label} »"
     elif not name and entry.target_id:
         name = f"n° {entry.target_id}"
     shown = ShownEntry(

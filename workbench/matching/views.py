@@ -12,6 +12,7 @@ from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.matching import operations, queries
+from workbench.matching.engine import cluster_labels
 from workbench.matching.forms import MapForm, RejectForm
 from workbench.reference.models import FAMILIES, LABELS, Site
 from workbench.review.forms import ButtonForm
@@ -23,7 +24,7 @@ ROLES = ("canteen", "admin")
 #: Scores offered for « accepter la meilleure suggestion de chaque article ≥ S ».
 BULK_THRESHOLDS = (100, 95, 90, 85, 80)
 #: Groups looked at by one bulk accept (the current filters, in the page's order).
-BULK_MAX_GROUPS = 200
+BULK_MAX_GROUPS = 100
 #: Plural forms of the anomaly statuses (« 2 ouvertes », « 3 prises en charge »).
 STATUS_PLURALS = {
     "open": "ouvertes",
@@ -64,6 +65,7 @@ def _flash_errors(form) -> None:  # type: ignore[no-untyped-def]
 def articles():  # type: ignore[no-untyped-def]
     filt = queries.GroupFilter.from_args(request.args)
     page = queries.group_page(db.session, current_user, filt)
+    variants = merge_variants(page.groups)
     invalid, invalid_total = invalid_code_lines(db.session, current_user)
     decisions, lines = decided_today(db.session, current_user, queries.RULE_CODE)
     last = operations.last_mapping(db.session, current_user)
@@ -82,11 +84,54 @@ def articles():  # type: ignore[no-untyped-def]
         is_admin=current_user.role == "admin",
         map_form=MapForm(),
         invalid_rule=INVALID_CODE_RULE,
+        variants=variants,
         progress={"decisions": decisions, "lines": lines, "remaining": page.total_groups},
         last_mapping=last,
         button_form=ButtonForm(),
         thresholds=BULK_THRESHOLDS,
     )
+
+
+def merge_variants(groups: list) -> dict[str, list]:  # type: ignore[type-arg]
+    """Merge the page's near-variant groups (the engine's :func:`cluster_labels`): the first
+    group of a cluster stays, the others become its variants (removed from ``groups``).
+
+    Returns ``{kept group key: [variant groups]}``. Only groups of the same page are merged.
+    """
+    if len(groups) < 2:
+        return {}
+    clusters = cluster_labels([g.label for g in groups]).set_index("input_index")["cluster_id"]
+    first: dict[int, object] = {}
+    variants: dict[str, list] = {}  # type: ignore[type-arg]
+    kept = []
+    for i, group in enumerate(groups):
+        cluster = int(clusters.get(i, -1 - i))
+        if cluster in first:
+            variants.setdefault(first[cluster].key, []).append(group)  # type: ignore[attr-defined]
+        else:
+            first[cluster] = group
+            kept.append(group)
+    groups[:] = kept
+    return variants
+
+
+def _map_with_variants(form: MapForm, variants: list[str]):  # type: ignore[no-untyped-def]
+    """One decision for a group and its near variants (each mapped like its own group)."""
+    pairs = [(form.group.data, form.code.data)] + [(v, form.code.data) for v in variants]
+    result = operations.map_groups(
+        db.session, current_user, pairs, site_ids=_site_ids(form.site.data)
+    )
+    if not result.groups:
+        raise ValidationError(result.refused[0][1] if result.refused else "Rien à rattacher.")
+    db.session.commit()
+    flash(
+        f"{format_number(result.lines)} ligne(s) de {result.groups} variante(s) rattachée(s) "
+        f"au code {form.code.data}"
+        + (" (en attente de validation)" if result.pending else "")
+        + ".",
+        "success",
+    )
+    return _back()
 
 
 @roles_required(*ROLES)
@@ -95,6 +140,14 @@ def map_group():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         _flash_errors(form)
         return _back()
+    variants = [v for v in request.form.getlist("variant") if v][:50]
+    if variants and not form.all_sites.data:
+        try:
+            return _map_with_variants(form, variants)
+        except (ValidationError, PermissionDenied) as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return _back()
     try:
         result = operations.map_group(
             db.session,
@@ -131,13 +184,14 @@ def reject():  # type: ignore[no-untyped-def]
         _flash_errors(form)
         return _back()
     try:
-        operations.reject_for_group(
-            db.session,
-            current_user,
-            form.group.data,
-            form.code.data,
-            site_ids=_site_ids(form.site.data),
-        )
+        for group in [form.group.data, *[v for v in request.form.getlist("variant") if v][:50]]:
+            operations.reject_for_group(
+                db.session,
+                current_user,
+                group,
+                form.code.data,
+                site_ids=_site_ids(form.site.data),
+            )
     except (ValidationError, PermissionDenied) as error:
         db.session.rollback()
         flash(error.message, "danger")

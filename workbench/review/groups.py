@@ -217,10 +217,10 @@ def invalid_code_lines(
     from workbench.records.models import PurchaseLine
     from workbench.reference.models import Site
 
-    base = scope_anomalies(sa.select(Anomaly), user).where(
-        Anomaly.rule_code == INVALID_CODE_RULE, Anomaly.status.in_(ACTIVE_STATUSES)
-    )
-    total = session.scalar(base.with_only_columns(sa.func.count()).order_by(None)) or 0
+    base = _invalid_codes(user)
+    total = invalid_code_count(session, user)
+    if limit <= 0:
+        return [], total
     rows = session.execute(
         base.with_only_columns(
             Anomaly.id,
@@ -255,5 +255,20 @@ def invalid_code_lines(
     ], total
 
 
+def _invalid_codes(user: User) -> sa.Select:
+    return scope_anomalies(sa.select(Anomaly), user).where(
+        Anomaly.rule_code == INVALID_CODE_RULE, Anomaly.status.in_(ACTIVE_STATUSES)
+    )
+
+
 def invalid_code_count(session: Session, user: User) -> int:
-    return invalid_code_lines(session, user, limit=0)[1]
+    """How many lines of the user's scope have an unknown or inactive nomenclature code."""
+    stmt = _invalid_codes(user).with_only_columns(sa.func.count()).order_by(None)
+    return session.scalar(stmt) or 0
+
+
+def group_token(anomaly: Anomaly) -> str:
+    """The token of the group an anomaly belongs to (the Python twin of :func:`_group_expr`)."""
+    supplier = str(anomaly.supplier_id) if anomaly.supplier_id is not None else ""
+    key = anomaly.group_key or (f"{anomaly.value}@{supplier}" if anomaly.value else "") or supplier
+    return f"{anomaly.rule_code}|{key}"

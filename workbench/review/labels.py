@@ -132,6 +132,8 @@ def rule_title(code: str | None) -> str:
 
 
 AMOUNT_FIELDS = frozenset({"amount", "amount_ht", "unit_price"})
+#: Declared origins as the supplier files write them.
+ORIGINS = {"FRANCE": "France", "UE": "Union européenne", "EUROPE": "Europe", "HORS_UE": "Hors UE"}
 
 
 def shown_value(record_kind: str | None, field: str | None, value: object) -> str:
@@ -145,4 +147,10 @@ def shown_value(record_kind: str | None, field: str | None, value: object) -> st
         from workbench.reference.models import LABELS
 
         return ", ".join(LABELS.get(v, v) for v in value.split(",") if v) or "—"
+    if field == "family" and isinstance(value, str):
+        from workbench.reference.models import FAMILIES
+
+        return FAMILIES.get(value, value)
+    if field == "origin" and isinstance(value, str):
+        return ORIGINS.get(value.upper(), value)
     return format_value(value)

@@ -120,6 +120,8 @@ def record_page(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         },
         field_label=labels.field_label,
         rule_title=labels.rule_title,
+        shown_value=labels.shown_value,
+        dismiss_reasons=DISMISS_REASONS,
         history=describe_all(record_history(db.session, kind, record_id), db.session),
         can_edit=operations.can_edit(db.session, current_user, kind, record),
         correction_form=CorrectionForm(),
