@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.audit.operations import Actor, record
+from workbench.audit.operations import Actor, current_actor, record
 from workbench.auth.models import Role, User
 from workbench.core.errors import ValidationError
 from workbench.db import utcnow
@@ -122,39 +123,90 @@ def update_user(
     return user
 
 
-def authenticate(
-    session: Session, email: str, password: str, *, max_attempts: int, lock_minutes: int
-) -> User | None:
-    """Check credentials, throttle repeated failures and journal the attempt."""
+@dataclass
+class LoginAttempt:
+    """What checking the credentials found (read only); its bookkeeping is written apart."""
+
+    email: str
+    outcome: str  # "ok", "unknown_account", "locked", "inactive", "bad_password"
+    user_id: int | None = None
+    at: dt.datetime = field(default_factory=utcnow)
+    #: The journal's actor for an unknown account (the anonymous request).
+    actor: Actor | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def check_login(session: Session, email: str, password: str) -> LoginAttempt:
+    """Check credentials without writing anything (the slow password hash runs here)."""
     email = (email or "").strip().lower()
     user = session.scalar(sa.select(User).where(User.email == email))
-    now = utcnow()
+    if user is None:
+        return LoginAttempt(email=email, outcome="unknown_account", actor=current_actor())
+    if user.is_locked():
+        outcome = "locked"
+    elif not user.is_active_account:
+        outcome = "inactive"
+    elif not user.check_password(password):
+        outcome = "bad_password"
+    else:
+        outcome = "ok"
+    return LoginAttempt(email=email, outcome=outcome, user_id=user.id)
+
+
+def record_login(
+    session: Session,
+    attempt: LoginAttempt,
+    *,
+    max_attempts: int,
+    lock_minutes: int,
+    late: bool = False,
+) -> User | None:
+    """Write a login attempt's bookkeeping (counters, lock, last login) and journal it.
+
+    The account row is locked and re-read, so simultaneous failures all count. A correct
+    password on an account locked meanwhile is refused. ``late``: written after the answer (the
+    database was busy at the time; see ``workbench.auth.bookkeeping``). Returns the user on
+    success.
+    """
+    extra = {"written_late": True, "attempted_at": attempt.at.isoformat()} if late else {}
+    user = None
+    if attempt.user_id is not None:
+        user = session.scalar(
+            sa.select(User)
+            .where(User.id == attempt.user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     if user is None:
         record(
             session,
             "auth.login_failed",
             target_kind="user",
-            target_label=email,
-            after={"reason": "unknown_account"},
+            target_label=attempt.email,
+            after={"reason": "unknown_account", **extra},
+            actor=attempt.actor,
         )
         return None
     actor = Actor.of(user)
-    if user.is_locked(now):
+    if attempt.outcome == "locked" or (attempt.ok and user.is_locked(attempt.at)):
         record(
             session,
             "auth.login_failed",
             target_kind="user",
             target_id=user.id,
-            target_label=email,
-            after={"reason": "locked"},
+            target_label=attempt.email,
+            after={"reason": "locked", **extra},
             actor=actor,
         )
         return None
-    if not user.is_active_account or not user.check_password(password):
+    if not attempt.ok:
         user.failed_logins += 1
-        reason = "inactive" if not user.is_active_account else "bad_password"
+        reason = attempt.outcome
         if user.failed_logins >= max_attempts:
-            user.locked_until = now + dt.timedelta(minutes=lock_minutes)
+            user.locked_until = attempt.at + dt.timedelta(minutes=lock_minutes)
             user.failed_logins = 0
             reason += "+locked"
         session.flush()
@@ -163,24 +215,37 @@ def authenticate(
             "auth.login_failed",
             target_kind="user",
             target_id=user.id,
-            target_label=email,
-            after={"reason": reason},
+            target_label=attempt.email,
+            after={"reason": reason, **extra},
             actor=actor,
         )
         return None
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = attempt.at
     session.flush()
     record(
         session,
         "auth.login",
         target_kind="user",
         target_id=user.id,
-        target_label=email,
+        target_label=attempt.email,
+        after=extra or None,
         actor=actor,
     )
     return user
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, max_attempts: int, lock_minutes: int
+) -> User | None:
+    """Check credentials, throttle repeated failures and journal the attempt (one transaction).
+
+    The login page runs the two halves apart (:func:`check_login` reads,
+    :func:`record_login` writes in a short transaction of its own).
+    """
+    attempt = check_login(session, email, password)
+    return record_login(session, attempt, max_attempts=max_attempts, lock_minutes=lock_minutes)
 
 
 def record_logout(session: Session, user: User) -> None:

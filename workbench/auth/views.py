@@ -7,29 +7,33 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from workbench.auth import operations
+from workbench.auth import bookkeeping, operations
 from workbench.auth.forms import LoginForm, UserForm
 from workbench.auth.models import User
 from workbench.core.errors import ValidationError
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
+from workbench.db import reads_first
 from workbench.extensions import db
 from workbench.reference.models import Direction, Site
 
 
+@reads_first
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = operations.authenticate(
-            db.session,
-            form.email.data,
-            form.password.data,
+        # read (and hash) outside any write lock, then write the bookkeeping apart: a busy
+        # database delays the journal entry, never the login (workbench.auth.bookkeeping)
+        attempt = operations.check_login(db.session, form.email.data, form.password.data)
+        db.session.commit()  # ends the read transaction; nothing was written
+        succeeded = bookkeeping.write_login(
+            attempt,
             max_attempts=current_app.config["LOGIN_MAX_ATTEMPTS"],
             lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
         )
-        db.session.commit()
+        user = db.session.get(User, attempt.user_id) if succeeded else None
         if user is None:
             flash("Identifiants incorrects, ou compte temporairement bloqué.", "danger")
             return render_template("auth/login.html", form=form), 401

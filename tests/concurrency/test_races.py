@@ -1,0 +1,217 @@
+"""Races over HTTP: simultaneous decisions, corrections, claims and logins (real threads)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from tests.concurrency.conftest import journal, logged_in, race
+from workbench.demo import factories
+from workbench.extensions import db
+from workbench.records.models import PurchaseLine
+from workbench.reference.models import NomenclatureItem
+from workbench.review.models import Correction
+from workbench.rules.models import Anomaly
+
+DECISIONS = ("correction.approved", "correction.rejected")
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _world(session, tag: str) -> dict:
+    site = factories.make_site(session)
+    canteen = factories.make_user(session, f"cantine-{tag}@test.example", "canteen", sites=[site])
+    legal = [
+        factories.make_user(session, f"juriste{i}-{tag}@test.example", "legal") for i in (1, 2)
+    ]
+    for code in ("RACE-A", "RACE-B") + tuple(f"RACE-{i}" for i in range(10)):
+        if (
+            session.scalar(sa.select(NomenclatureItem.id).where(NomenclatureItem.code == code))
+            is None
+        ):
+            factories.make_nomenclature_item(session, code=code)
+    line = factories.make_purchase_line(session, site, label=f"YAOURT {tag}", labels="BIO")
+    return {
+        "site_id": site.id,
+        "canteen": canteen.email,
+        "legal": [u.email for u in legal],
+        "line_id": line.id,
+    }
+
+
+def test_twenty_racing_decisions_leave_one_decision_and_one_journal_entry(race_app, seed):
+    tag = _tag()
+    world = seed(lambda s: _world(s, tag))
+
+    def propose(session):
+        from workbench.auth.models import User
+        from workbench.review import operations
+
+        user = session.scalar(sa.select(User).where(User.email == world["canteen"]))
+        return operations.propose_correction(
+            session, user, "purchase_line", world["line_id"], "labels", "", "pas bio (facture)"
+        ).id
+
+    correction_id = seed(propose)
+    clients = [logged_in(race_app, world["legal"][i % 2]) for i in range(20)]
+
+    def decide(i: int):  # half approve, half reject: the two outcomes race too
+        data = {"decision": "approve" if i % 2 else "reject", "comment": f"décision {i}"}
+        return lambda: clients[i].post_form(f"/corrections/{correction_id}/decider", data)
+
+    responses = race([decide(i) for i in range(20)])
+    assert all(not isinstance(r, BaseException) for r in responses), responses
+    assert [r.status_code for r in responses] == [302] * 20
+    entries = [
+        e
+        for e in journal(race_app, target_kind="purchase_line", target_id=str(world["line_id"]))
+        if (e.after or {}).get("correction_id") == correction_id
+    ]
+    decisions = [e for e in entries if e.action in DECISIONS]
+    assert len(decisions) == 1, [e.action for e in entries]
+    applied = [e for e in entries if e.action == "correction.applied"]
+    assert len(applied) == (1 if decisions[0].action == "correction.approved" else 0)
+    assert not [e for e in entries if e.action == "correction.conflict"]
+    with race_app.app_context():
+        correction = db.session.get(Correction, correction_id)
+        line = db.session.get(PurchaseLine, world["line_id"])
+        if decisions[0].action == "correction.approved":
+            assert (correction.status, line.labels, line.version) == ("applied", "", 2)
+        else:
+            assert (correction.status, line.labels, line.version) == ("rejected", "BIO", 1)
+    # the losers were told, in French
+    html = clients[0].get("/a-valider").get_data(as_text=True) + "".join(
+        c.get("/a-valider").get_data(as_text=True) for c in clients[1:]
+    )
+    assert html.count("déjà été traitée") == 19
+
+
+def test_ten_racing_corrections_from_one_version_have_exactly_one_winner(race_app, seed):
+    tag = _tag()
+    world = seed(lambda s: _world(s, tag))
+    clients = [logged_in(race_app, world["canteen"]) for _ in range(10)]
+    url = f"/dossiers/purchase_line/{world['line_id']}/corriger"
+
+    def correct(i: int):
+        data = {
+            "field": "nomenclature_code",
+            "value": f"RACE-{i}",
+            "reason": f"article {i}",
+            "base_version": "1",
+        }
+        return lambda: clients[i].post_form(url, data)
+
+    responses = race([correct(i) for i in range(10)])
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * 10
+    applied = journal(
+        race_app,
+        action="correction.applied",
+        target_kind="purchase_line",
+        target_id=str(world["line_id"]),
+    )
+    assert len(applied) == 1
+    with race_app.app_context():
+        line = db.session.get(PurchaseLine, world["line_id"])
+        corrections = db.session.scalars(
+            sa.select(Correction).where(Correction.record_id == line.id)
+        ).all()
+        assert line.version == 2
+        assert [c.new_value for c in corrections] == [line.nomenclature_code]
+        assert applied[0].after["new_value"] == line.nomenclature_code
+
+
+def test_ten_racing_claims_of_one_anomaly_have_one_winner(race_app, seed):
+    tag = _tag()
+
+    def build(session):
+        world = _world(session, tag)
+        line = session.get(PurchaseLine, world["line_id"])
+        world["anomaly_id"] = factories.make_anomaly(session, line, "LABEL_X", "labels").id
+        return world
+
+    world = seed(build)
+    clients = [logged_in(race_app, world["canteen"]) for _ in range(10)]
+    url = f"/anomalies/{world['anomaly_id']}/prendre"
+    responses = race([lambda c=c: c.post_form(url) for c in clients])
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * 10
+    claimed = journal(
+        race_app,
+        action="anomaly.claimed",
+        target_kind="anomaly",
+        target_id=str(world["anomaly_id"]),
+    )
+    assert len(claimed) == 1
+    with race_app.app_context():
+        assert db.session.get(Anomaly, world["anomaly_id"]).status == "claimed"
+
+
+def test_twelve_simultaneous_logins_never_answer_5xx(race_app, seed):
+    tag = _tag()
+    emails = seed(
+        lambda s: [
+            factories.make_user(s, f"login{i}-{tag}@test.example", "viewer").email
+            for i in range(12)
+        ]
+    )
+    clients = [race_app.test_client() for _ in emails]
+    for client in clients:
+        client.fetch_token()
+    responses = race(
+        [
+            lambda c=c, e=e: c.post_form("/connexion", {"email": e, "password": "motdepasse-test"})
+            for c, e in zip(clients, emails, strict=True)
+        ]
+    )
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * 12
+    from workbench.auth import bookkeeping
+
+    assert bookkeeping.drain(30)
+    logins = journal(race_app, action="auth.login", target_label=emails)
+    assert sorted(e.target_label for e in logins) == sorted(emails)
+
+
+def test_a_login_succeeds_while_a_long_write_holds_the_database(race_app, seed, backend):
+    """The bookkeeping waits; the login does not: its journal entry is written afterwards."""
+    tag = _tag()
+    email = seed(lambda s: factories.make_user(s, f"patient-{tag}@test.example", "viewer").email)
+    client = race_app.test_client()
+    client.fetch_token()
+    holding, release = threading.Event(), threading.Event()
+
+    def long_writer() -> None:  # an import, say: holds the writer lock (SQLite) / journal chain
+        with race_app.app_context(), db.engine.connect() as conn:
+            if backend == "sqlite":
+                conn.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE (outside a request)
+            else:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7240315)"))
+                conn.execute(
+                    sa.text("SELECT id FROM users WHERE email = :e FOR UPDATE"), {"e": email}
+                )
+            holding.set()
+            release.wait(30)
+            conn.rollback()
+
+    writer = threading.Thread(target=long_writer)
+    writer.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        response = client.post_form("/connexion", {"email": email, "password": "motdepasse-test"})
+        elapsed = time.monotonic() - started
+        assert response.status_code == 302, response.status_code
+        assert elapsed < 8, elapsed
+        assert client.get("/").status_code == 200  # reading works during the long write
+        assert not journal(race_app, action="auth.login", target_label=email)
+    finally:
+        release.set()
+        writer.join(30)
+    from workbench.auth import bookkeeping
+
+    assert bookkeeping.drain(30)
+    (entry,) = journal(race_app, action="auth.login", target_label=email)
+    assert entry.after["written_late"] is True and entry.after["attempted_at"]
