@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from tests.concurrency.conftest import journal, logged_in, race
@@ -215,3 +216,68 @@ def test_a_login_succeeds_while_a_long_write_holds_the_database(race_app, seed, 
     assert bookkeeping.drain(30)
     (entry,) = journal(race_app, action="auth.login", target_label=email)
     assert entry.after["written_late"] is True and entry.after["attempted_at"]
+
+
+def _map_world(session, tag: str, policy: str | None) -> dict:
+    from workbench.rules.models import RuleSetting
+
+    site = factories.make_site(session)
+    users = [
+        factories.make_user(session, f"map{i}-{tag}@test.example", "canteen", sites=[site])
+        for i in range(2)
+    ]
+    code = f"MAP-{tag}"
+    factories.make_nomenclature_item(session, code=code)
+    reference = f"R-{tag}"
+    lines = [
+        factories.make_purchase_line(session, site, label=f"YAOURT {tag}", reference=reference)
+        for _ in range(4)
+    ]
+    setting = session.get(RuleSetting, "ARTICLE_UNMAPPED")
+    if setting is None:
+        setting = RuleSetting(rule_code="ARTICLE_UNMAPPED", params={})
+        session.add(setting)
+    setting.approval_policy = policy
+    session.flush()
+    return {
+        "user_ids": [u.id for u in users],
+        "group": f"ref:|{reference}",
+        "code": code,
+        "line_ids": [line.id for line in lines],
+    }
+
+
+@pytest.mark.parametrize("policy", [None, "approval"])
+def test_ten_racing_group_mappings_map_or_propose_each_line_once(race_app, seed, policy):
+    from workbench.auth.models import User
+    from workbench.core.errors import ValidationError
+    from workbench.matching import operations as matching
+
+    tag = _tag()
+    world = seed(lambda s: _map_world(s, tag, policy))
+
+    def map_once(i: int):
+        def run():
+            with race_app.app_context():
+                user = db.session.get(User, world["user_ids"][i % 2])
+                try:
+                    matching.map_group(db.session, user, world["group"], world["code"])
+                except ValidationError as error:
+                    db.session.rollback()
+                    return error.message
+                db.session.commit()
+                return "ok"
+
+        return run
+
+    results = race([map_once(i) for i in range(10)])
+    assert results.count("ok") == 1, results
+    assert all(r == "ok" or "Aucune ligne" in r for r in results), results
+    action = "match.group_proposed" if policy else "match.group_mapped"
+    assert len(journal(race_app, action=action, target_id=world["group"])) == 1
+    with race_app.app_context():
+        corrections = db.session.scalars(
+            sa.select(Correction.record_id).where(Correction.record_id.in_(world["line_ids"]))
+        ).all()
+        assert sorted(corrections) == sorted(world["line_ids"])  # one correction per line
+    seed(lambda s: _map_world(s, _tag(), None))  # leave the shared rule setting as found
