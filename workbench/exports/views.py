@@ -10,22 +10,15 @@ from flask_login import current_user
 
 from workbench.audit.operations import record
 from workbench.core.permissions import roles_required
-from workbench.db import sqlite_begin
 from workbench.exports import decp, purchases, queries
 from workbench.extensions import db
 
 
 def _journal(kind: str, count: int) -> None:
-    db.session.commit()  # end the export's read (a GET reads a snapshot); then a short write
-    with sqlite_begin("IMMEDIATE"):
-        record(
-            db.session,
-            "export.downloaded",
-            target_kind="export",
-            target_id=kind,
-            after={"rows": count},
-        )
-        db.session.commit()
+    record(
+        db.session, "export.downloaded", target_kind="export", target_id=kind, after={"rows": count}
+    )
+    db.session.commit()
 
 
 @roles_required("canteen", "direction", "legal", "admin")
