@@ -418,11 +418,11 @@ def decide(
     comment = (comment or "").strip()
     if not approve and not comment:
         raise ValidationError("Un refus doit être motivé par un commentaire.")
+    if correction.reverts_id:  # corrections before records: same order as revert_correction
+        _locked(session, Correction, [correction.reverts_id])
     obj = None
     if correction.kind != CorrectionKind.DISMISSAL:
         obj = load_record(session, correction.record_kind, correction.record_id, lock=True)
-        if correction.reverts_id:
-            _locked(session, Correction, [correction.reverts_id])
     lock_anomaly(session, correction.anomaly_id)
     correction.decided_by_id = user.id
     correction.decided_at = utcnow()
