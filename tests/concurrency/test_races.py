@@ -281,3 +281,30 @@ def test_ten_racing_group_mappings_map_or_propose_each_line_once(race_app, seed,
         ).all()
         assert sorted(corrections) == sorted(world["line_ids"])  # one correction per line
     seed(lambda s: _map_world(s, _tag(), None))  # leave the shared rule setting as found
+
+
+def test_a_write_stuck_behind_a_long_write_gets_a_french_503_not_a_500(
+    race_app, seed, backend, monkeypatch
+):
+    if backend != "sqlite":
+        pytest.skip("SQLite's busy timeout (PostgreSQL waits for the row lock)")
+    import workbench.db
+
+    tag = _tag()
+
+    def build(session):
+        world = _world(session, tag)
+        line = session.get(PurchaseLine, world["line_id"])
+        world["anomaly_id"] = factories.make_anomaly(session, line, "LABEL_X", "labels").id
+        return world
+
+    world = seed(build)
+    client = logged_in(race_app, world["canteen"])
+    monkeypatch.setattr(workbench.db, "BUSY_TIMEOUT_MS", 300)
+    with race_app.app_context(), db.engine.connect() as long_write:
+        long_write.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: holds the writer lock
+        response = client.post_form(f"/anomalies/{world['anomaly_id']}/prendre")
+        long_write.rollback()
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert "Réessayez dans un instant" in response.get_data(as_text=True)
+    assert client.post_form(f"/anomalies/{world['anomaly_id']}/prendre").status_code == 302
