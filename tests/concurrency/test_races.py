@@ -308,3 +308,77 @@ def test_a_write_stuck_behind_a_long_write_gets_a_french_503_not_a_500(
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert "Réessayez dans un instant" in response.get_data(as_text=True)
     assert client.post_form(f"/anomalies/{world['anomaly_id']}/prendre").status_code == 302
+
+
+def _propose_labels(world: dict, count: int):  # type: ignore[no-untyped-def]
+    """``count`` pending label corrections on as many lines of the world's lycée."""
+
+    def build(session):  # type: ignore[no-untyped-def]
+        from workbench.auth.models import User
+        from workbench.reference.models import Site
+        from workbench.review import operations
+
+        user = session.scalar(sa.select(User).where(User.email == world["canteen"]))
+        site = session.get(Site, world["site_id"])
+        ids = []
+        for i in range(count):
+            line = factories.make_purchase_line(session, site, label=f"LAIT {i}", labels="BIO")
+            ids.append(
+                operations.propose_correction(
+                    session, user, "purchase_line", line.id, "labels", "", "facture"
+                ).id
+            )
+        return ids
+
+    return build
+
+
+def test_racing_batch_and_single_decisions_decide_each_proposal_once(race_app, seed):
+    tag = _tag()
+    world = seed(lambda s: _world(s, tag))
+    ids = seed(_propose_labels(world, 5))
+    clients = [logged_in(race_app, world["legal"][i % 2]) for i in range(10)]
+
+    def call(i: int):
+        client = clients[i]
+        if i < 4:  # four batch decisions over the whole selection
+            data = {"decision": "approve", "comment": "", "ids": [str(c) for c in ids]}
+            return lambda: client.post_form("/a-valider/groupe", data)
+        data = {"decision": "reject", "comment": "non"}  # six single ones
+        return lambda: client.post_form(f"/corrections/{ids[i % 5]}/decider", data)
+
+    responses = race([call(i) for i in range(10)])
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * 10
+    decided = journal(race_app, action=list(DECISIONS))
+    per_correction = [sum(1 for e in decided if e.after.get("correction_id") == cid) for cid in ids]
+    assert per_correction == [1] * 5
+    with race_app.app_context():
+        statuses = db.session.scalars(sa.select(Correction.status).where(Correction.id.in_(ids)))
+        assert set(statuses) <= {"applied", "rejected"}
+
+
+def test_ten_racing_reverts_of_one_correction_make_one_revert(race_app, seed):
+    tag = _tag()
+    world = seed(lambda s: _world(s, tag))
+
+    def apply(session):  # type: ignore[no-untyped-def]
+        from workbench.auth.models import User
+        from workbench.review import operations
+
+        user = session.scalar(sa.select(User).where(User.email == world["canteen"]))
+        return operations.propose_correction(
+            session, user, "purchase_line", world["line_id"], "nomenclature_code", "RACE-A", "m"
+        ).id
+
+    correction_id = seed(apply)
+    clients = [logged_in(race_app, world["canteen"]) for _ in range(10)]
+    url = f"/corrections/{correction_id}/annuler"
+    responses = race([lambda c=c: c.post_form(url, {"reason": "mauvais article"}) for c in clients])
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * 10
+    with race_app.app_context():
+        reverts = db.session.scalars(
+            sa.select(Correction).where(Correction.reverts_id == correction_id)
+        ).all()
+        assert len(reverts) == 1 and reverts[0].status == "applied"
+        assert db.session.get(Correction, correction_id).status == "reverted"
+        assert db.session.get(PurchaseLine, world["line_id"]).nomenclature_code is None
