@@ -168,8 +168,8 @@ def record_login(
 
     The account row is locked and re-read, so simultaneous failures all count. A correct
     password on an account locked meanwhile is refused. ``late``: written after the answer (the
-    database was busy at the time; see ``workbench.auth.bookkeeping``). Returns the user on
-    success.
+    database was busy at the time; see ``workbench.auth.bookkeeping``): the login was granted
+    on its credentials, and is journaled as such. Returns the user on success.
     """
     extra = {"written_late": True, "attempted_at": attempt.at.isoformat()} if late else {}
     user = None
@@ -191,7 +191,8 @@ def record_login(
         )
         return None
     actor = Actor.of(user)
-    if attempt.outcome == "locked" or (attempt.ok and user.is_locked(attempt.at)):
+    locked_meanwhile = attempt.ok and not late and user.is_locked(attempt.at)
+    if attempt.outcome == "locked" or locked_meanwhile:
         record(
             session,
             "auth.login_failed",
