@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    registry,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -69,6 +81,10 @@ class VersionedMixin:
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+#: How long a SQLite statement waits for a lock before « database is locked » (milliseconds).
+BUSY_TIMEOUT_MS = 10_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
     """WAL mode, foreign keys and a busy timeout for every SQLite connection."""
@@ -77,15 +93,70 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # type: ignore[no-unt
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     with contextlib.suppress(Exception):  # in-memory databases keep their journal mode
         cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
+#: How SQLite transactions begin: ``IMMEDIATE`` takes the write lock at BEGIN (waiting up to the
+#: busy timeout), ``DEFERRED`` only reads until its first write. ``None``: decided per request.
+_begin_mode: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "sqlite_begin_mode", default=None
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_busy_ms: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "sqlite_busy_ms", default=None
+)
+
+
+@contextlib.contextmanager
+def sqlite_begin(mode: str) -> Iterator[None]:
+    """Begin the SQLite transactions opened inside the block ``IMMEDIATE`` or ``DEFERRED``."""
+    if mode not in ("IMMEDIATE", "DEFERRED"):
+        raise ValueError(mode)
+    token = _begin_mode.set(mode)
+    try:
+        yield
+    finally:
+        _begin_mode.reset(token)
+
+
+def reads_first(view: F) -> F:
+    """Mark a view whose POST reads before it writes in a transaction of its own (login):
+    its request's transactions begin ``DEFERRED``; it opens its write with :func:`sqlite_begin`."""
+    view._workbench_begin = "DEFERRED"  # type: ignore[attr-defined]
+    return view
+
+
+def begin_mode() -> str:
+    """``IMMEDIATE`` for writes, ``DEFERRED`` for reads.
+
+    An explicit :func:`sqlite_begin` wins; in a web request, GET/HEAD/OPTIONS read (deferred) and
+    every other method writes (immediate), unless the view is marked :func:`reads_first`; outside a
+    request (CLI commands, jobs, tests) transactions write.
+    """
+    mode = _begin_mode.get()
+    if mode is not None:
+        return mode
+    from flask import current_app, has_request_context, request
+
+    if not has_request_context():
+        return "IMMEDIATE"
+    if request.method in SAFE_METHODS:
+        return "DEFERRED"
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "_workbench_begin", "IMMEDIATE")
+
+
 def configure_sqlite_transactions(engine: Engine) -> None:
-    """Let SQLAlchemy, not the pysqlite driver, emit BEGIN: SAVEPOINTs then work as documented."""
+    """Let SQLAlchemy, not the pysqlite driver, emit BEGIN: SAVEPOINTs then work as documented.
+
+    A transaction that will write begins ``IMMEDIATE``: it waits (busy timeout) for the single
+    writer lock *before* reading, instead of reading a snapshot and failing at once with
+    « database is locked » when it upgrades to a write after another writer committed.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -95,4 +166,39 @@ def configure_sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={_busy_ms.get() or BUSY_TIMEOUT_MS}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if begin_mode() == "IMMEDIATE" else "BEGIN")
+
+
+#: SQLSTATEs of PostgreSQL lock waits given up (lock_timeout), deadlocks and serialisation failures.
+_PG_LOCK_STATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """Did ``error`` come from a lock that could not be taken in time (SQLite busy, PostgreSQL
+    lock timeout or deadlock)? Such a transaction can be retried; it changed nothing."""
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.DBAPIError):
+        return False
+    original = getattr(error, "orig", None)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state in _PG_LOCK_STATES:
+        return True
+    text = str(original).lower()
+    return "database is locked" in text or "database table is locked" in text or "busy" in text
+
+
+@contextlib.contextmanager
+def lock_wait(session: Session, seconds: float) -> Iterator[None]:
+    """Wait at most ``seconds`` for locks in the block, which opens a transaction of its own.
+
+    SQLite: the busy timeout set before its BEGIN; PostgreSQL: ``SET LOCAL lock_timeout``.
+    """
+    millis = max(int(seconds * 1000), 1)
+    token = _busy_ms.set(millis)
+    try:
+        connection = session.connection()  # BEGIN here, with this busy timeout
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {millis}")
+        yield
+    finally:
+        _busy_ms.reset(token)

@@ -23,6 +23,14 @@ def _actions(session, kind, record_id):
     ]
 
 
+@pytest.fixture(autouse=True)
+def nomenclature(make):
+    """The codes the tests map articles to: a correction must name an active item."""
+    return {
+        code: make.nomenclature_item(code=code) for code in ("N001", "N1", "N2", "N5", "N9", "N042")
+    }
+
+
 @pytest.fixture
 def canteen(make):
     site = make.site()

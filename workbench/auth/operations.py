@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.audit.operations import Actor, record
+from workbench.audit.operations import Actor, current_actor, record
 from workbench.auth import throttle
 from workbench.auth.models import ELEVATED_ROLES, Role, User
 from workbench.core.errors import ValidationError
@@ -185,6 +186,126 @@ def update_user(
     return user
 
 
+@dataclass
+class LoginAttempt:
+    """What checking the credentials found (read only); its bookkeeping is written apart."""
+
+    email: str
+    #: "ok", "unknown_account", "bad_password", "inactive" or "throttled"
+    outcome: str
+    ip: str
+    limits: throttle.Limits
+    user_id: int | None = None
+    at: dt.datetime = field(default_factory=utcnow)
+    #: The journal's actor for an unknown account (the anonymous request).
+    actor: Actor | None = None
+    #: Set when a throttling limit refused the attempt (HTTP 429).
+    refusal: throttle.LoginThrottled | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def login_limits(
+    max_attempts: int, lock_minutes: int, max_per_ip: int | None = None
+) -> throttle.Limits:
+    return throttle.Limits(
+        per_account_ip=max_attempts,
+        per_ip=max_per_ip or max_attempts * 6,
+        window=dt.timedelta(minutes=lock_minutes),
+    )
+
+
+def check_login(
+    session: Session, email: str, password: str, *, ip: str | None, limits: throttle.Limits
+) -> LoginAttempt:
+    """Check credentials and throttling without writing anything (the slow hash runs here).
+
+    Throttling is per (address typed, client ``ip``) and per ``ip`` (:mod:`.throttle`); the
+    account is never locked for everyone. An unknown address costs the same hash.
+    """
+    email = (email or "").strip().lower()[:254]
+    ip = (ip or throttle.UNKNOWN_IP)[:64]
+    user = session.scalar(sa.select(User).where(User.email == email))
+    attempt = LoginAttempt(
+        email=email,
+        outcome="ok",
+        ip=ip,
+        limits=limits,
+        user_id=user.id if user is not None else None,
+        actor=current_actor() if user is None else None,
+    )
+    attempt.refusal = throttle.blocked(session, email, ip, limits, attempt.at)
+    if attempt.refusal is not None:
+        attempt.outcome = "throttled"
+    elif user is None:
+        throttle.check_dummy_password(password)  # same delay as a known account
+        attempt.outcome = "unknown_account"
+    elif not user.check_password(password):
+        attempt.outcome = "bad_password"
+    elif not user.is_active_account:
+        attempt.outcome = "inactive"
+    return attempt
+
+
+def record_login(session: Session, attempt: LoginAttempt, *, late: bool = False) -> User | None:
+    """Write a login attempt's bookkeeping (failures, last login) and journal it.
+
+    ``late``: written after the answer (the database was busy at the time; see
+    ``workbench.auth.bookkeeping``): the login was granted on its credentials, and is journaled
+    as such. Returns the user on success.
+    """
+    extra = {"written_late": True, "attempted_at": attempt.at.isoformat()} if late else {}
+    user = None
+    if attempt.user_id is not None:
+        user = session.scalar(
+            sa.select(User)
+            .where(User.id == attempt.user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    actor = Actor.of(user) if user is not None else attempt.actor
+    target = {
+        "target_kind": "user",
+        "target_id": user.id if user is not None else None,
+        "target_label": attempt.email,
+        "actor": actor,
+    }
+    if attempt.refusal is not None:
+        refusal = attempt.refusal
+        record(
+            session,
+            "auth.login_throttled",
+            after={
+                "scope": refusal.scope,
+                "ip": attempt.ip,
+                "retry_after": refusal.retry_after,
+                **extra,
+            },
+            **target,
+        )
+        return None
+    if not attempt.ok or user is None:
+        reason = attempt.outcome if attempt.outcome != "ok" else "unknown_account"
+        if throttle.record_failure(session, attempt.email, attempt.ip, attempt.limits, attempt.at):
+            reason += "+throttled"
+        record(
+            session,
+            "auth.login_failed",
+            after={"reason": reason, "ip": attempt.ip, **extra},
+            **target,
+        )
+        return None
+    throttle.clear(session, attempt.email, attempt.ip)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = attempt.at
+    session.flush()
+    record(session, "auth.login", after=extra or None, **target)
+    return user
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -195,70 +316,17 @@ def authenticate(
     ip: str | None = None,
     max_per_ip: int | None = None,
 ) -> User | None:
-    """Check credentials, throttle repeated failures and journal the attempt.
+    """Check credentials, throttle repeated failures and journal the attempt (one transaction).
 
-    Throttling is per (address typed, client ``ip``) and per ``ip`` (:mod:`.throttle`); the
-    account is never locked for everyone. Raises :class:`~.throttle.LoginThrottled` (HTTP 429)
-    when a limit is reached; the caller commits the journal entry anyway.
+    Raises :class:`~.throttle.LoginThrottled` (HTTP 429) when a limit is reached; the caller
+    commits the journal entry anyway. The login page runs the two halves apart
+    (:func:`check_login` reads, :func:`record_login` writes in a short transaction of its own).
     """
-    email = (email or "").strip().lower()[:254]
-    ip = (ip or throttle.UNKNOWN_IP)[:64]
-    limits = throttle.Limits(
-        per_account_ip=max_attempts,
-        per_ip=max_per_ip or max_attempts * 6,
-        window=dt.timedelta(minutes=lock_minutes),
-    )
-    now = utcnow()
-    user = session.scalar(sa.select(User).where(User.email == email))
-    actor = Actor.of(user) if user is not None else None
-    refusal = throttle.blocked(session, email, ip, limits, now)
-    if refusal is not None:
-        record(
-            session,
-            "auth.login_throttled",
-            target_kind="user",
-            target_id=user.id if user is not None else None,
-            target_label=email,
-            after={"scope": refusal.scope, "ip": ip, "retry_after": refusal.retry_after},
-            actor=actor,
-        )
-        raise refusal
-    if user is None:
-        throttle.check_dummy_password(password)  # same delay as a known account
-        reason = "unknown_account"
-    elif not user.check_password(password):
-        reason = "bad_password"
-    elif not user.is_active_account:
-        reason = "inactive"
-    else:
-        reason = None
-    if reason is not None:
-        if throttle.record_failure(session, email, ip, limits, now):
-            reason += "+throttled"
-        record(
-            session,
-            "auth.login_failed",
-            target_kind="user",
-            target_id=user.id if user is not None else None,
-            target_label=email,
-            after={"reason": reason, "ip": ip},
-            actor=actor,
-        )
-        return None
-    assert user is not None
-    throttle.clear(session, email, ip)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    session.flush()
-    record(
-        session,
-        "auth.login",
-        target_kind="user",
-        target_id=user.id,
-        target_label=email,
-        actor=actor,
-    )
+    limits = login_limits(max_attempts, lock_minutes, max_per_ip)
+    attempt = check_login(session, email, password, ip=ip, limits=limits)
+    user = record_login(session, attempt)
+    if attempt.refusal is not None:
+        raise attempt.refusal
     return user
 
 

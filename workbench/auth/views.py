@@ -7,41 +7,44 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from workbench.auth import operations, powers
+from workbench.auth import bookkeeping, operations, powers
 from workbench.auth.forms import AccountRequestDecisionForm, LoginForm, UserForm
 from workbench.auth.models import AccountRequest, User
-from workbench.auth.throttle import LoginThrottled
 from workbench.core.errors import ValidationError, WorkbenchError
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
+from workbench.db import reads_first
 from workbench.extensions import db
 from workbench.reference.models import Direction, Site
 
 
+@reads_first
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            user = operations.authenticate(
-                db.session,
-                form.email.data,
-                form.password.data,
-                max_attempts=current_app.config["LOGIN_MAX_ATTEMPTS"],
-                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-                ip=request.remote_addr,
-                max_per_ip=current_app.config["LOGIN_MAX_ATTEMPTS_PER_IP"],
-            )
-        except LoginThrottled as refusal:
-            db.session.commit()  # the journal entry of the refusal
-            flash(refusal.message, "danger")
+        config = current_app.config
+        limits = operations.login_limits(
+            config["LOGIN_MAX_ATTEMPTS"],
+            config["LOGIN_LOCK_MINUTES"],
+            config["LOGIN_MAX_ATTEMPTS_PER_IP"],
+        )
+        # read (and hash) outside any write lock, then write the bookkeeping apart: a busy
+        # database delays the journal entry, never the login (workbench.auth.bookkeeping)
+        attempt = operations.check_login(
+            db.session, form.email.data, form.password.data, ip=request.remote_addr, limits=limits
+        )
+        db.session.commit()  # ends the read transaction; nothing was written
+        succeeded = bookkeeping.write_login(attempt)
+        if attempt.refusal is not None:
+            flash(attempt.refusal.message, "danger")
             response = current_app.make_response(
                 (render_template("auth/login.html", form=form), 429)
             )
-            response.headers["Retry-After"] = str(refusal.retry_after)
+            response.headers["Retry-After"] = str(attempt.refusal.retry_after)
             return response
-        db.session.commit()
+        user = db.session.get(User, attempt.user_id) if succeeded else None
         if user is None:
             flash("Identifiants incorrects.", "danger")
             return render_template("auth/login.html", form=form), 401

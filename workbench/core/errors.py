@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from workbench.db import is_lock_error, sqlite_begin
 from workbench.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ TITLES = {
     413: "Fichier trop volumineux",
     429: "Trop de tentatives",
     500: "Erreur interne",
+    503: "Base de données occupée",
 }
 
 
@@ -95,6 +97,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        if is_lock_error(error):  # waited the whole busy/lock timeout behind a long write
+            logger.warning("Database busy on %s %s: %s", request.method, request.path, error)
+            with sqlite_begin("DEFERRED"):  # the page itself only reads: never blocked
+                response, status = _render(
+                    503,
+                    "La base de données est occupée par une opération longue (un import, par "
+                    "exemple) ; rien n'a été modifié. Réessayez dans un instant.",
+                )
+            response = app.make_response((response, status))
+            response.headers["Retry-After"] = "5"
+            return response
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         if app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error

@@ -371,7 +371,13 @@ def load_existing(
 
 
 def _existing_ids(frame: pd.DataFrame, existing: pd.DataFrame, key_cols: list[str]) -> pd.Series:
-    """The id of the existing record with the same natural key, per row of ``frame`` (or NaN)."""
+    """The id of the existing record with the same natural key, per row of ``frame`` (or NaN).
+
+    A key with a missing part matches nothing, as in SQL: stored suppliers without a SIRET are
+    neither matched by a file row nor by each other (several of them made the look-up index
+    non-unique).
+    """
+    existing = existing.dropna(subset=key_cols)
     if existing.empty:
         return pd.Series(np.nan, index=frame.index)
     if len(key_cols) == 1:

@@ -20,6 +20,11 @@ Scope (enforced here, whatever the form says):
 When an admin has set the ARTICLE_UNMAPPED approval policy to ``approval``, the mapping is
 proposed instead (pending corrections, ``correction.proposed``) and nothing is learned until the
 legal department approves each line.
+
+Two simultaneous decisions on one group cannot both map or propose a line: the lines are locked
+first (PostgreSQL ``FOR UPDATE``, by id), and the mapping itself is a conditional
+``UPDATE … WHERE nomenclature_code IS NULL``; the second decision finds no line left and gets
+the French « aucune ligne à rattacher » refusal, with nothing journaled.
 """
 
 from __future__ import annotations
@@ -122,6 +127,20 @@ def _parse(group: str) -> GroupKey:
     return key
 
 
+def _lock_lines(session: Session, where: sa.ColumnElement[bool]) -> None:
+    """PostgreSQL: lock the group's lines (by id, so overlapping decisions cannot deadlock).
+
+    The statements that follow see what a concurrent decision committed meanwhile: lines it
+    mapped no longer match, lines it proposed are already pending. (SQLite: the request's write
+    transaction began IMMEDIATE and holds the only writer lock.)
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        sa.select(PurchaseLine.id).where(where).order_by(PurchaseLine.id).with_for_update()
+    )
+
+
 def _expire_lines(session: Session, ids: set[int]) -> None:
     """Bulk statements bypass the identity map: expire loaded lines so they reload."""
     for obj in list(session.identity_map.values()):
@@ -150,6 +169,7 @@ def map_group(
     reason = (
         reason or ""
     ).strip() or f"Rattachement groupé depuis « Articles à rattacher » ({key.text[:200]})."
+    _lock_lines(session, where)
     if approval_policy(session, "purchase_line", FIELD, RULE_CODE) == "approval":
         return _propose(session, user, key, item, where, reason)
 

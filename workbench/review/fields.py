@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from stdnum.fr import siret as stdnum_siret
 
 from workbench.core.errors import ValidationError
@@ -167,6 +169,34 @@ def _nomenclature_code(raw: Any) -> str | None:
     return _text(raw, 30)
 
 
+def _active_nomenclature_code(session: Session, value: str | None) -> str | None:
+    """An ACTIVE item of the nomenclature (exact code, else case-insensitive), or a French error.
+
+    Clearing the code (``None``) is allowed: the line goes back to « Articles à rattacher ».
+    """
+    if value is None:
+        return None
+    from workbench.reference.models import NomenclatureItem
+
+    item = session.scalar(sa.select(NomenclatureItem).where(NomenclatureItem.code == value))
+    if item is None:
+        item = session.scalar(
+            sa.select(NomenclatureItem).where(sa.func.upper(NomenclatureItem.code) == value.upper())
+        )
+    if item is None:
+        raise ValidationError(f"Le code « {value} » n'existe pas dans la nomenclature.")
+    if not item.is_active:
+        raise ValidationError(
+            f"Le code « {item.code} » ({item.label}) est désactivé dans la nomenclature : "
+            "choisissez un code actif."
+        )
+    return item.code
+
+
+def _unchecked(session: Session, value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True)
 class EditableField:
     name: str
@@ -176,6 +206,9 @@ class EditableField:
     policy: str = "approval"
     #: Store dates as date objects (the parser returns ISO text for JSON-friendliness).
     is_date: bool = False
+    #: Validation against the database (reference tables), after ``parse``; run again just
+    #: before the value is applied. Returns the canonical value or raises ValidationError.
+    check: Callable[[Session, Any], Any] = _unchecked
 
 
 EDITABLE: dict[str, dict[str, EditableField]] = {
@@ -183,7 +216,11 @@ EDITABLE: dict[str, dict[str, EditableField]] = {
         f.name: f
         for f in (
             EditableField(
-                "nomenclature_code", "Code nomenclature", _nomenclature_code, policy="immediate"
+                "nomenclature_code",
+                "Code nomenclature",
+                _nomenclature_code,
+                policy="immediate",
+                check=_active_nomenclature_code,
             ),
             EditableField("labels", "Labels déclarés", _labels),
             EditableField(
@@ -229,7 +266,12 @@ EDITABLE: dict[str, dict[str, EditableField]] = {
             EditableField("labels", "Labels", _labels),
             EditableField("origin", "Origine", lambda r: _text(r, 50) and _text(r, 50).upper()),
             EditableField("unit_price", "Prix unitaire HT", _positive_amount),
-            EditableField("nomenclature_code", "Code nomenclature", _nomenclature_code),
+            EditableField(
+                "nomenclature_code",
+                "Code nomenclature",
+                _nomenclature_code,
+                check=_active_nomenclature_code,
+            ),
         )
     },
 }

@@ -4,6 +4,16 @@ Policy: a correction applies at once when its approval policy is ``immediate`` (
 mapping an article to the nomenclature); otherwise it waits for a legal user who is not the
 proposer (four eyes). A correction made against an outdated version of the record is refused
 with the current value (:class:`ConflictError`): nobody overwrites anybody silently.
+
+Concurrency: every transition first locks the rows it will change — the correction, then the
+record, then the anomaly (``SELECT … FOR UPDATE`` on PostgreSQL, re-read with
+``populate_existing``; on SQLite the write transaction began ``IMMEDIATE`` and holds the single
+writer lock) — and only then re-checks the state (pending? same version?) and journals. Two
+people deciding one proposal, or correcting one field from the same version, are therefore
+serialised: the second one finds the proposal decided (« déjà traitée ») or the record moved on
+(« modifié entre-temps », with the current value), gets a :class:`ConflictError`, and nothing is
+journaled for it. Row locks are always taken before the first journal entry (whose chain lock
+is held until commit), in the order corrections → records → anomalies, to avoid deadlocks.
 """
 
 from __future__ import annotations
@@ -77,12 +87,66 @@ def _set_value(session: Session, record_kind: str, obj: Any, field: str, value: 
     obj.updated_at = utcnow()
 
 
-def load_record(session: Session, record_kind: str, record_id: int) -> Any:
+def _locked(session: Session, model: type, ids: list[int]) -> list[Any]:
+    """Lock rows of ``model`` (ordered by id; PostgreSQL ``FOR UPDATE``) and re-read them."""
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(model)
+            .where(model.id.in_(sorted(set(ids))))
+            .order_by(model.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def lock_correction(session: Session, correction: Correction) -> Correction:
+    """Lock the correction's row and refresh it: its status is now the committed one."""
+    _locked(session, Correction, [correction.id])
+    return correction
+
+
+def lock_anomaly(session: Session, anomaly_id: int | None) -> Anomaly | None:
+    if anomaly_id is None:
+        return None
+    found = _locked(session, Anomaly, [anomaly_id])
+    return found[0] if found else None
+
+
+def load_record(session: Session, record_kind: str, record_id: int, *, lock: bool = False) -> Any:
+    """The record (``lock``: locked and re-read, so its version is the committed one)."""
     model = RECORD_MODELS.get(record_kind)
-    obj = session.get(model, record_id) if model else None
+    if model is None:
+        obj = None
+    elif lock:
+        found = _locked(session, model, [record_id])
+        obj = found[0] if found else None
+    else:
+        obj = session.get(model, record_id)
     if obj is None:
         raise ValidationError("Enregistrement introuvable.")
     return obj
+
+
+def _changed_meanwhile(label: str, current: Any) -> ConflictError:
+    shown = current if current not in (None, "") else "(vide)"
+    return ConflictError(
+        f"L'enregistrement a été modifié par quelqu'un d'autre entre-temps. "
+        f"Valeur actuelle de « {label} » : {shown}.",
+        current=current,
+    )
+
+
+def _already_decided(correction: Correction) -> ConflictError:
+    from workbench.review.models import CORRECTION_STATUS_LABELS
+
+    label = CORRECTION_STATUS_LABELS.get(correction.status, correction.status)
+    return ConflictError(
+        f"Cette proposition a déjà été traitée (statut actuel : {label.lower()}).",
+        current=correction.status,
+    )
 
 
 # -- permissions (object rules) ---------------------------------------------------------------
@@ -112,23 +176,36 @@ def can_edit(session: Session, user: User, record_kind: str, obj: Any) -> bool:
     return True
 
 
-def approval_policy(session: Session, record_kind: str, field: str, rule_code: str | None) -> str:
-    """``immediate`` or ``approval``: the rule's effective policy, else the field's default."""
-    if rule_code:
-        from workbench.rules.models import RuleSetting
-        from workbench.rules.registry import get_rule
+#: Rules that govern a field whose own default is ``immediate``: a correction of that field made
+#: outside one of their anomalies (record page, API) follows their policy too.
+FIELD_RULES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("purchase_line", "nomenclature_code"): ("ARTICLE_UNMAPPED", "NOMENCLATURE_CODE_INVALID"),
+}
 
-        setting = session.get(RuleSetting, rule_code)
-        if setting is not None and setting.approval_policy:
-            return setting.approval_policy
-        rule = get_rule(rule_code)
-        if rule is not None:
-            # A rule never relaxes the field's own default for sensitive fields.
-            field_default = editable_field(record_kind, field).policy
-            return (
-                "approval" if "approval" in (rule.approval_policy, field_default) else "immediate"
-            )
-    return editable_field(record_kind, field).policy
+
+def rule_policy(session: Session, rule_code: str) -> str | None:
+    """The rule's effective policy: the administrator's setting, else the rule's default."""
+    from workbench.rules.models import RuleSetting
+
+    setting = session.get(RuleSetting, rule_code)
+    if setting is not None and setting.approval_policy:
+        return setting.approval_policy
+    rule = get_rule(rule_code)
+    return rule.approval_policy if rule is not None else None
+
+
+def approval_policy(session: Session, record_kind: str, field: str, rule_code: str | None) -> str:
+    """``immediate`` or ``approval``: the strictest of the field's default and its rules' policies.
+
+    Neither a rule nor an administrator's setting relaxes a field that needs approval by default
+    (SIRET, amounts…); a rule set to ``approval`` makes its field need approval, whether the
+    correction answers one of its anomalies or is made directly on the record.
+    """
+    policies = {editable_field(record_kind, field).policy}
+    codes = {*FIELD_RULES.get((record_kind, field), ()), *([rule_code] if rule_code else [])}
+    for code in sorted(codes):
+        policies.add(rule_policy(session, code) or "approval")
+    return "approval" if policies != {"immediate"} else "immediate"
 
 
 # -- corrections ------------------------------------------------------------------------------
@@ -199,25 +276,25 @@ def propose_correction(
     base_version: int | None = None,
     anomaly_id: int | None = None,
 ) -> Correction:
-    """Validate and record a correction; apply it at once when its policy is ``immediate``."""
-    obj = load_record(session, record_kind, record_id)
+    """Validate and record a correction; apply it at once when its policy is ``immediate``.
+
+    The record is locked first, so ``base_version`` is compared with the committed version: of
+    several people correcting from the same version, one wins and the others get a conflict.
+    """
+    obj = load_record(session, record_kind, record_id, lock=True)
     if not can_edit(session, user, record_kind, obj):
         raise PermissionDenied("Vous ne pouvez pas corriger cet enregistrement.")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Indiquez la raison de la correction.")
     definition = editable_field(record_kind, field)
-    new_value = definition.parse(raw_value)
+    new_value = definition.check(session, definition.parse(raw_value))
     old_value = get_value(session, record_kind, obj, field)
     if base_version is not None and base_version != obj.version:
-        raise ConflictError(
-            f"L'enregistrement a été modifié par quelqu'un d'autre entre-temps. "
-            f"Valeur actuelle de « {definition.label} » : {old_value if old_value not in (None, '') else '(vide)'}.",
-            current=old_value,
-        )
+        raise _changed_meanwhile(definition.label, old_value)
     if new_value == old_value:
         raise ValidationError("La nouvelle valeur est identique à la valeur actuelle.")
-    anomaly = session.get(Anomaly, anomaly_id) if anomaly_id else None
+    anomaly = lock_anomaly(session, anomaly_id) if anomaly_id else None
     if anomaly is not None and (anomaly.record_kind, anomaly.record_id) != (record_kind, record_id):
         raise ValidationError("Cette anomalie ne concerne pas cet enregistrement.")
     pending = session.scalar(
@@ -270,6 +347,11 @@ def _apply(
     re-checks every record it touched in one run (:func:`_recheck_applied`).
     """
     current = get_value(session, correction.record_kind, obj, correction.field)
+    if correction.kind != CorrectionKind.DISMISSAL:
+        # the value was valid when proposed; the reference may have changed since
+        editable_field(correction.record_kind, correction.field).check(
+            session, correction.new_value
+        )
     if correction.base_version is not None and obj.version != correction.base_version:
         correction.status = CorrectionStatus.CONFLICT
         session.flush()
@@ -319,9 +401,14 @@ def decide(
     *,
     _deferred: list[Correction] | None = None,
 ) -> Correction:
-    """Approve (apply) or reject a pending correction or dismissal. Four eyes, always."""
+    """Approve (apply) or reject a pending correction or dismissal. Four eyes, always.
+
+    The correction, its record and its anomaly are locked before the status is re-checked: of
+    two simultaneous decisions, the second finds the proposal decided (:class:`ConflictError`).
+    """
+    lock_correction(session, correction)
     if correction.status != CorrectionStatus.PENDING:
-        raise ConflictError("Cette proposition a déjà été traitée.", current=correction.status)
+        raise _already_decided(correction)
     if not correction.can_decide(user):
         if user.id == correction.proposed_by_id:
             raise PermissionDenied(
@@ -331,6 +418,12 @@ def decide(
     comment = (comment or "").strip()
     if not approve and not comment:
         raise ValidationError("Un refus doit être motivé par un commentaire.")
+    if correction.reverts_id:  # corrections before records: same order as revert_correction
+        _locked(session, Correction, [correction.reverts_id])
+    obj = None
+    if correction.kind != CorrectionKind.DISMISSAL:
+        obj = load_record(session, correction.record_kind, correction.record_id, lock=True)
+    lock_anomaly(session, correction.anomaly_id)
     correction.decided_by_id = user.id
     correction.decided_at = utcnow()
     correction.decision_comment = comment or None
@@ -354,7 +447,6 @@ def decide(
             comment=comment,
         )
         return correction
-    obj = load_record(session, correction.record_kind, correction.record_id)
     if approve:
         session.flush()
         record(
@@ -380,11 +472,8 @@ def decide_many(
     session: Session, user: User, correction_ids: list[int], approve: bool, comment: str
 ) -> list[Correction]:
     """Batch decision on a homogeneous selection (same rule, record kind and field)."""
-    corrections = list(
-        session.scalars(
-            sa.select(Correction).where(Correction.id.in_(correction_ids)).order_by(Correction.id)
-        )
-    )
+    # every row is locked up front, in a fixed order (corrections, records, anomalies, by id)
+    corrections = _locked(session, Correction, list(correction_ids))
     if not corrections:
         raise ValidationError("Aucune proposition sélectionnée.")
     shapes = {(c.kind, c.rule_code, c.record_kind, c.field) for c in corrections}
@@ -392,6 +481,16 @@ def decide_many(
         raise ValidationError(
             "La validation groupée n'accepte qu'une sélection homogène (même règle, même champ)."
         )
+    pending = [c for c in corrections if c.status == CorrectionStatus.PENDING]
+    by_kind: dict[str, list[int]] = {}
+    for c in pending:
+        if c.kind != CorrectionKind.DISMISSAL:
+            by_kind.setdefault(c.record_kind, []).append(c.record_id)
+    _locked(session, Correction, [c.reverts_id for c in pending if c.reverts_id])
+    for record_kind, ids in sorted(by_kind.items()):
+        if record_kind in RECORD_MODELS:
+            _locked(session, RECORD_MODELS[record_kind], ids)
+    _locked(session, Anomaly, [c.anomaly_id for c in pending if c.anomaly_id])
     applied: list[Correction] = []
     done = [decide(session, user, c, approve, comment, _deferred=applied) for c in corrections]
     _recheck_applied(session, applied)  # one re-check for the whole batch
@@ -402,9 +501,14 @@ def revert_correction(
     session: Session, user: User, correction: Correction, reason: str
 ) -> Correction:
     """Undo an applied correction by a new, audited correction (same approval policy)."""
-    if correction.status != CorrectionStatus.APPLIED or correction.kind == CorrectionKind.DISMISSAL:
+    if correction.kind == CorrectionKind.DISMISSAL:
         raise ValidationError("Seule une correction appliquée peut être annulée.")
-    obj = load_record(session, correction.record_kind, correction.record_id)
+    lock_correction(session, correction)
+    if correction.status == CorrectionStatus.REVERTED:
+        raise ConflictError("Cette correction a déjà été annulée.", current=correction.status)
+    if correction.status != CorrectionStatus.APPLIED:
+        raise ValidationError("Seule une correction appliquée peut être annulée.")
+    obj = load_record(session, correction.record_kind, correction.record_id, lock=True)
     if not can_edit(session, user, correction.record_kind, obj):
         raise PermissionDenied("Vous ne pouvez pas modifier cet enregistrement.")
     reason = (reason or "").strip()
@@ -417,6 +521,20 @@ def revert_correction(
             f"Valeur actuelle : {current if current not in (None, '') else '(vide)'}.",
             current=current,
         )
+    pending = session.scalar(
+        sa.select(Correction.id).where(
+            Correction.record_kind == correction.record_kind,
+            Correction.record_id == correction.record_id,
+            Correction.field == correction.field,
+            Correction.status == CorrectionStatus.PENDING,
+        )
+    )
+    if pending is not None:
+        raise ConflictError(
+            f"Une correction de ce champ attend déjà une validation (n° {pending}).",
+            current=current,
+        )
+    lock_anomaly(session, correction.anomaly_id)
     revert = Correction(
         kind=CorrectionKind.REVERT,
         status=CorrectionStatus.PENDING,
@@ -450,6 +568,8 @@ def revert_correction(
 
 # -- anomaly transitions ----------------------------------------------------------------------
 def claim_anomaly(session: Session, user: User, anomaly: Anomaly) -> Anomaly:
+    """Take an open anomaly (locked and re-read first: two claims, one winner)."""
+    lock_anomaly(session, anomaly.id)
     if anomaly.status != AnomalyStatus.OPEN:
         raise ConflictError("Cette anomalie n'est plus ouverte.", current=anomaly.status)
     anomaly.claimed_by_id = user.id
@@ -461,6 +581,7 @@ def dismiss_anomaly(
     session: Session, user: User, anomaly: Anomaly, reason_code: str, comment: str
 ) -> Correction | None:
     """Dismiss a false positive. A blocking anomaly's dismissal waits for legal approval."""
+    lock_anomaly(session, anomaly.id)
     if anomaly.status not in ACTIVE_STATUSES or anomaly.status == AnomalyStatus.PROPOSED:
         raise ConflictError("Cette anomalie ne peut plus être écartée.", current=anomaly.status)
     if reason_code not in DISMISS_REASONS:
@@ -517,6 +638,7 @@ def report_matrix(
     entry = matrix_entry_for(session, line)
     if entry is None:
         raise ValidationError("Cet article n'est pas dans la matrice du fournisseur.")
+    entry = load_record(session, "matrix_entry", entry.id, lock=True)  # one report at a time
     line_value, matrix_value = getattr(line, field), getattr(entry, field)
     message = (
         f"Signalé par {user.name or user.email} ({line.site.name}) : la ligne d'achat indique "

@@ -15,6 +15,7 @@ from workbench.core.errors import ConflictError, PermissionDenied, ValidationErr
 from workbench.core.formatting import format_number
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
+from workbench.db import is_lock_error
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
 from workbench.review import bulk, groups, labels, operations, proposals, queries
@@ -46,6 +47,17 @@ def _back(default: str):  # type: ignore[no-untyped-def]
 _FAILED = object()
 
 
+def _hidden_int(raw: str | None) -> int | None:
+    """A hidden integer field of a form (version, id): empty → None, anything else but digits →
+    400 (a forged or damaged form, never a 500)."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        abort(400)
+    return int(text)
+
+
 def _run(action: Callable[[], Any], *, refusal_as_message: bool = False) -> Any:
     """One operation at the request edge: commit it, or roll back and flash its French message.
 
@@ -63,6 +75,17 @@ def _run(action: Callable[[], Any], *, refusal_as_message: bool = False) -> Any:
     except (ValidationError, ConflictError) as error:
         db.session.rollback()
         flash(error.message, "danger")
+        return _FAILED
+    except sa.exc.OperationalError as error:
+        if not is_lock_error(error):
+            raise
+        # a lock wait given up (deadlock, busy database): nothing was written, say so
+        db.session.rollback()
+        flash(
+            "L'enregistrement est en cours de modification par quelqu'un d'autre ; rien n'a été "
+            "modifié. Rechargez la page et réessayez.",
+            "danger",
+        )
         return _FAILED
     db.session.commit()
     return result
@@ -150,6 +173,8 @@ def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
             for error in errors:
                 flash(error, "danger")
         return redirect(page)
+    base_version = _hidden_int(form.base_version.data)
+    anomaly_id = _hidden_int(form.anomaly_id.data)
     correction = _run(
         lambda: operations.propose_correction(
             db.session,
@@ -159,8 +184,8 @@ def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
             form.field.data,
             form.value.data,
             form.reason.data,
-            base_version=int(form.base_version.data) if form.base_version.data else None,
-            anomaly_id=int(form.anomaly_id.data) if form.anomaly_id.data else None,
+            base_version=base_version,
+            anomaly_id=anomaly_id,
         )
     )
     if correction is _FAILED:
@@ -305,7 +330,7 @@ def decide_many():  # type: ignore[no-untyped-def]
     if request.form.get("tout") == "1":
         ids = proposals.decidable_ids(db.session, current_user, filt)
     else:
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+        ids = [i for i in (_hidden_int(v) for v in request.form.getlist("ids")) if i is not None]
     if not ids:
         flash("Aucune proposition sélectionnée.", "warning")
         return redirect(back)

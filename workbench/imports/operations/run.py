@@ -62,22 +62,11 @@ def import_file(
     file_name = clean_text(file_name or Path(path).name)
     sha256, size, encoding = sha256_and_encoding(path)
 
-    previous = session.scalar(
-        sa.select(ImportBatch).where(
-            ImportBatch.kind == kind, ImportBatch.sha256 == sha256, ImportBatch.status == "applied"
-        )
-    )
+    if not dry_run:
+        _lock_file(session, kind, sha256)
+    previous = _applied_before(session, kind, sha256)
     if previous is not None:
-        when = previous.created_at.strftime("%d/%m/%Y %H:%M")
-        return ImportResult(
-            status="duplicate",
-            message=(
-                f"Ce fichier a déjà été importé le {when} UTC (lot n° {previous.id}, "
-                f"« {previous.file_name} ») : rien n'a été modifié."
-            ),
-            report=Report(),
-            previous=previous,
-        )
+        return _duplicate(previous)
 
     report = Report()
     context = {
@@ -235,6 +224,41 @@ def _record_level_message(verb: str, prepared: _Prepared, counts: Any, report: R
         + refused
         + (f", {report.warning_count} valeur(s) signalée(s)" if report.warning_count else "")
         + "."
+    )
+
+
+#: PostgreSQL advisory lock namespace of "one import of a given file at a time".
+IMPORT_LOCK_NAMESPACE = 7_240_316
+
+
+def _lock_file(session: Session, kind: str, sha256: str) -> None:
+    """Serialise two imports of the same file (PostgreSQL; SQLite's write transaction already
+    holds the only writer lock): the second waits, then finds the first applied."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+            {"ns": IMPORT_LOCK_NAMESPACE, "key": f"{kind}:{sha256}"},
+        )
+
+
+def _applied_before(session: Session, kind: str, sha256: str) -> ImportBatch | None:
+    return session.scalar(
+        sa.select(ImportBatch).where(
+            ImportBatch.kind == kind, ImportBatch.sha256 == sha256, ImportBatch.status == "applied"
+        )
+    )
+
+
+def _duplicate(previous: ImportBatch) -> ImportResult:
+    when = previous.created_at.strftime("%d/%m/%Y %H:%M")
+    return ImportResult(
+        status="duplicate",
+        message=(
+            f"Ce fichier a déjà été importé le {when} UTC (lot n° {previous.id}, "
+            f"« {previous.file_name} ») : rien n'a été modifié."
+        ),
+        report=Report(),
+        previous=previous,
     )
 
 
