@@ -31,7 +31,7 @@ def test_every_action_code_written_by_the_code_has_a_french_label(app):
         text = path.read_text(encoding="utf-8")
         written |= set(
             re.findall(
-                r'"((?:auth|user|correction|dismissal|match|matrix|import|export|rule|rules|demo)\.[a-z_]+)"',
+                r'"((?:auth|user|correction|dismissal|match|matrix|import|export|rule|rules|demo|account_request|api|api_token|contract|direction|site|job|nomenclature|purchase_line)\.[a-z_]+)"',
                 text,
             )
         )

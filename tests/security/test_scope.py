@@ -84,6 +84,11 @@ def test_a_viewer_reads_no_record_but_every_figure(session, world, make):
     assert _visible(session, "matrix_entry", user, figures=True) == set()
 
 
+def _egalim_sites(session, user) -> set[int]:  # type: ignore[no-untyped-def]
+    frame = indicator_queries.egalim_aggregate(session, user, indicator_queries.Filters(), "53")
+    return set() if frame.empty else {int(s) for s in frame["site_id"]}
+
+
 def test_an_unknown_role_or_no_user_reads_nothing_anywhere(session, world, make):
     ghost = _user(make, world, "ghost")
     for user in (ghost, None):
@@ -91,16 +96,17 @@ def test_an_unknown_role_or_no_user_reads_nothing_anywhere(session, world, make)
             assert _visible(session, kind, user) == set(), kind
             assert _visible(session, kind, user, figures=True) == set(), kind
     assert session.scalars(scope_anomalies(sa.select(Anomaly.id), ghost)).all() == []
-    assert list(export_queries.purchase_rows(session, ghost)) == []
+    assert list(export_queries.canonical_rows(session, ghost)) == []
+    assert list(export_queries.macantine_rows(session, ghost)) == []
     assert export_queries.contract_rows(session, ghost) == ([], {})
-    current, _ = indicator_queries.purchase_frames(session, ghost)
+    assert _egalim_sites(session, ghost) == set()
     contracts, holders, suppliers = indicator_queries.contract_frames(session, ghost)
-    assert current.empty and contracts.empty and holders.empty and suppliers.empty
+    assert contracts.empty and holders.empty and suppliers.empty
 
 
 def test_exports_follow_the_scope_function_for_every_role(session, world, make):
     lines = {
-        role: len(list(export_queries.purchase_rows(session, _user(make, world, role))))
+        role: len(list(export_queries.canonical_rows(session, _user(make, world, role))))
         for role in ("canteen", "direction", "legal", "admin", "viewer")
     }
     total = len(_all(session, "purchase_line"))
@@ -109,17 +115,18 @@ def test_exports_follow_the_scope_function_for_every_role(session, world, make):
     assert [c["id"] for c in contracts] == [world.own_contract.id]
     assert set(holders) <= {world.own_contract.id}
     assert export_queries.contract_rows(session, _user(make, world, "canteen")) == ([], {})
-    assert export_queries.contract_rows(session, _user(make, world, "viewer")) == ([], {})
+    # the DECP export is open data: the viewer downloads every contract (figures scope)
+    contracts, _ = export_queries.contract_rows(session, _user(make, world, "viewer"))
+    assert {c["id"] for c in contracts} == _all(session, "contract")
 
 
 def test_indicators_follow_the_scope_function(session, world, make):
     canteen = _user(make, world, "canteen")
-    current, _ = indicator_queries.purchase_frames(session, canteen)
-    assert set(current["id"]) == {world.own_line.id}
+    assert _egalim_sites(session, canteen) == {world.own_site.id}
     direction = _user(make, world, "direction")
     contracts, holders, _ = indicator_queries.contract_frames(session, direction)
     assert set(contracts["id"]) == {world.own_contract.id}
-    assert set(holders["contract_id"]) == {world.own_contract.id}
+    assert set(holders["contract_id"]) <= {world.own_contract.id}
     viewer = _user(make, world, "viewer")
     contracts, _, _ = indicator_queries.contract_frames(session, viewer)
     assert set(contracts["id"]) == _all(session, "contract")

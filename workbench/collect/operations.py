@@ -88,8 +88,14 @@ def pending(root: Path, kind: str) -> Iterator[Path]:
         and not e.name.startswith(".")
         and not e.name.endswith(IGNORED_SUFFIXES)
     ]
-    for entry in sorted(files, key=lambda e: (e.stat().st_mtime, e.name)):
-        yield Path(entry.path)
+    dated = []
+    for entry in files:
+        try:  # another collector may claim it between the listing and this look
+            dated.append((entry.stat().st_mtime, entry.name, entry.path))
+        except FileNotFoundError:
+            continue
+    for _, _, path in sorted(dated):
+        yield Path(path)
 
 
 def claim(path: Path) -> Path | None:

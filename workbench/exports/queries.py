@@ -193,11 +193,7 @@ def contract_rows(
             ContractHolder.position,
             ContractHolder.id_type,
             ContractHolder.identifier,
-        ).where(
-            ContractHolder.contract_id.in_(
-                sa.select(Contract.id).where(scope_clause("contract", user))
-            )
-        )
+        ).where(ContractHolder.contract_id.in_(scope(sa.select(Contract.id), user, "contract")))
     ):
         if row.contract_id in ids:
             holders[row.contract_id].append(dict(row._mapping))

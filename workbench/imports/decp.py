@@ -442,9 +442,20 @@ def _holders(value: Any, list_name: str, role: str, reader: _Reader) -> list[dic
     return [_holder_row(obj, role, i, reader, f"{list_name}[{i}]") for i, obj in enumerate(objects)]
 
 
+def _same_numbers(value: Any) -> Any:
+    """``575000.0`` and ``575000`` are the same published number (JSON has one number type)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _same_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_same_numbers(v) for v in value]
+    return value
+
+
 def publication_hash(raw: Any) -> str:
     """A stable fingerprint of a published record (to recognise the same publication)."""
-    text = json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str)
+    text = json.dumps(_same_numbers(raw), ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 

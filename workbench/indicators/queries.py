@@ -27,9 +27,9 @@ from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
 LINE_FIELDS = ("labels", "origin", "family", "nomenclature_code", "amount_ht")
 
-#: "The contract's amount" in every SPASER figure (marché: montant; concession: valeurGlobale).
-#: TODO(i10 merge): switch to ``Contract.current_amount`` (amount after modifications).
-contract_amount = Contract.amount
+#: "The contract's amount" in every SPASER figure (marché: montant; concession: valeurGlobale),
+#: after its modifications: the current amount kept by the import, else the initial one.
+contract_amount = sa.func.coalesce(Contract.current_amount, Contract.amount)
 
 
 @dataclasses.dataclass(frozen=True)
