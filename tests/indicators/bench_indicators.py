@@ -173,7 +173,7 @@ def bench(app, db) -> None:  # type: ignore[no-untyped-def]
         session.commit()
         print(f"summary full rebuild: {time.perf_counter() - start:.1f} s")
     ids = session.execute(sa.text("SELECT id FROM purchase_lines WHERE id % 9973 = 1")).scalars()
-    ids = ids.all()[:100]
+    ids = ids.all()[:10]
     upd = _times(lambda: summary.on_records_changed(session, "purchase_line", ids), 3)
     session.rollback()
     print(f"summary update after a change of {len(ids)} lines: p50 {upd[0] * 1000:.0f} ms")
@@ -196,7 +196,7 @@ def bench(app, db) -> None:  # type: ignore[no-untyped-def]
         start = time.perf_counter()
         assert client.get(url).status_code == 200
         first = time.perf_counter() - start
-        p50, p95 = _times(lambda url=url: client.get(url), 20)
+        p50, p95 = _times(lambda url=url: client.get(url), 10)
         print(
             f"{url}: first (cold) {first * 1000:.0f} ms; then p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
         )

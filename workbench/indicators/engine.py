@@ -302,19 +302,98 @@ def published(agg: pd.DataFrame) -> dict[str, Any]:
     return result
 
 
-def grouped_figures(agg: pd.DataFrame, key: str) -> list[dict[str, Any]]:
-    """Published figures per value of ``key`` (site_id, family, month...)."""
-    rows = []
-    for value, part in agg.groupby(key, sort=True):
-        rows.append({key: value, **published(part)})
+_PARTS = (
+    "lines",
+    "amount_ht",
+    "bio",
+    "egalim",
+    "mf_total",
+    "mf_egalim",
+    "france_amount",
+    "local_amount",
+    "short_circuit_amount",
+    "regional_amount",
+)
+
+
+def _figures_frame(sums: pd.DataFrame) -> pd.DataFrame:
+    """Vectorised :func:`figures` over a frame of sums (one row per group)."""
+    total = sums["amount_ht"].where(sums["amount_ht"] != 0)
+    mf = sums["mf_total"].where(sums["mf_total"] != 0)
+    out = pd.DataFrame(index=sums.index)
+    out["lines"] = sums["lines"].round().astype(int)
+    for name, column in (
+        ("total_ht", "amount_ht"),
+        ("bio_ht", "bio"),
+        ("egalim_ht", "egalim"),
+        ("meat_fish_ht", "mf_total"),
+        ("meat_fish_egalim_ht", "mf_egalim"),
+        ("france_ht", "france_amount"),
+        ("local_ht", "local_amount"),
+        ("short_circuit_ht", "short_circuit_amount"),
+        ("regional_supplier_ht", "regional_amount"),
+    ):
+        out[name] = sums[column].round(2)
+    out["bio_share"] = sums["bio"] / total
+    out["egalim_share"] = sums["egalim"] / total
+    out["meat_fish_egalim_share"] = sums["mf_egalim"] / mf
+    out["france_share"] = sums["france_amount"] / total
+    out["local_share"] = sums["local_amount"] / total
+    out["short_circuit_share"] = sums["short_circuit_amount"] / total
+    out["regional_supplier_share"] = sums["regional_amount"] / total
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def grouped_figures(agg: pd.DataFrame, key: str | list[str]) -> list[dict[str, Any]]:
+    """Published figures per value of ``key`` (site_id, family, [year, month]...), vectorised.
+
+    Same dictionaries as :func:`published` for each group, plus the key columns.
+    """
+    keys = [key] if isinstance(key, str) else list(key)
+    if agg.empty:
+        return []
+    amount = agg["amount_ht"]
+    has_category = agg["category"].ne("")
+    meat_fish = agg["family"].isin(MEAT_AND_FISH)
+    parts = agg[keys].copy()
+    parts["lines"] = agg["lines"]
+    parts["amount_ht"] = amount
+    parts["bio"] = amount.where(agg["category"].eq("BIO"), 0.0)
+    parts["egalim"] = amount.where(has_category, 0.0)
+    parts["mf_total"] = amount.where(meat_fish, 0.0)
+    parts["mf_egalim"] = amount.where(meat_fish & has_category, 0.0)
+    for name in ("france_amount", "local_amount", "short_circuit_amount", "regional_amount"):
+        parts[name] = agg[name]
+    kept_mask = agg["excluded"].eq(0)
+    every = parts.groupby(keys, sort=True)[list(_PARTS)].sum()
+    kept = parts[kept_mask].groupby(keys)[list(_PARTS)].sum().reindex(every.index, fill_value=0)
+    left = (
+        parts[~kept_mask]
+        .groupby(keys)[["lines", "amount_ht"]]
+        .sum()
+        .reindex(every.index, fill_value=0)
+    )
+    published_rows = _figures_frame(kept)
+    including_rows = _records(_figures_frame(every))
+    rows = _records(published_rows.reset_index())
+    for row, including, (lines, amount_out) in zip(
+        rows, including_rows, left.itertuples(index=False), strict=True
+    ):
+        row["excluded_lines"] = int(round(lines))
+        row["excluded_ht"] = round(float(amount_out), 2)
+        row["including_excluded"] = including
+        for k in keys:
+            if isinstance(row[k], float) and row[k].is_integer():
+                row[k] = int(row[k])
     return rows
 
 
 def monthly(agg: pd.DataFrame) -> list[dict[str, Any]]:
-    rows = []
-    for (year, month), part in agg.groupby(["year", "month"], sort=True):
-        rows.append({"year": int(year), "month": int(month), **published(part)})
-    return rows
+    return grouped_figures(agg, ["year", "month"])
 
 
 def categories_of(agg: pd.DataFrame) -> list[dict[str, Any]]:

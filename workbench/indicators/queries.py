@@ -252,6 +252,9 @@ def corrected_lines(
         )
         .distinct()
     )
+    ids = [i for (i,) in session.execute(corrected)]  # few: read them first (no scan of a year)
+    if not ids:
+        return pd.DataFrame(), pd.DataFrame()
     stmt = (
         sa.select(
             PurchaseLine.id,
@@ -272,7 +275,7 @@ def corrected_lines(
         .join(Site, Site.id == PurchaseLine.site_id)
         .outerjoin(NomenclatureItem, NomenclatureItem.code == PurchaseLine.nomenclature_code)
         .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
-        .where(PurchaseLine.id.in_(corrected))
+        .where(PurchaseLine.id.in_(ids if len(ids) <= 10_000 else corrected))
     )
     stmt = _line_filters(scope(stmt, user, "purchase_line"), filters)
     current = _frame(session, stmt)
@@ -289,7 +292,7 @@ def corrected_lines(
         ).where(
             Correction.record_kind == "purchase_line",
             Correction.kind != "dismissal",
-            Correction.record_id.in_(current["id"].tolist()),
+            Correction.record_id.in_(corrected),
         ),
     )
     before = engine.source_values(current, corrections, LINE_FIELDS)

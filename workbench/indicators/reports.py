@@ -86,14 +86,20 @@ def egalim_report(
         after = queries.egalim_aggregate(session, user, filters, region_code)
         before = queries.egalim_before(session, user, filters, region_code, after)
         names = queries.site_names(session)
+        unchanged = before is after  # no corrected line in the period: "before" is "after"
+
+        def of_before(key: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [dict(r) for r in rows] if unchanged else engine.grouped_figures(before, key)
+
         by_site = engine.grouped_figures(after, "site_id")
-        _before_shares(by_site, engine.grouped_figures(before, "site_id"), "site_id")
+        _before_shares(by_site, of_before("site_id", by_site), "site_id")
         for row in by_site:
             row["site"] = names.get(row["site_id"], str(row["site_id"]))
         by_family = engine.grouped_figures(after, "family")
-        _before_shares(by_family, engine.grouped_figures(before, "family"), "family")
+        _before_shares(by_family, of_before("family", by_family), "family")
         trend = engine.monthly(after)
-        _before_trend = {(r["year"], r["month"]): r for r in engine.monthly(before)}
+        before_trend = [dict(r) for r in trend] if unchanged else engine.monthly(before)
+        _before_trend = {(r["year"], r["month"]): r for r in before_trend}
         for row in trend:
             other = _before_trend.get((row["year"], row["month"]), {})
             row["bio_share_before"] = other.get("bio_share")
