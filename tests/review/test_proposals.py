@@ -156,6 +156,7 @@ def test_my_proposals_hides_immediate_mappings_by_default(client, session, make)
     site = make.site()
     canteen = make.user(role="canteen", sites=[site])
     line = make.purchase_line(site, label="YAOURT NATURE")
+    make.nomenclature_item(code="N001", label="Yaourt nature", family="PRODUITS_LAITIERS")
     operations.propose_correction(
         session, canteen, "purchase_line", line.id, "nomenclature_code", "N001", "x"
     )
