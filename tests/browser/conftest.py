@@ -69,6 +69,8 @@ def live_app(tmp_path_factory):  # type: ignore[no-untyped-def]
             )
             factories.make_user(s, "viewer@test.example", "viewer", PASSWORD)
             supplier = factories.make_supplier(s, name="Laiterie de l'Ouest")
+            # a code the record-page test maps to (codes must be active nomenclature items)
+            factories.make_nomenclature_item(s, code="N-YAOURT", label="Yaourt nature")
             factories.make_purchase_line(
                 s, brest, label="YAOURT NAT BIO 125G X48", supplier=supplier
             )

@@ -3,8 +3,6 @@ when the page has one (i12 is rewriting these pages), narrows the figures and ke
 
 from __future__ import annotations
 
-import pytest
-
 from tests.browser.conftest import login, shot
 
 
@@ -22,16 +20,14 @@ def test_indicators_filter_form_works_when_there_is_one(page):
     page.wait_for_url("**/")
     page.goto("/indicateurs")
     form = page.locator("main form[method=get], main form:not([method])")
-    if form.count() == 0:
-        pytest.skip("the indicators page has no filter form yet (being rewritten by i12)")
-    select = form.first.locator("select").first
+    assert form.count() >= 1
+    select = form.first.locator("select[name=site]")
     options = select.locator("option")
-    if options.count() < 2:
-        pytest.skip("the indicators filter has a single choice on this data")
+    assert options.count() >= 3  # « Tous » and the two lycées of the live data
     value = options.nth(1).get_attribute("value")
     select.select_option(value)
     with page.expect_navigation():
         form.first.locator("button[type=submit]").first.click()
     assert f"={value}" in page.url or value in page.url
-    assert page.locator("main form select").first.input_value() == value
+    assert page.locator("main form select[name=site]").input_value() == value
     shot(page, "indicators-filtered")

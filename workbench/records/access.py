@@ -47,16 +47,22 @@ def _matrix_scope_clause(user: User) -> sa.ColumnElement[bool]:
     return MatrixEntry.supplier_id.in_(sa.select(Supplier.id).where(supplier_scope_clause(user)))
 
 
-def _anomaly_scope_clause(user: User) -> sa.ColumnElement[bool]:
+def _anomaly_scope_clause(user: User, kind: str) -> sa.ColumnElement[bool]:
+    """Anomalies, or their maintained counts (same owner, lycée and direction columns)."""
     from workbench.auth.models import user_sites
-    from workbench.rules.models import Anomaly
+    from workbench.rules.models import Anomaly, AnomalyCount
 
+    table: Any = AnomalyCount if kind == "anomaly_count" else Anomaly
     if user.role == Role.CANTEEN:
         allowed = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == user.id)
-        return sa.and_(Anomaly.owner_role == Role.CANTEEN, Anomaly.site_id.in_(allowed))
+        return sa.and_(table.owner_role == Role.CANTEEN, table.site_id.in_(allowed))
     return sa.and_(
-        Anomaly.owner_role == Role.DIRECTION, Anomaly.direction_code == user.direction_code
+        table.owner_role == Role.DIRECTION, table.direction_code == (user.direction_code or "-")
     )
+
+
+#: Kinds that are not records but are read under the same scope.
+ANOMALY_KINDS = ("anomaly", "anomaly_count")
 
 
 #: Aggregated figures (indicators) read wider than records: observatory readers read every
@@ -83,9 +89,9 @@ def scope_clause(kind: str, user: User | None, *, figures: bool = False) -> sa.C
     if figures and role in FIGURES_SCOPE.get(kind, ()):
         return sa.true()
     if role in (Role.ADMIN, Role.LEGAL):
-        return sa.true() if kind in RECORD_MODELS or kind == "anomaly" else sa.false()
-    if kind == "anomaly" and role in (Role.CANTEEN, Role.DIRECTION):
-        return _anomaly_scope_clause(user)
+        return sa.true() if kind in RECORD_MODELS or kind in ANOMALY_KINDS else sa.false()
+    if kind in ANOMALY_KINDS and role in (Role.CANTEEN, Role.DIRECTION):
+        return _anomaly_scope_clause(user, kind)
     if kind == "purchase_line" and role == Role.CANTEEN:
         return PurchaseLine.site_id.in_(user.site_ids or {-1})
     if kind == "contract" and role == Role.DIRECTION:

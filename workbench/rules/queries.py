@@ -7,7 +7,7 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import Role, User, user_sites
+from workbench.auth.models import Role, User
 from workbench.records.access import scope_clause
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyCount
 from workbench.rules.registry import QUEUES, all_rules
@@ -20,20 +20,8 @@ def scope_anomalies(stmt: sa.Select, user: User) -> sa.Select:
 
 def scope_counts(stmt: sa.Select, user: User) -> sa.Select:
     """Restrict a select over :class:`AnomalyCount` as :func:`scope_anomalies` restricts
-    anomalies (same rules: canteen → its lycées, direction → its code, legal/admin → all)."""
-    if user.role == Role.CANTEEN:
-        allowed = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == user.id)
-        return stmt.where(
-            AnomalyCount.owner_role == Role.CANTEEN, AnomalyCount.site_id.in_(allowed)
-        )
-    if user.role == Role.DIRECTION:
-        return stmt.where(
-            AnomalyCount.owner_role == Role.DIRECTION,
-            AnomalyCount.direction_code == (user.direction_code or ""),
-        )
-    if user.role in (Role.LEGAL, Role.ADMIN):
-        return stmt
-    return stmt.where(sa.false())
+    anomalies (the same scope function, on the counts' columns)."""
+    return stmt.where(scope_clause("anomaly_count", user))
 
 
 def active_counts(session: Session, user: User, *, site_id: int | None = None) -> dict[str, int]:

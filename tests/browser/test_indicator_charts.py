@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser, live_app, live_url, login, page, shot  # noqa: F401
+from tests.browser.conftest import login, shot
 
 pytestmark = pytest.mark.browser
 
 
-def _console_errors(page):  # type: ignore[no-untyped-def]  # noqa: F811
+def _console_errors(page):  # type: ignore[no-untyped-def]
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     return errors
 
 
-def test_egalim_page_draws_its_charts_and_offers_csv(page):  # noqa: F811
+def test_egalim_page_draws_its_charts_and_offers_csv(page):
     errors = _console_errors(page)
     login(page, "viewer@test.example")
     page.wait_for_url("**/")
@@ -35,7 +35,7 @@ def test_egalim_page_draws_its_charts_and_offers_csv(page):  # noqa: F811
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
-def test_exports_page_lists_lycees_without_siret_and_spaser_renders(page):  # noqa: F811
+def test_exports_page_lists_lycees_without_siret_and_spaser_renders(page):
     login(page, "admin@test.example")
     page.wait_for_url("**/")
     page.goto("/exports")
