@@ -10,6 +10,7 @@ and the correction is marked ``conflict`` (journaled as ``correction.conflict``)
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -115,26 +116,13 @@ def executemany(
     ``constants`` gives columns with one value for every row; ``source_row`` comes from
     :data:`ROW`. Only one chunk of rows is converted to Python values at a time.
     """
-    total = len(frame) if positions is None else len(positions)
-    if total == 0:
+    if (len(frame) if positions is None else len(positions)) == 0:
         return
     sql = sql.replace("{}", _placeholder(session))
     connection = session.connection()
-    constants = constants or {}
-    for start in range(0, total, WRITE_CHUNK):
-        if positions is None:
-            part = frame.iloc[start : start + WRITE_CHUNK]
-        else:
-            part = frame.iloc[positions[start : start + WRITE_CHUNK]]
-        values = []
-        for name in columns:
-            if name in constants:
-                values.append([constants[name]] * len(part))
-            elif name == "source_row":
-                values.append(part[ROW].astype("int64").tolist())
-            else:
-                values.append(_driver_values(part[name], table.c.get(name)))
-        connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    rows = frame_rows(table, columns, frame, positions, constants or {})
+    while batch := list(itertools.islice(rows, WRITE_CHUNK)):
+        connection.exec_driver_sql(sql, batch)
 
 
 def is_postgresql(session: Session) -> bool:
