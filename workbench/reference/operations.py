@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -57,17 +59,9 @@ def save_direction(
         before = _direction_snapshot(direction)
         direction.name, direction.cpv_divisions = name, divisions
     session.flush()
-    after = _direction_snapshot(direction)
-    if after != before:
-        record(
-            session,
-            "direction.create" if before is None else "direction.update",
-            target_kind="direction",
-            target_id=direction.code,
-            target_label=direction.name,
-            before=before,
-            after=after,
-        )
+    _journal_change(
+        session, "direction", direction.code, direction.name, before, _direction_snapshot(direction)
+    )
     return direction
 
 
@@ -113,15 +107,21 @@ def save_site(
     site.department = (department or "").strip() or None
     site.direction_code, site.siret = direction_code, siret
     session.flush()
-    after = _site_snapshot(site)
+    _journal_change(session, "site", site.id, site.uai, before, _site_snapshot(site))
+    return site
+
+
+def _journal_change(
+    session: Session, kind: str, target_id: Any, label: str, before: Any, after: Any
+) -> None:
+    """``<kind>.create`` or ``<kind>.update`` with before/after, when something changed."""
     if after != before:
         record(
             session,
-            "site.create" if before is None else "site.update",
-            target_kind="site",
-            target_id=site.id,
-            target_label=site.uai,
+            f"{kind}.create" if before is None else f"{kind}.update",
+            target_kind=kind,
+            target_id=target_id,
+            target_label=label,
             before=before,
             after=after,
         )
-    return site
