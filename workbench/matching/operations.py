@@ -174,20 +174,7 @@ def map_group(
         return _propose(session, user, key, item, where, reason)
 
     now = utcnow()
-    returned = session.execute(
-        sa.update(PurchaseLine)
-        .where(where)
-        .values(nomenclature_code=item.code, version=PurchaseLine.version + 1, updated_at=now)
-        .returning(
-            PurchaseLine.id,
-            PurchaseLine.site_id,
-            PurchaseLine.version,
-            PurchaseLine.label,
-            PurchaseLine.supplier_siret,
-            PurchaseLine.reference,
-        )
-        .execution_options(synchronize_session=False)
-    ).all()
+    returned = _set_code(session, where, item.code, now)
     if not returned:
         raise ValidationError(_NO_LINE)
     returned = sorted(returned, key=lambda r: r.id)
@@ -576,20 +563,12 @@ def undo_last_mapping(session: Session, user: User, reason: str | None = None) -
     now = utcnow()
     returned = []
     for chunk in _chunks(sorted(by_line)):
-        returned += session.execute(
-            sa.update(PurchaseLine)
-            .where(PurchaseLine.id.in_(chunk), PurchaseLine.nomenclature_code == code)
-            .values(nomenclature_code=None, version=PurchaseLine.version + 1, updated_at=now)
-            .returning(
-                PurchaseLine.id,
-                PurchaseLine.site_id,
-                PurchaseLine.version,
-                PurchaseLine.label,
-                PurchaseLine.supplier_siret,
-                PurchaseLine.reference,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
+        returned += _set_code(
+            session,
+            sa.and_(PurchaseLine.id.in_(chunk), PurchaseLine.nomenclature_code == code),
+            None,
+            now,
+        )
     if not returned:
         raise ValidationError("Ces lignes ont changé depuis la décision : rien n'a été annulé.")
     returned = sorted(returned, key=lambda r: r.id)
@@ -737,3 +716,22 @@ def map_groups(
         result.lines += done.count
         result.pending += done.count if done.is_pending else 0
     return result
+
+
+def _set_code(session: Session, where: Any, code: str | None, now: Any) -> list[Any]:
+    """Set the nomenclature code of the lines matching ``where`` (one bulk UPDATE, versions
+    bumped) and return what the journal needs of each: id, lycée, version, label, supplier."""
+    return session.execute(
+        sa.update(PurchaseLine)
+        .where(where)
+        .values(nomenclature_code=code, version=PurchaseLine.version + 1, updated_at=now)
+        .returning(
+            PurchaseLine.id,
+            PurchaseLine.site_id,
+            PurchaseLine.version,
+            PurchaseLine.label,
+            PurchaseLine.supplier_siret,
+            PurchaseLine.reference,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
