@@ -64,7 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Niveaux d'imbrication au plus d'un fichier JSON importé (DECP : moins de 10).",
         int,
     ),
-    Setting("PAGE_SIZE", 50, "Nombre de lignes par page dans les files d'anomalies.", int),
+    Setting(
+        "PAGE_SIZE",
+        50,
+        "Nombre de lignes par page de chaque liste paginée (files, à valider, journal…).",
+        int,
+    ),
     Setting(
         "LOGIN_MAX_ATTEMPTS",
         5,

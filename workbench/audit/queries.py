@@ -15,6 +15,7 @@ from workbench.audit.models import AuditEntry
 from workbench.audit.operations import HASHED_FIELDS
 from workbench.core.csvsafe import safe_cell
 from workbench.core.formatting import PARIS
+from workbench.core.pagination import Page, paginate
 
 #: The hashed content framed by the entry id and its chain hashes: enough to re-verify the chain.
 EXPORT_COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
@@ -47,20 +48,25 @@ class JournalFilter:
         return stmt
 
 
-def journal_page(session: Session, filt: JournalFilter, page: int, per_page: int = 50):
+def journal_page(
+    session: Session, filt: JournalFilter, page: int, per_page: int | None = None
+) -> Page:
+    """One page of the filtered journal, the latest first (``PAGE_SIZE`` entries by default)."""
     stmt = filt.apply(sa.select(AuditEntry)).order_by(AuditEntry.id.desc())
-    total = session.scalar(filt.apply(sa.select(sa.func.count()).select_from(AuditEntry)))
-    entries = session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return entries, total or 0
+    return paginate(session, stmt, page, per_page)
 
 
-def record_history(session: Session, target_kind: str, target_id: int) -> list[AuditEntry]:
-    stmt = (
+def history_statement(target_kind: str, target_id: int) -> sa.Select:
+    """A record's journal entries, oldest first."""
+    return (
         sa.select(AuditEntry)
         .where(AuditEntry.target_kind == target_kind, AuditEntry.target_id == str(target_id))
         .order_by(AuditEntry.id)
     )
-    return list(session.scalars(stmt))
+
+
+def record_history(session: Session, target_kind: str, target_id: int) -> list[AuditEntry]:
+    return list(session.scalars(history_statement(target_kind, target_id)))
 
 
 def write_journal_csv(session: Session, handle: IO[str], filt: JournalFilter) -> int:

@@ -9,7 +9,13 @@ from flask import Response, render_template, request
 from flask_login import current_user, login_required
 
 from workbench.audit.display import ACTION_FAMILIES, ACTION_LABELS, TARGET_KIND_LABELS, describe_all
-from workbench.audit.queries import JournalFilter, journal_page, record_history, write_journal_csv
+from workbench.audit.queries import (
+    JournalFilter,
+    history_statement,
+    journal_page,
+    write_journal_csv,
+)
+from workbench.core.pagination import page_number, paginate
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
@@ -37,14 +43,12 @@ def _filter_from_args() -> JournalFilter:
 @roles_required("legal", "admin")
 def journal():  # type: ignore[no-untyped-def]
     filt = _filter_from_args()
-    page = max(request.args.get("page", 1, type=int), 1)
-    entries, total = journal_page(db.session, filt, page)
+    listing = journal_page(db.session, filt, page_number())
     return render_template(
         "audit/journal.html",
-        shown=describe_all(entries, db.session),
-        total=total,
-        page=page,
-        per_page=50,
+        shown=describe_all(listing.items, db.session),
+        total=listing.total,
+        listing=listing,
         filt=filt,
         action_families=ACTION_FAMILIES,
         action_labels=ACTION_LABELS,
@@ -66,12 +70,13 @@ def export_csv():  # type: ignore[no-untyped-def]
 @login_required
 def history(kind: str, record_id: int):  # type: ignore[no-untyped-def]
     record = load_scoped(db.session, kind, record_id, current_user)
-    entries = record_history(db.session, kind, record_id)
+    listing = paginate(db.session, history_statement(kind, record_id))
     return render_template(
         "audit/history.html",
         record=record,
         kind=kind,
         kind_label=RECORD_KIND_LABELS[kind],
         label=record_label(kind, record),
-        shown=describe_all(entries, db.session),
+        shown=describe_all(listing.items, db.session),
+        listing=listing,
     )

@@ -134,14 +134,17 @@ def pending_requests(session: Session, user: User | None = None) -> list[Account
     return list(session.scalars(stmt.order_by(AccountRequest.requested_at, AccountRequest.id)))
 
 
-def recent_requests(session: Session, limit: int = 50) -> list[AccountRequest]:
-    stmt = (
+def recent_statement() -> sa.Select:
+    """The decided requests, the latest first."""
+    return (
         sa.select(AccountRequest)
         .where(AccountRequest.status != AccountRequestStatus.PENDING)
         .order_by(AccountRequest.decided_at.desc(), AccountRequest.id.desc())
-        .limit(limit)
     )
-    return list(session.scalars(stmt))
+
+
+def recent_requests(session: Session, limit: int = 50) -> list[AccountRequest]:
+    return list(session.scalars(recent_statement().limit(limit)))
 
 
 __all__ = [
@@ -149,6 +152,7 @@ __all__ = [
     "may_decide_for",
     "pending_requests",
     "recent_requests",
+    "recent_statement",
     "request_password",
     "request_role",
 ]

@@ -10,7 +10,9 @@ from flask_wtf import FlaskForm
 from workbench.auth import bookkeeping, operations, powers
 from workbench.auth.forms import AccountRequestDecisionForm, LoginForm, UserForm
 from workbench.auth.models import AccountRequest, User
-from workbench.core.errors import ValidationError, WorkbenchError
+from workbench.core.edge import FAILED, commit, commit_or_flash, end_read
+from workbench.core.errors import ValidationError
+from workbench.core.pagination import paginate
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.db import reads_first
@@ -35,7 +37,7 @@ def login():  # type: ignore[no-untyped-def]
         attempt = operations.check_login(
             db.session, form.email.data, form.password.data, ip=request.remote_addr, limits=limits
         )
-        db.session.commit()  # ends the read transaction; nothing was written
+        end_read()  # nothing was written
         succeeded = bookkeeping.write_login(attempt)
         if attempt.refusal is not None:
             flash(attempt.refusal.message, "danger")
@@ -59,8 +61,7 @@ def logout():  # type: ignore[no-untyped-def]
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
-    operations.record_logout(db.session, current_user)
-    db.session.commit()
+    commit(lambda: operations.record_logout(db.session, current_user))
     logout_user()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))
@@ -68,8 +69,8 @@ def logout():  # type: ignore[no-untyped-def]
 
 @roles_required("admin")
 def user_list():  # type: ignore[no-untyped-def]
-    users = db.session.scalars(sa.select(User).order_by(User.role, User.email)).all()
-    return render_template("auth/users.html", users=users)
+    listing = paginate(db.session, sa.select(User).order_by(User.role, User.email, User.id))
+    return render_template("auth/users.html", users=listing.items, listing=listing)
 
 
 @roles_required("admin")
@@ -86,11 +87,12 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
         form.direction.data = user.direction_code or ""
         form.is_active.data = user.is_active_account
     if form.validate_on_submit():
-        try:
+
+        def save() -> User:
             if user is None:
                 if not form.password.data:
                     raise ValidationError("Le mot de passe est obligatoire pour un nouveau compte.")
-                user = operations.create_user(
+                return operations.create_user(
                     db.session,
                     form.email.data,
                     form.role.data,
@@ -101,24 +103,24 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
                     is_active=form.is_active.data,
                     by=current_user,
                 )
-            else:
-                operations.update_user(
-                    db.session,
-                    user,
-                    email=form.email.data,
-                    name=form.name.data or "",
-                    role=form.role.data,
-                    site_uais=form.sites.data,
-                    direction=form.direction.data or None,
-                    is_active=form.is_active.data,
-                    password=form.password.data or None,
-                    by=current_user,
-                )
-        except ValidationError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+            operations.update_user(
+                db.session,
+                user,
+                email=form.email.data,
+                name=form.name.data or "",
+                role=form.role.data,
+                site_uais=form.sites.data,
+                direction=form.direction.data or None,
+                is_active=form.is_active.data,
+                password=form.password.data or None,
+                by=current_user,
+            )
+            return user
+
+        saved = commit_or_flash(save, refusal_as_message=True)
+        if saved is FAILED:
             return render_template("auth/user_edit.html", form=form, user=user), 400
-        db.session.commit()
+        user = saved
         if user.id == current_user.id:
             login_user(user)  # this session carries on with the new session version
         flash(f"Compte {user.email} enregistré.", "success")
@@ -135,10 +137,12 @@ def user_edit(user_id: int | None = None):  # type: ignore[no-untyped-def]
 
 @roles_required("legal", "admin")
 def account_requests():  # type: ignore[no-untyped-def]
+    listing = paginate(db.session, powers.recent_statement())
     return render_template(
         "auth/requests.html",
         pending=powers.pending_requests(db.session),
-        recent=powers.recent_requests(db.session),
+        recent=listing.items,
+        listing=listing,
         form=AccountRequestDecisionForm(),
     )
 
@@ -152,19 +156,18 @@ def account_request_decide(request_id: int):  # type: ignore[no-untyped-def]
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
-    try:
-        powers.decide(
+    decided = commit_or_flash(
+        lambda: powers.decide(
             db.session,
             account_request,
             current_user,
             approve=decision == "approve",
             comment=form.comment.data or "",
-        )
-    except WorkbenchError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        ),
+        refusal_as_message=True,
+    )
+    if decided is FAILED:
         return redirect(url_for("auth.account_requests"))
-    db.session.commit()
     flash(
         f"Demande {'approuvée' if decision == 'approve' else 'refusée'} "
         f"pour {account_request.user.email}.",

@@ -10,6 +10,7 @@ from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
 
 from workbench.audit.operations import record
+from workbench.core.edge import commit
 from workbench.core.permissions import roles_required
 from workbench.exports import decp, purchases, queries
 from workbench.extensions import db
@@ -17,14 +18,15 @@ from workbench.reference.models import Site
 
 
 def _journal(kind: str, count: int, **extra: Any) -> None:
-    record(
-        db.session,
-        "export.downloaded",
-        target_kind="export",
-        target_id=kind,
-        after={"rows": count, **extra},
+    commit(
+        lambda: record(
+            db.session,
+            "export.downloaded",
+            target_kind="export",
+            target_id=kind,
+            after={"rows": count, **extra},
+        )
     )
-    db.session.commit()
 
 
 def _filter() -> queries.PurchaseFilter:

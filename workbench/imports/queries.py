@@ -30,15 +30,13 @@ def batch_scope(user: User) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def batches_statement(user: User) -> sa.Select:
+    """The batches ``user`` may see, the latest first."""
+    return sa.select(ImportBatch).where(batch_scope(user)).order_by(ImportBatch.id.desc())
+
+
 def recent_batches(session: Session, user: User, limit: int = 30) -> list[ImportBatch]:
-    return list(
-        session.scalars(
-            sa.select(ImportBatch)
-            .where(batch_scope(user))
-            .order_by(ImportBatch.id.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(batches_statement(user).limit(limit)))
 
 
 def get_batch(session: Session, user: User, batch_id: int) -> ImportBatch | None:

@@ -9,6 +9,8 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from workbench.auth.models import Role
+from workbench.core.edge import commit
+from workbench.core.pagination import paginate
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.imports import queries
@@ -45,35 +47,37 @@ def index():  # type: ignore[no-untyped-def]
             with os.fdopen(handle, "wb") as out:
                 upload.save(out)
             if os.path.getsize(path) >= current_app.config["JOBS_IMPORT_MIN_MB"] * 1024 * 1024:
-                job = import_in_background(
+                job = commit(
+                    lambda: import_in_background(
+                        db.session,
+                        current_app.instance_path,
+                        path,
+                        suffix,
+                        user=current_user,
+                        kind=form.kind.data,
+                        file_name=os.path.basename(upload.filename or "fichier"),
+                        site_uai=form.site.data or None,
+                        dry_run=form.dry_run.data,
+                        partial=form.partial.data,
+                        file_format=form.file_format.data or None,
+                    )
+                )
+                enqueue(job)
+                return redirect(url_for("jobs.job", job_id=job.id))
+            result = commit(
+                lambda: import_file(
                     db.session,
-                    current_app.instance_path,
+                    form.kind.data,
                     path,
-                    suffix,
-                    user=current_user,
-                    kind=form.kind.data,
                     file_name=os.path.basename(upload.filename or "fichier"),
+                    user=current_user,
                     site_uai=form.site.data or None,
                     dry_run=form.dry_run.data,
                     partial=form.partial.data,
                     file_format=form.file_format.data or None,
+                    chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
                 )
-                db.session.commit()
-                enqueue(job)
-                return redirect(url_for("jobs.job", job_id=job.id))
-            result = import_file(
-                db.session,
-                form.kind.data,
-                path,
-                file_name=os.path.basename(upload.filename or "fichier"),
-                user=current_user,
-                site_uai=form.site.data or None,
-                dry_run=form.dry_run.data,
-                partial=form.partial.data,
-                file_format=form.file_format.data or None,
-                chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
             )
-            db.session.commit()
         finally:
             if os.path.exists(path):
                 os.unlink(path)
@@ -82,10 +86,12 @@ def index():  # type: ignore[no-untyped-def]
         if result.batch is not None:
             return redirect(url_for("imports.batch", batch_id=result.batch.id))
         return redirect(url_for("imports.index"))
+    listing = paginate(db.session, queries.batches_statement(current_user))
     return render_template(
         "imports/index.html",
         form=form,
-        batches=queries.recent_batches(db.session, current_user),
+        batches=listing.items,
+        listing=listing,
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
         max_mb=current_app.config["MAX_UPLOAD_MB"],

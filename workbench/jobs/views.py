@@ -7,6 +7,8 @@ from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from workbench.core.edge import commit, end_read
+from workbench.core.pagination import paginate
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.jobs import operations
@@ -24,22 +26,22 @@ def _visible(job_id: int) -> Job:
 
 @roles_required(*ALL_ROLES)
 def index():  # type: ignore[no-untyped-def]
-    statement = sa.select(Job).order_by(Job.id.desc()).limit(50)
+    statement = sa.select(Job).order_by(Job.id.desc())
     if current_user.role != "admin":
         statement = statement.where(Job.created_by_id == current_user.id)
-    return render_template(
-        "jobs/index.html", jobs=db.session.scalars(statement).all(), form=FlaskForm()
-    )
+    listing = paginate(db.session, statement)
+    return render_template("jobs/index.html", jobs=listing.items, listing=listing, form=FlaskForm())
 
 
 @roles_required("admin")
 def run_rules():  # type: ignore[no-untyped-def]
     if not FlaskForm().validate_on_submit():
         abort(400)
-    job = operations.create_job(
-        db.session, "rules", "Contrôle complet des règles", {}, current_user
+    job = commit(
+        lambda: operations.create_job(
+            db.session, "rules", "Contrôle complet des règles", {}, current_user
+        )
     )
-    db.session.commit()
     operations.enqueue(job)
     return redirect(url_for("jobs.job", job_id=job.id))
 
@@ -58,7 +60,7 @@ def status(job_id: int):  # type: ignore[no-untyped-def]
     payload = operations.status_payload(found)
     batch_id = payload["result"].get("batch_id")
     payload["batch_url"] = url_for("imports.batch", batch_id=batch_id) if batch_id else None
-    db.session.rollback()
+    end_read()
     response = jsonify(payload)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from workbench.core.errors import PermissionDenied, ValidationError
+from workbench.core.edge import FAILED, commit_or_flash
+from workbench.core.errors import ValidationError
 from workbench.core.formatting import format_number
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
@@ -123,7 +124,10 @@ def _map_with_variants(form: MapForm, variants: list[str]):  # type: ignore[no-u
     )
     if not result.groups:
         raise ValidationError(result.refused[0][1] if result.refused else "Rien à rattacher.")
-    db.session.commit()
+    return result
+
+
+def _flash_variants(form: MapForm, result):  # type: ignore[no-untyped-def]
     flash(
         f"{format_number(result.lines)} ligne(s) de {result.groups} variante(s) rattachée(s) "
         f"au code {form.code.data}"
@@ -142,26 +146,23 @@ def map_group():  # type: ignore[no-untyped-def]
         return _back()
     variants = [v for v in request.form.getlist("variant") if v][:50]
     if variants and not form.all_sites.data:
-        try:
-            return _map_with_variants(form, variants)
-        except (ValidationError, PermissionDenied) as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return _back()
-    try:
-        result = operations.map_group(
+        result = commit_or_flash(
+            lambda: _map_with_variants(form, variants), refusal_as_message=True
+        )
+        return _back() if result is FAILED else _flash_variants(form, result)
+    result = commit_or_flash(
+        lambda: operations.map_group(
             db.session,
             current_user,
             form.group.data,
             form.code.data,
             all_sites=bool(form.all_sites.data),
             site_ids=_site_ids(form.site.data),
-        )
-    except (ValidationError, PermissionDenied) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        ),
+        refusal_as_message=True,
+    )
+    if result is FAILED:
         return _back()
-    db.session.commit()
     lines = format_number(result.count)
     if result.is_pending:
         flash(
@@ -183,7 +184,8 @@ def reject():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         _flash_errors(form)
         return _back()
-    try:
+
+    def reject_all() -> None:
         for group in [form.group.data, *[v for v in request.form.getlist("variant") if v][:50]]:
             operations.reject_for_group(
                 db.session,
@@ -192,11 +194,9 @@ def reject():  # type: ignore[no-untyped-def]
                 form.code.data,
                 site_ids=_site_ids(form.site.data),
             )
-    except (ValidationError, PermissionDenied) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+
+    if commit_or_flash(reject_all, refusal_as_message=True) is FAILED:
         return _back()
-    db.session.commit()
     flash(
         f"Suggestion {form.code.data} refusée : elle ne sera plus proposée pour cet article.",
         "info",
@@ -216,13 +216,11 @@ def undo():  # type: ignore[no-untyped-def]
     if not ButtonForm().validate_on_submit():
         flash("Formulaire expiré : rechargez la page.", "danger")
         return _back()
-    try:
-        result = operations.undo_last_mapping(db.session, current_user)
-    except (ValidationError, PermissionDenied) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    result = commit_or_flash(
+        lambda: operations.undo_last_mapping(db.session, current_user), refusal_as_message=True
+    )
+    if result is FAILED:
         return _back()
-    db.session.commit()
     flash(
         f"Décision annulée : {format_number(result.count)} ligne(s) de nouveau à rattacher "
         f"(code {result.code} retiré).",
@@ -290,15 +288,14 @@ def bulk_accept():  # type: ignore[no-untyped-def]
     if not pairs:
         flash("Aucun article sélectionné.", "warning")
         return redirect(url_for("matching.articles"))
-    try:
-        result = operations.map_groups(
+    result = commit_or_flash(
+        lambda: operations.map_groups(
             db.session, current_user, pairs, site_ids=_site_ids(request.form.get("site"))
-        )
-    except (ValidationError, PermissionDenied) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        ),
+        refusal_as_message=True,
+    )
+    if result is FAILED:
         return redirect(url_for("matching.articles"))
-    db.session.commit()
     flash(
         f"{format_number(result.groups)} article(s) rattaché(s) : "
         f"{format_number(result.lines)} ligne(s)"

@@ -7,7 +7,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from workbench.core.errors import ValidationError
+from workbench.core.edge import FAILED, commit_or_flash
+from workbench.core.pagination import page_size, paginate
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.reference import nomenclature as governance
@@ -31,13 +32,15 @@ from workbench.reference.models import (
 
 @roles_required("admin")
 def direction_list():  # type: ignore[no-untyped-def]
-    directions = db.session.scalars(sa.select(Direction).order_by(Direction.code)).all()
+    listing = paginate(db.session, sa.select(Direction).order_by(Direction.code))
     counts = dict(
         db.session.execute(
             sa.select(Site.direction_code, sa.func.count(Site.id)).group_by(Site.direction_code)
         ).all()
     )
-    return render_template("reference/directions.html", directions=directions, counts=counts)
+    return render_template(
+        "reference/directions.html", directions=listing.items, listing=listing, counts=counts
+    )
 
 
 @roles_required("admin")
@@ -50,21 +53,19 @@ def direction_edit(code: str | None = None):  # type: ignore[no-untyped-def]
         form.code.data, form.name.data = direction.code, direction.name
         form.cpv_divisions.data = direction.cpv_divisions
     if form.validate_on_submit():
-        try:
-            saved = operations.save_direction(
+        saved = commit_or_flash(
+            lambda: operations.save_direction(
                 db.session,
                 direction,
                 code=form.code.data,
                 name=form.name.data,
                 cpv_divisions=form.cpv_divisions.data or "",
             )
-        except ValidationError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+        )
+        if saved is FAILED:
             return render_template(
                 "reference/direction_edit.html", form=form, direction=direction
             ), 400
-        db.session.commit()
         flash(f"Direction {saved.code} enregistrée.", "success")
         return redirect(url_for("reference.directions"))
     return render_template("reference/direction_edit.html", form=form, direction=direction)
@@ -72,8 +73,8 @@ def direction_edit(code: str | None = None):  # type: ignore[no-untyped-def]
 
 @roles_required("admin")
 def site_list():  # type: ignore[no-untyped-def]
-    sites = db.session.scalars(sa.select(Site).order_by(Site.uai)).all()
-    return render_template("reference/sites.html", sites=sites)
+    listing = paginate(db.session, sa.select(Site).order_by(Site.uai))
+    return render_template("reference/sites.html", sites=listing.items, listing=listing)
 
 
 @roles_required("admin")
@@ -89,8 +90,8 @@ def site_edit(site_id: int | None = None):  # type: ignore[no-untyped-def]
         form.commune.data, form.department.data = site.commune, site.department
         form.direction_code.data, form.siret.data = site.direction_code or "", site.siret
     if form.validate_on_submit():
-        try:
-            saved = operations.save_site(
+        saved = commit_or_flash(
+            lambda: operations.save_site(
                 db.session,
                 site,
                 uai=form.uai.data,
@@ -101,20 +102,16 @@ def site_edit(site_id: int | None = None):  # type: ignore[no-untyped-def]
                 direction_code=form.direction_code.data or None,
                 siret=form.siret.data,
             )
-        except ValidationError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+        )
+        if saved is FAILED:
             return render_template("reference/site_edit.html", form=form, site=site), 400
-        db.session.commit()
         flash(f"Site {saved.uai} enregistré.", "success")
         return redirect(url_for("reference.sites"))
     return render_template("reference/site_edit.html", form=form, site=site)
 
 
 # -- nomenclature governance ----------------------------------------------------------------
-def _refused(error: ValidationError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
-    flash(error.message, "danger")
+def _refused():  # type: ignore[no-untyped-def]
     return redirect(url_for("reference.nomenclature"))
 
 
@@ -127,8 +124,8 @@ def propose():  # type: ignore[no-untyped-def]
         if request.args.get("family") in FAMILIES:
             form.family.data = request.args["family"]
     if form.validate_on_submit():
-        try:
-            governance.propose_item(
+        proposed = commit_or_flash(
+            lambda: governance.propose_item(
                 db.session,
                 current_user,
                 label=form.label.data,
@@ -137,11 +134,9 @@ def propose():  # type: ignore[no-untyped-def]
                 comment=form.comment.data or "",
                 group_key=form.group.data or None,
             )
-        except ValidationError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+        )
+        if proposed is FAILED:
             return render_template("reference/propose.html", form=form), 400
-        db.session.commit()
         flash(
             "Proposition envoyée à l'administration de la nomenclature. Une fois l'article "
             "créé, rattachez-y vos lignes.",
@@ -154,7 +149,7 @@ def propose():  # type: ignore[no-untyped-def]
 @roles_required("admin")
 def nomenclature():  # type: ignore[no-untyped-def]
     query = (request.args.get("q") or "").strip()
-    statement = sa.select(NomenclatureItem).order_by(NomenclatureItem.code).limit(200)
+    statement = sa.select(NomenclatureItem).order_by(NomenclatureItem.code)
     if query:
         pattern = f"%{query}%"
         statement = statement.where(
@@ -169,8 +164,9 @@ def nomenclature():  # type: ignore[no-untyped-def]
         sa.select(NomenclatureProposal)
         .where(NomenclatureProposal.status != "proposed")
         .order_by(NomenclatureProposal.id.desc())
-        .limit(20)
+        .limit(page_size())
     ).all()
+    listing = paginate(db.session, statement)
     approve_forms = {}
     for p in proposals:
         approve = ApproveForm(prefix=f"p{p.id}")
@@ -179,7 +175,8 @@ def nomenclature():  # type: ignore[no-untyped-def]
         approve_forms[p.id] = approve
     return render_template(
         "reference/nomenclature.html",
-        items=db.session.scalars(statement).all(),
+        items=listing.items,
+        listing=listing,
         query=query,
         proposals=proposals,
         decided=decided,
@@ -210,8 +207,8 @@ def approve(proposal_id: int):  # type: ignore[no-untyped-def]
             for error in errors:
                 flash(error, "danger")
         return redirect(url_for("reference.nomenclature"))
-    try:
-        item = governance.approve_proposal(
+    item = commit_or_flash(
+        lambda: governance.approve_proposal(
             db.session,
             proposal,
             current_user,
@@ -220,9 +217,9 @@ def approve(proposal_id: int):  # type: ignore[no-untyped-def]
             family=form.family.data,
             parent_code=form.parent_code.data or None,
         )
-    except ValidationError as error:
-        return _refused(error)
-    db.session.commit()
+    )
+    if item is FAILED:
+        return _refused()
     flash(f"Article {item.code} créé dans la nomenclature.", "success")
     return redirect(url_for("reference.nomenclature"))
 
@@ -234,11 +231,13 @@ def refuse(proposal_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Indiquez le motif du refus.", "danger")
         return redirect(url_for("reference.nomenclature"))
-    try:
-        governance.refuse_proposal(db.session, proposal, current_user, reason=form.reason.data)
-    except ValidationError as error:
-        return _refused(error)
-    db.session.commit()
+    refused = commit_or_flash(
+        lambda: governance.refuse_proposal(
+            db.session, proposal, current_user, reason=form.reason.data
+        )
+    )
+    if refused is FAILED:
+        return _refused()
     flash("Proposition refusée.", "info")
     return redirect(url_for("reference.nomenclature"))
 
@@ -248,11 +247,8 @@ def retire(code: str):  # type: ignore[no-untyped-def]
     item = _active_item(code)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    try:
-        governance.retire_item(db.session, item)
-    except ValidationError as error:
-        return _refused(error)
-    db.session.commit()
+    if commit_or_flash(lambda: governance.retire_item(db.session, item)) is FAILED:
+        return _refused()
     flash(f"Article {code} retiré : ses lignes sont signalées pour être rattachées.", "success")
     return redirect(url_for("reference.nomenclature"))
 
@@ -269,10 +265,8 @@ def merge(code: str):  # type: ignore[no-untyped-def]
     if target is None:
         flash(f"Code cible inconnu : {form.target.data}.", "danger")
         return redirect(url_for("reference.nomenclature"))
-    try:
-        count = governance.merge_item(db.session, item, target)
-    except ValidationError as error:
-        return _refused(error)
-    db.session.commit()
+    count = commit_or_flash(lambda: governance.merge_item(db.session, item, target))
+    if count is FAILED:
+        return _refused()
     flash(f"Article {code} fusionné dans {target.code} : {count} ligne(s) rattachée(s).", "success")
     return redirect(url_for("reference.nomenclature"))

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from workbench.audit.display import describe_all
 from workbench.audit.queries import record_history
-from workbench.core.errors import ConflictError, PermissionDenied, ValidationError
+from workbench.core.edge import FAILED, commit, commit_or_flash
 from workbench.core.formatting import format_number
+from workbench.core.pagination import Page, page_number, page_size
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
-from workbench.db import is_lock_error
 from workbench.extensions import db
 from workbench.records.access import RECORD_KIND_LABELS, load_scoped, record_label
 from workbench.review import bulk, groups, labels, operations, proposals, queries
@@ -44,9 +41,6 @@ def _back(default: str):  # type: ignore[no-untyped-def]
     return redirect(target if is_safe_next(target) else default)
 
 
-_FAILED = object()
-
-
 def _hidden_int(raw: str | None) -> int | None:
     """A hidden integer field of a form (version, id): empty → None, anything else but digits →
     400 (a forged or damaged form, never a 500)."""
@@ -56,39 +50,6 @@ def _hidden_int(raw: str | None) -> int | None:
     if not text.isdigit() or len(text) > 18:
         abort(400)
     return int(text)
-
-
-def _run(action: Callable[[], Any], *, refusal_as_message: bool = False) -> Any:
-    """One operation at the request edge: commit it, or roll back and flash its French message.
-
-    Returns the operation's result, or ``_FAILED``. A refusal (:class:`PermissionDenied`) is a 403,
-    unless ``refusal_as_message`` (four-eyes refusals are explained to the legal user).
-    """
-    try:
-        result = action()
-    except PermissionDenied as error:
-        if not refusal_as_message:
-            abort(403)
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _FAILED
-    except (ValidationError, ConflictError) as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return _FAILED
-    except sa.exc.OperationalError as error:
-        if not is_lock_error(error):
-            raise
-        # a lock wait given up (deadlock, busy database): nothing was written, say so
-        db.session.rollback()
-        flash(
-            "L'enregistrement est en cours de modification par quelqu'un d'autre ; rien n'a été "
-            "modifié. Rechargez la page et réessayez.",
-            "danger",
-        )
-        return _FAILED
-    db.session.commit()
-    return result
 
 
 def _fields(kind: str, record) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -175,7 +136,7 @@ def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
         return redirect(page)
     base_version = _hidden_int(form.base_version.data)
     anomaly_id = _hidden_int(form.anomaly_id.data)
-    correction = _run(
+    correction = commit_or_flash(
         lambda: operations.propose_correction(
             db.session,
             current_user,
@@ -188,7 +149,7 @@ def correct(kind: str, record_id: int):  # type: ignore[no-untyped-def]
             anomaly_id=anomaly_id,
         )
     )
-    if correction is _FAILED:
+    if correction is FAILED:
         return redirect(page)
     if correction.status == CorrectionStatus.APPLIED:
         flash("Correction appliquée.", "success")
@@ -214,10 +175,10 @@ def revert(correction_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Indiquez la raison de l'annulation.", "danger")
         return redirect(page)
-    new = _run(
+    new = commit_or_flash(
         lambda: operations.revert_correction(db.session, current_user, correction, form.reason.data)
     )
-    if new is _FAILED:
+    if new is FAILED:
         return redirect(page)
     flash(
         "Correction annulée."
@@ -231,16 +192,14 @@ def revert(correction_id: int):  # type: ignore[no-untyped-def]
 @roles_required("legal", "admin")
 def approvals():  # type: ignore[no-untyped-def]
     """« À valider »: one list, filtered, oldest first, with select-all and bulk decisions."""
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = current_app.config["PAGE_SIZE"]
+    page, per_page = page_number(), page_size()
     filt = proposals.ApprovalFilter.from_args(request.args)
     corrections, total = proposals.pending_page(db.session, current_user, filt, page, per_page)
     return render_template(
         "review/approvals.html",
         corrections=corrections,
         total=total,
-        page=page,
-        per_page=per_page,
+        listing=Page.of(corrections, total, page, per_page),
         filt=filt,
         facets=proposals.pending_facets(db.session, current_user),
         names=proposals.record_names(db.session, corrections),
@@ -263,16 +222,14 @@ def my_proposals():  # type: ignore[no-untyped-def]
     Reading the page marks the decisions as seen (the navigation badge goes back to zero).
     """
     view = request.args.get("vue") or "decisions"
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = current_app.config["PAGE_SIZE"]
+    page, per_page = page_number(), page_size()
     last_seen = proposals.seen_at(db.session, current_user)
     corrections, total = proposals.my_proposals(db.session, current_user, view, page, per_page)
     html = render_template(
         "review/my_proposals.html",
         corrections=corrections,
         total=total,
-        page=page,
-        per_page=per_page,
+        listing=Page.of(corrections, total, page, per_page),
         view=view if view in proposals.MINE_VIEWS else "decisions",
         views=proposals.MINE_VIEWS,
         last_seen=last_seen,
@@ -285,8 +242,7 @@ def my_proposals():  # type: ignore[no-untyped-def]
         shown_value=labels.shown_value,
         dismiss_reasons=DISMISS_REASONS,
     )
-    proposals.mark_seen(db.session, current_user)
-    db.session.commit()
+    commit(lambda: proposals.mark_seen(db.session, current_user))
     return html
 
 
@@ -309,11 +265,11 @@ def decide(correction_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
         abort(400)
     approve = form.decision.data == "approve"
-    outcome = _run(
+    outcome = commit_or_flash(
         lambda: operations.decide(db.session, current_user, correction, approve, form.comment.data),
         refusal_as_message=True,
     )
-    if outcome is _FAILED:
+    if outcome is FAILED:
         return redirect(url_for("review.approvals"))
     flash(*_decision_message(correction))
     return _back(url_for("review.approvals"))
@@ -335,13 +291,13 @@ def decide_many():  # type: ignore[no-untyped-def]
         flash("Aucune proposition sélectionnée.", "warning")
         return redirect(back)
     approve = form.decision.data == "approve"
-    outcomes = _run(
+    outcomes = commit_or_flash(
         lambda: proposals.decide_selection(
             db.session, current_user, ids, approve, form.comment.data
         ),
         refusal_as_message=True,
     )
-    if outcomes is _FAILED:
+    if outcomes is FAILED:
         return redirect(back)
     verb = "validée(s)" if approve else "refusée(s)"
     total = sum(o.decided for o in outcomes)
@@ -369,7 +325,10 @@ def claim(anomaly_id: int):  # type: ignore[no-untyped-def]
     anomaly = _load_anomaly(anomaly_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    if _run(lambda: operations.claim_anomaly(db.session, current_user, anomaly)) is not _FAILED:
+    if (
+        commit_or_flash(lambda: operations.claim_anomaly(db.session, current_user, anomaly))
+        is not FAILED
+    ):
         flash("Anomalie prise en charge.", "success")
     return _back(url_for("review.record", kind=anomaly.record_kind, record_id=anomaly.record_id))
 
@@ -382,12 +341,12 @@ def dismiss(anomaly_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Choisissez un motif et saisissez un commentaire.", "danger")
         return redirect(page)
-    proposal = _run(
+    proposal = commit_or_flash(
         lambda: operations.dismiss_anomaly(
             db.session, current_user, anomaly, form.reason_code.data, form.comment.data
         )
     )
-    if proposal is _FAILED:
+    if proposal is FAILED:
         return redirect(page)
     flash(
         "Anomalie écartée."
@@ -412,8 +371,7 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
     """A queue, line by line (sortable columns) or grouped (``vue=groupes``) with bulk actions."""
     spec = _queue_spec(queue)
     filt = queries.QueueFilter.from_args(request.args)
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = current_app.config["PAGE_SIZE"]
+    page, per_page = page_number(), page_size()
     grouped = request.args.get("vue") == "groupes"
     sort = request.args.get("ordre") or None
     anomalies: list[Anomaly] = []
@@ -444,9 +402,13 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         sort=sort,
         group_sorts=groups.GROUP_SORTS,
         total=total,
-        page=page,
-        per_page=per_page,
-        next_cursor=queries.queue_cursor(anomalies[-1]) if anomalies else None,
+        listing=Page.keyset(
+            found_groups or anomalies,
+            total,
+            page,
+            per_page,
+            queries.queue_cursor(anomalies[-1]) if anomalies else None,
+        ),
         filt=filt,
         sites=sites,
         rules=rules,
@@ -493,8 +455,8 @@ def queue_bulk(queue: str):  # type: ignore[no-untyped-def]
         verb = "corrigée(s) avec la valeur de la matrice"
     else:
         abort(400)
-    result = _run(run)
-    if result is _FAILED:
+    result = commit_or_flash(run)
+    if result is FAILED:
         return redirect(back)
     message = f"{format_number(result.done)} anomalie(s) {verb}"
     if result.proposed:
@@ -513,12 +475,12 @@ def report_matrix(record_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Expliquez en quoi la matrice est erronée.", "danger")
         return redirect(page)
-    reported = _run(
+    reported = commit_or_flash(
         lambda: operations.report_matrix(
             db.session, current_user, line, form.field.data, form.comment.data
         )
     )
-    if reported is _FAILED:
+    if reported is FAILED:
         return redirect(page)
     flash("Signalement transmis à la direction (file « Fournisseurs »).", "success")
     return redirect(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.edge import FAILED, commit_or_flash
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.rules.forms import settings_form
@@ -49,20 +49,19 @@ def update(code: str):  # type: ignore[no-untyped-def]
         )
         return redirect(url_for("rules.catalogue", _anchor=code))
     params = {p.name: form[f"param_{p.name}"].data for p in view.rule.params}
-    try:
-        result = update_rule_setting(
+    result = commit_or_flash(
+        lambda: update_rule_setting(
             db.session,
             code,
             enabled=form.enabled.data,
             approval_policy=form.approval_policy.data,
             params=params,
             user_id=current_user.id,
-        )
-    except WorkbenchError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        ),
+        refusal_as_message=True,
+    )
+    if result is FAILED:
         return redirect(url_for("rules.catalogue", _anchor=code))
-    db.session.commit()
     if result is None:
         flash(f"Règle {code} : aucun changement.", "info")
     else:
