@@ -35,6 +35,7 @@ def register_commands(app: Flask) -> None:
         "api",
         "collect",
         "jobs",
+        "digest",
     ):
         _add_optional(app, name)
 

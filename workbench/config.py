@@ -158,6 +158,16 @@ SETTINGS += (
     ),
     Setting("JOBS_WORKERS", 2, "Fils de travail de `workbench worker`.", int),
     Setting(
+        "SMTP_HOST",
+        None,
+        "Serveur SMTP du récapitulatif par courriel (`workbench digest send`); vide : désactivé.",
+    ),
+    Setting("SMTP_PORT", 25, "Port du serveur SMTP.", int),
+    Setting("SMTP_FROM", "workbench@localhost", "Expéditeur des récapitulatifs."),
+    Setting("SMTP_USER", None, "Identifiant SMTP (vide : pas d'authentification)."),
+    Setting("SMTP_PASSWORD", None, "Mot de passe SMTP."),
+    Setting("SMTP_STARTTLS", False, "Chiffrer la connexion SMTP par STARTTLS.", bool),
+    Setting(
         "JOBS_IMPORT_MIN_MB",
         5,
         "Taille (Mo) à partir de laquelle un fichier téléversé est importé en arrière-plan.",

@@ -53,6 +53,7 @@ ACTION_LABELS: dict[str, str] = {
     "import.rejected": "Import refusé",
     "import.dry_run": "Simulation d'import",
     "export.downloaded": "Export téléchargé",
+    "digest.sent": "Récapitulatif envoyé par courriel",
     "demo.loaded": "Jeu de démonstration chargé",
     "auth.login_throttled": "Connexion refusée (trop de tentatives)",
     "account_request.create": "Demande sur un compte",

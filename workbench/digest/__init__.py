@@ -1,0 +1,1 @@
+"""The e-mail digest: what waits for each person, sent by ``workbench digest send``."""
