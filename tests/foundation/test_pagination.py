@@ -168,6 +168,30 @@ def test_imports(client, login_as, session, small_pages):  # type: ignore[no-unt
     walk(client, "/imports/")
 
 
+def test_an_import_report(client, login_as, session, small_pages):  # type: ignore[no-untyped-def]
+    admin = login_as("admin")
+    batch = ImportBatch(
+        kind="purchases",
+        file_name="achats.csv",
+        sha256="f" * 64,
+        status="rejected",
+        created_by_id=admin.id,
+        report=[
+            {
+                "row": i + 2,
+                "column": "montant",
+                "value": "x",
+                "level": "error",
+                "message": "Montant",
+            }
+            for i in range(5)
+        ],
+    )
+    session.add(batch)
+    session.flush()
+    walk(client, f"/imports/{batch.id}")
+
+
 def test_directions_and_sites(client, login_as, make, small_pages):  # type: ignore[no-untyped-def]
     login_as("admin")
     for i in range(5):

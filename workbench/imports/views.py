@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from workbench.auth.models import Role
 from workbench.core.edge import commit
-from workbench.core.pagination import paginate
+from workbench.core.pagination import Page, page_number, page_size, paginate
 from workbench.core.permissions import roles_required
 from workbench.extensions import db
 from workbench.imports import queries
@@ -18,8 +18,6 @@ from workbench.imports.forms import UploadForm
 from workbench.imports.labels import format_label
 from workbench.imports.operations import KIND_LABELS, STATUS_LABELS, import_file
 from workbench.jobs.operations import enqueue, import_in_background
-
-REPORT_PAGE_LIMIT = 1000
 
 
 def _form() -> UploadForm:
@@ -104,10 +102,12 @@ def batch(batch_id: int):  # type: ignore[no-untyped-def]
     if found is None:
         abort(404)
     problems = found.report or []
+    listing = Page.from_list(problems, page_number(), page_size())
     return render_template(
         "imports/batch.html",
         batch=found,
-        problems=problems[:REPORT_PAGE_LIMIT],
+        problems=listing.items,
+        listing=listing,
         total_problems=len(problems),
         errors=sum(1 for p in problems if p.get("level") == "error"),
         kind_labels=KIND_LABELS,
