@@ -116,6 +116,16 @@ def test_no_list_hard_codes_its_page_size():
     assert offenders == [], offenders
 
 
+def test_offset_paging_is_written_once():
+    """OFFSET … LIMIT pages come from core.pagination (``window``/``paginate``) only."""
+    found = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "workbench").rglob("*.py")
+        if ".offset(" in path.read_text(encoding="utf-8")
+    ]
+    assert found == ["workbench/core/pagination.py"], found
+
+
 # -- every paginated list -------------------------------------------------------------------
 def test_users(client, login_as, make, small_pages):  # type: ignore[no-untyped-def]
     login_as("admin")

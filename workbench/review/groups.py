@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
+from workbench.core.pagination import window
 from workbench.review.queries import QueueFilter, queue_rule_codes
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 from workbench.rules.queries import scope_anomalies
@@ -134,9 +135,7 @@ def grouped_queue(
         "recents": (sa.desc("newest"), sa.desc("n")),
         "regle": (a.rule_code, sa.desc("n")),
     }.get(sort, (sa.desc("n"), sa.asc("oldest")))
-    rows = session.execute(
-        grouped.order_by(*order, a.rule_code, key).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    rows = session.execute(window(grouped.order_by(*order, a.rule_code, key), page, per_page)).all()
     groups = [
         AnomalyGroup(
             rule_code=r.rule_code,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.auth.models import Role, User
+from workbench.core.pagination import window
 from workbench.db import utcnow
 from workbench.records.access import RECORD_KIND_LABELS
 from workbench.review import operations
@@ -92,10 +93,13 @@ def pending_page(
     stmt = filt.apply(_pending(user))
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
-        stmt.options(selectinload(Correction.proposed_by))
-        .order_by(Correction.proposed_at, Correction.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+        window(
+            stmt.options(selectinload(Correction.proposed_by)).order_by(
+                Correction.proposed_at, Correction.id
+            ),
+            page,
+            per_page,
+        )
     ).all()
     return list(rows), total
 
@@ -252,13 +256,14 @@ def my_proposals(
     stmt = _mine(user, view if view in MINE_VIEWS else "decisions")
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
-        stmt.options(selectinload(Correction.decided_by))
-        .order_by(
-            sa.func.coalesce(Correction.decided_at, Correction.proposed_at).desc(),
-            Correction.id.desc(),
+        window(
+            stmt.options(selectinload(Correction.decided_by)).order_by(
+                sa.func.coalesce(Correction.decided_at, Correction.proposed_at).desc(),
+                Correction.id.desc(),
+            ),
+            page,
+            per_page,
         )
-        .offset((page - 1) * per_page)
-        .limit(per_page)
     ).all()
     return list(rows), total
 

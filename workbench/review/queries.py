@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User, user_sites
+from workbench.core.pagination import window
 from workbench.db import utcnow
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
@@ -62,9 +63,7 @@ def pending_corrections(
         stmt = stmt.where(Correction.rule_code == rule_code)
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
-        stmt.order_by(Correction.proposed_at, Correction.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+        window(stmt.order_by(Correction.proposed_at, Correction.id), page, per_page)
     ).all()
     return list(rows), total
 
@@ -329,9 +328,7 @@ def _sorted_page(
         stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
     column = SORT_COLUMNS[sort.lstrip("-")]
     order = (column.desc() if sort.startswith("-") else column.asc(), Anomaly.id)
-    rows = session.scalars(
-        stmt.order_by(*order).offset((max(page, 1) - 1) * per_page).limit(per_page)
-    ).all()
+    rows = session.scalars(window(stmt.order_by(*order), page, per_page)).all()
     return list(rows), _queue_total(session, user, codes, filt, sites)
 
 
