@@ -187,3 +187,38 @@ def test_the_maintained_counts_follow_every_write(session, make) -> None:  # typ
     assert stored_counts(session) == _recount(session)
     rebuild_counts(session)
     assert stored_counts(session) == _recount(session)
+
+
+@pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["counted-in-bulk", "row-triggers"])
+def test_bulk_writes_keep_the_counts_exact(session, make, monkeypatch, bulk_rows) -> None:  # type: ignore[no-untyped-def]
+    """A rule run writing many anomalies counts them with grouped statements (the SQLite row
+    triggers paused in its transaction): the counts are those of a recount either way, and the
+    triggers count again after the run (the pause never outlives the writes)."""
+    from workbench.rules import counts
+    from workbench.rules.counts import stored_counts
+
+    monkeypatch.setattr(counts, "BULK_ROWS", bulk_rows)
+    built = build(session, make)
+    run_rules(session, today=TODAY)  # inserts
+    assert stored_counts(session) == _recount(session) != {}
+    for line in built.lines.values():  # closes, reopens and value changes on the next runs
+        line.amount_ht = -1.0 if line.amount_ht and line.amount_ht > 0 else 3.0
+    session.flush()
+    run_rules(session, today=TODAY)
+    assert stored_counts(session) == _recount(session)
+    for line in built.lines.values():
+        line.amount_ht = 3.0
+    session.flush()
+    run_rules(
+        session,
+        record_kind="purchase_line",
+        record_ids=[i.id for i in built.lines.values()],
+        today=TODAY,
+    )
+    assert stored_counts(session) == _recount(session)
+    paused = session.execute(sa.text("SELECT count(*) FROM anomaly_counts_paused")).scalar()
+    assert paused == 0
+    anomaly = session.scalar(sa.select(Anomaly).where(Anomaly.status == "open").limit(1))
+    anomaly.status = "claimed"  # a row-by-row write after the run: the triggers count it
+    session.flush()
+    assert stored_counts(session) == _recount(session)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -47,6 +48,39 @@ CHUNK = 5000
 #: (lycée, day) pairs per SELECT of the duplicate context (~35 lines each at regional scale):
 #: what one query brings into memory at most.
 SITE_DAYS_PER_QUERY = 1000
+#: Ids read at once when they run without gaps (one ``BETWEEN``, no bound list).
+RUN_CHUNK = 100_000
+
+
+def id_batches(ids: Iterable[int]) -> Iterator[list[int]]:
+    """``ids`` sorted, in batches: each run of consecutive ids at least :data:`CHUNK` long (a
+    whole import, say) comes alone, up to :data:`RUN_CHUNK` ids; the others by :data:`CHUNK`."""
+    ordered = sorted({int(i) for i in ids})
+    sparse: list[int] = []
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        if end - start + 1 >= CHUNK:
+            for lo in range(start, end + 1, RUN_CHUNK):
+                yield ordered[lo : min(lo + RUN_CHUNK, end + 1)]
+        else:
+            sparse.extend(ordered[start : end + 1])
+            while len(sparse) >= CHUNK:
+                yield sparse[:CHUNK]
+                sparse = sparse[CHUNK:]
+        start = end + 1
+    if sparse:
+        yield sparse
+
+
+def ids_clause(column: Any, batch: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column`` in ``batch`` (sorted): a ``BETWEEN`` when the batch has no gap, else ``IN``."""
+    if batch and batch[-1] - batch[0] + 1 == len(batch):
+        return column.between(batch[0], batch[-1])
+    return column.in_(list(batch))
+
 
 COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
     "purchase_lines": (
@@ -220,11 +254,10 @@ def cpv_frame() -> pd.DataFrame:
 
 def purchase_lines_by_ids(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
     """The given purchase lines (one ranged SELECT per chunk of ids when they are dense)."""
-    ids = sorted({int(i) for i in line_ids})
-    frames = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        frames.append(read_table(session, "purchase_lines", PurchaseLine.id.in_(chunk)))
+    frames = [
+        read_table(session, "purchase_lines", ids_clause(PurchaseLine.id, batch))
+        for batch in id_batches(line_ids)
+    ]
     if not frames:
         return read_table(session, "purchase_lines", sa.false())
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -235,14 +268,12 @@ def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[
     per chunk of ids (a chunk's ids are listed only when some of its lines are gone)."""
     days: dict[int, set[str]] = {}
     missing: set[int] = set()
-    ids = sorted({int(i) for i in line_ids})
     day = sa.type_coerce(PurchaseLine.line_date, sa.String)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in id_batches(line_ids):
         found = 0
         for site_id, value, count in session.connection().execute(
             sa.select(PurchaseLine.site_id, day, sa.func.count())
-            .where(PurchaseLine.id.in_(chunk))
+            .where(ids_clause(PurchaseLine.id, chunk))
             .group_by(PurchaseLine.site_id, day)
         ):
             found += int(count)
@@ -250,7 +281,7 @@ def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[
         if found < len(chunk):
             present = set(
                 session.connection().scalars(
-                    sa.select(PurchaseLine.id).where(PurchaseLine.id.in_(chunk))
+                    sa.select(PurchaseLine.id).where(ids_clause(PurchaseLine.id, chunk))
                 )
             )
             missing.update(i for i in chunk if i not in present)

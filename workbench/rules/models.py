@@ -178,6 +178,16 @@ class AnomalyCount(Base):
     n: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
+class AnomalyCountPause(Base):
+    """A row here, inside one transaction, pauses the SQLite count triggers during a bulk
+    write whose counts are added in one grouped statement (:func:`~workbench.rules.counts.
+    counted_in_bulk`). Always empty outside such a transaction."""
+
+    __tablename__ = "anomaly_counts_paused"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+
+
 def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
     from workbench.rules.counts import trigger_statements
 

@@ -20,8 +20,11 @@ from workbench.db import utcnow
 from workbench.imports.writer import analyze, copy_rows, is_postgresql, stage_table
 from workbench.records.models import PurchaseLine
 from workbench.rules.common import clear_cache
+from workbench.rules.counts import counted_in_bulk
 from workbench.rules.frames import (
     CHUNK,
+    id_batches,
+    ids_clause,
     iter_site_day_lines,
     load_frames,
     purchase_lines_by_ids,
@@ -361,15 +364,13 @@ def _existing_by_ids(
     session: Session, codes: Sequence[str], kind: str, ids: Iterable[int]
 ) -> pd.DataFrame:
     """The anomalies of ``codes`` on the records ``ids`` (index ``(record_kind, record_id)``)."""
-    id_list = sorted({int(i) for i in ids})
     rows: list[Any] = []
     stmt = sa.select(*EXISTING_COLUMNS).where(
         ANOMALIES.c.rule_code.in_(list(codes)), ANOMALIES.c.record_kind == kind
     )
-    for start in range(0, len(id_list), CHUNK):
-        chunk = id_list[start : start + CHUNK]
+    for chunk in id_batches(ids):
         rows.extend(
-            session.connection().execute(stmt.where(ANOMALIES.c.record_id.in_(chunk))).all()
+            session.connection().execute(stmt.where(ids_clause(ANOMALIES.c.record_id, chunk))).all()
         )
     return _existing_frame(rows)
 
@@ -763,40 +764,42 @@ def _apply(
     for code, part in to_update[to_update["old_status"].isin(ACTIVE_STATUSES)].groupby("rule_code"):
         result.counts[code].updated += len(part)
 
-    if not new.empty:
-        _insert_new(session, new, now)
-    if not to_update.empty:
-        to_update = to_update.assign(anomaly_id=to_update["id"].astype("int64"))
-        rows = _records(to_update, ["anomaly_id", *REFRESHED])
-        for row in rows:
-            row["_id"] = row.pop("anomaly_id")
-            if row["value"] is not None:
-                row["value"] = str(row["value"])
-            row["message"] = row["message"] or ""
-        _update_values(session, rows)
-    if not reopen.empty:
-        _in_chunks(
-            session,
-            reopen["id"].tolist(),
-            {
-                "status": AnomalyStatus.OPEN.value,
-                "closed_at": None,
-                "closed_by_id": None,
-                "last_seen_at": now,
-                "version": ANOMALIES.c.version + 1,
-            },
-        )
-    if not close.empty:
-        _in_chunks(
-            session,
-            close["id"].tolist(),
-            {
-                "status": AnomalyStatus.RESOLVED.value,
-                "closed_at": now,
-                "closed_by_id": None,
-                "version": ANOMALIES.c.version + 1,
-            },
-        )
+    touched = [int(i) for part in (to_update, reopen, close) for i in part["id"].tolist()]
+    with counted_in_bulk(session, touched, len(new) + len(touched)):
+        if not new.empty:
+            _insert_new(session, new, now)
+        if not to_update.empty:
+            to_update = to_update.assign(anomaly_id=to_update["id"].astype("int64"))
+            rows = _records(to_update, ["anomaly_id", *REFRESHED])
+            for row in rows:
+                row["_id"] = row.pop("anomaly_id")
+                if row["value"] is not None:
+                    row["value"] = str(row["value"])
+                row["message"] = row["message"] or ""
+            _update_values(session, rows)
+        if not reopen.empty:
+            _in_chunks(
+                session,
+                reopen["id"].tolist(),
+                {
+                    "status": AnomalyStatus.OPEN.value,
+                    "closed_at": None,
+                    "closed_by_id": None,
+                    "last_seen_at": now,
+                    "version": ANOMALIES.c.version + 1,
+                },
+            )
+        if not close.empty:
+            _in_chunks(
+                session,
+                close["id"].tolist(),
+                {
+                    "status": AnomalyStatus.RESOLVED.value,
+                    "closed_at": now,
+                    "closed_by_id": None,
+                    "version": ANOMALIES.c.version + 1,
+                },
+            )
 
     entries: list[dict[str, Any]] = []
     for row in reopen.itertuples(index=False):
