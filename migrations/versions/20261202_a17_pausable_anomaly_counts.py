@@ -1,5 +1,6 @@
-"""pausable anomaly counts: a rule run's bulk writes on SQLite count in one grouped statement
-(anomaly_counts_paused; SQLite triggers recreated with its WHEN clause)
+"""pausable anomaly counts and anomaly fingerprints: a rule run's bulk writes on SQLite count in
+one grouped statement (anomaly_counts_paused; SQLite triggers recreated with its WHEN clause);
+anomalies.fingerprint, the hash of the values a run compares
 
 Revision ID: a17c0ffee017
 Revises: a13c0ffee001
@@ -25,6 +26,8 @@ def upgrade():
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_anomaly_counts_paused")),
     )
+    # ADD COLUMN, not a batch rebuild: instant on both databases, whatever the table's size
+    op.add_column("anomalies", sa.Column("fingerprint", sa.BigInteger(), nullable=True))
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for statement in drop_statements(dialect):
@@ -41,3 +44,6 @@ def downgrade():
         for statement in trigger_statements(dialect, pausable=False):
             op.execute(statement)
     op.drop_table("anomaly_counts_paused")
+    # native DROP COLUMN (SQLite ≥ 3.35): a batch rebuild would drop the triggers and the
+    # partial indexes
+    op.execute("ALTER TABLE anomalies DROP COLUMN fingerprint")

@@ -222,3 +222,62 @@ def test_bulk_writes_keep_the_counts_exact(session, make, monkeypatch, bulk_rows
     anomaly.status = "claimed"  # a row-by-row write after the run: the triggers count it
     session.flush()
     assert stored_counts(session) == _recount(session)
+
+
+def _found(**overrides):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    row = {
+        "severity": "warning",
+        "value": "12,5",
+        "message": "Écart de prix.",
+        "group_key": "ref:1|A",
+        "site_id": 3.0,
+        "direction_code": None,
+        "supplier_id": float("nan"),
+    }
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_fingerprints_follow_every_compared_value_and_not_the_dtype() -> None:
+    import subprocess
+    import sys
+
+    base = run.fingerprints(_found())[0]
+    assert run.fingerprints(_found(site_id=3))[0] == base  # int or float, same lycée
+    for column, other in [
+        ("severity", "blocking"),
+        ("value", "12,6"),
+        ("message", "Écart de prix !"),
+        ("group_key", "ref:1|B"),
+        ("site_id", 4.0),
+        ("direction_code", "DLYC"),
+        ("supplier_id", 7.0),
+    ]:
+        assert run.fingerprints(_found(**{column: other}))[0] != base, column
+    # the same in another process (no per-process hash seed)
+    code = (
+        "from tests.rules.test_scale import _found; from workbench.rules.operations import run;"
+        "print(int(run.fingerprints(_found())[0]))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert int(other) == int(base)
+
+
+def test_a_run_rewrites_only_anomalies_whose_fingerprint_moved(session, make) -> None:  # type: ignore[no-untyped-def]
+    build(session, make)
+    run_rules(session, today=TODAY)
+    assert run_rules(session, today=TODAY).total("updated") == 0
+    active = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Anomaly)
+        .where(Anomaly.status.in_(["open", "claimed", "proposed"]))
+    )
+    # anomalies written without a fingerprint (before it existed) are refreshed once
+    session.execute(sa.update(Anomaly).values(fingerprint=None))
+    assert run_rules(session, today=TODAY).total("updated") == active > 0
+    assert run_rules(session, today=TODAY).total("updated") == 0
+    assert session.scalar(sa.select(sa.func.count()).where(Anomaly.fingerprint.is_(None))) == 0

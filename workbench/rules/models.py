@@ -107,6 +107,10 @@ class Anomaly(VersionedMixin, Base):
     value: Mapped[str | None] = mapped_column(sa.Text)
     message: Mapped[str] = mapped_column(sa.Text, default="")
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: Hash of the values a rule run compares (severity, value, message, group key, scope),
+    #: written by the runs: a run reads it instead of those values to find what changed.
+    #: ``None`` (an anomaly written elsewhere) always counts as changed, once.
+    fingerprint: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column()

@@ -53,8 +53,27 @@ ANALYZE_AFTER = 20_000
 #: Rules whose verdict on a line depends on the other lines of the same site and day.
 SITE_DAY_RULES = frozenset({"PURCHASE_DUPLICATE"})
 PURCHASE = "purchase_line"
-#: Columns compared to decide whether an active anomaly needs an update.
+#: Columns compared to decide whether an active anomaly needs an update (through their hash,
+#: ``anomalies.fingerprint``: see :func:`fingerprints`).
 COMPARED = ("severity", "value", "message", "group_key", "site_id", "direction_code", "supplier_id")
+
+
+def fingerprints(found: pd.DataFrame) -> np.ndarray:
+    """One signed 64-bit hash of the :data:`COMPARED` values per row of ``found``.
+
+    The same values give the same hash in every process (pandas' fixed-key hashing of the
+    values as text), so a run reads the stored hash instead of the values to find what
+    changed.
+    """
+    parts = {}
+    for column in COMPARED:
+        values = found[column]
+        if column in ("site_id", "supplier_id"):
+            parts[column] = values.astype("float64").fillna(-1).astype("int64")
+        else:
+            parts[column] = values.astype(object).where(values.notna(), "\x00").astype(str)
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(parts, index=found.index), index=False)
+    return hashed.to_numpy().view("int64")
 
 
 @dataclasses.dataclass
@@ -230,10 +249,11 @@ INSERTED = (
     "group_key",
     "value",
     "message",
+    "fingerprint",
     "details",
 )
 #: Value columns refreshed on an anomaly still failing (when one of them changed).
-REFRESHED = (*COMPARED, "details")
+REFRESHED = (*COMPARED, "fingerprint", "details")
 
 
 # -- bulk writes ------------------------------------------------------------------------------
@@ -298,6 +318,7 @@ def _update_values(session: Session, rows: list[dict[str, Any]]) -> None:
             (
                 row["_id"],
                 *(row[c] for c in COMPARED),
+                row["fingerprint"],
                 to_db_json(row["details"]) if row["details"] is not None else None,
             )
             for row in rows
@@ -334,7 +355,7 @@ EXISTING_COLUMNS = (
     ANOMALIES.c.record_id,
     ANOMALIES.c.field,
     ANOMALIES.c.status,
-    *(ANOMALIES.c[name] for name in COMPARED),
+    ANOMALIES.c.fingerprint,
 )
 
 
@@ -345,6 +366,7 @@ def _existing_frame(rows: list[Any]) -> pd.DataFrame:
         frame = pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     frame["record_id"] = frame["record_id"].astype("int64")
     frame["id"] = frame["id"].astype("int64")
+    frame["fingerprint"] = frame["fingerprint"].astype(object).astype("Int64")
     return frame
 
 
@@ -414,8 +436,11 @@ def _evaluate(
         drop=True
     )
     if found.empty:
-        return found.assign(site_id=[], direction_code=[], supplier_id=[])
-    return _add_scope(found, frames)
+        return found.assign(site_id=[], direction_code=[], supplier_id=[], fingerprint=[])
+    found = _add_scope(found, frames)
+    # nullable integers: an outer merge must not turn the 64-bit hashes into floats
+    found["fingerprint"] = pd.array(fingerprints(found), dtype="Int64")
+    return found
 
 
 def _site_sizes(session: Session, sites: Iterable[int] | None = None) -> dict[int, int]:
@@ -697,26 +722,10 @@ def _journal_run(session: Session, result: RunResult) -> None:
 
 
 def _differs(candidates: pd.DataFrame) -> pd.Series:
-    differs = pd.Series(False, index=candidates.index)
-    for column in COMPARED:
-        if column in ("site_id", "supplier_id"):
-            new_values = candidates[column].astype("float64").fillna(-1)
-            old_values = candidates[f"old_{column}"].astype("float64").fillna(-1)
-        else:
-            new_values = (
-                candidates[column]
-                .astype(object)
-                .where(candidates[column].notna(), "\x00")
-                .astype(str)
-            )
-            old_values = (
-                candidates[f"old_{column}"]
-                .astype(object)
-                .where(candidates[f"old_{column}"].notna(), "\x00")
-                .astype(str)
-            )
-        differs |= new_values.ne(old_values)
-    return differs
+    """Whether the compared values moved: the new hash is not the stored one (or none is)."""
+    old = candidates["old_fingerprint"].astype("Int64")
+    new = candidates["fingerprint"].astype("Int64")
+    return (old != new).fillna(True).astype(bool)
 
 
 def _apply(
@@ -734,7 +743,7 @@ def _apply(
     """
     keys = ["rule_code", "record_id", "field"]
     existing = existing.drop(columns=["record_kind"]).rename(
-        columns={c: f"old_{c}" for c in (*COMPARED, "status")}
+        columns={"fingerprint": "old_fingerprint", "status": "old_status"}
     )
     merged = found.merge(existing, on=keys, how="outer", indicator=True)
     for code, count in merged[merged["_merge"] != "right_only"].groupby("rule_code").size().items():
