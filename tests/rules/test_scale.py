@@ -281,3 +281,19 @@ def test_a_run_rewrites_only_anomalies_whose_fingerprint_moved(session, make) ->
     assert run_rules(session, today=TODAY).total("updated") == active > 0
     assert run_rules(session, today=TODAY).total("updated") == 0
     assert session.scalar(sa.select(sa.func.count()).where(Anomaly.fingerprint.is_(None))) == 0
+
+
+def test_stored_fingerprints_are_read_exactly_beside_missing_ones(
+    session, make, tiny_chunks
+) -> None:  # type: ignore[no-untyped-def]
+    """A lycée's anomalies read together, some without a fingerprint (a closed one written
+    elsewhere): the 64-bit hashes of the others are read exactly (not through floats), so a
+    run with nothing changed rewrites nothing."""
+    built = build(session, make)
+    run_rules(session, today=TODAY)
+    line = next(iter(built.lines.values()))
+    make.anomaly(line, rule_code="PURCHASE_AMOUNT_INVALID", field="amount_ht", status="resolved")
+    assert session.scalar(sa.select(sa.func.count()).where(Anomaly.fingerprint.is_(None))) == 1
+    again = run_rules(session, today=TODAY)
+    assert again.total("updated") == 0
+    assert again.total("opened") == again.total("closed") == 0

@@ -361,12 +361,21 @@ EXISTING_COLUMNS = (
 
 def _existing_frame(rows: list[Any]) -> pd.DataFrame:
     names = [c.key for c in EXISTING_COLUMNS]
-    frame = pd.DataFrame(rows, columns=names)
-    if frame.empty:
+    if not rows:
         frame = pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+        frame["fingerprint"] = frame["fingerprint"].astype("Int64")
+        return frame.astype({"record_id": "int64", "id": "int64"})
+    columns = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(
+        {
+            # 64-bit hashes straight to nullable integers: through float64 (a column with
+            # NULLs) they would lose their last bits
+            name: pd.array(values, dtype="Int64") if name == "fingerprint" else list(values)
+            for name, values in zip(names, columns, strict=True)
+        }
+    )
     frame["record_id"] = frame["record_id"].astype("int64")
     frame["id"] = frame["id"].astype("int64")
-    frame["fingerprint"] = frame["fingerprint"].astype(object).astype("Int64")
     return frame
 
 
