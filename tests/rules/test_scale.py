@@ -297,3 +297,32 @@ def test_stored_fingerprints_are_read_exactly_beside_missing_ones(
     again = run_rules(session, today=TODAY)
     assert again.total("updated") == 0
     assert again.total("opened") == again.total("closed") == 0
+
+
+def test_a_lycee_bigger_than_a_chunk_is_read_by_ranges_of_whole_days(
+    session, make, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Memory stays bounded whatever one lycée holds: a full run and a re-check read it by
+    ranges of days of at most LINE_CHUNK lines, and find what a whole read finds (a day's
+    duplicates always lie in one range)."""
+    site = make.site()
+    for offset in range(6):  # six days, a duplicate pair on each
+        day = DAY + dt.timedelta(days=offset)
+        make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=day)
+        make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=day)
+        make.purchase_line(site, label=f"POIRE {offset}", amount_ht=4.0, line_date=day)
+    whole = run_rules(session, today=TODAY)
+    expected = _state(session)
+    assert whole.total("opened") > 0 and whole.peak_lines == 18
+    session.execute(sa.delete(Anomaly))
+    monkeypatch.setattr(run, "LINE_CHUNK", 7)  # two days (6 lines) per range
+    ranged = run_rules(session, today=TODAY)
+    assert _state(session) == expected
+    assert ranged.peak_lines == 6
+    # the re-check of every line of the lycée: by ranges too, nothing changes
+    monkeypatch.setattr(frames, "RANGE_READ_DAYS", 2)
+    ids = list(session.scalars(sa.select(PurchaseLine.id).where(PurchaseLine.site_id == site.id)))
+    again = run_rules(session, record_kind="purchase_line", record_ids=ids, today=TODAY)
+    assert _state(session) == expected
+    assert again.total("opened") == again.total("closed") == 0
+    assert again.peak_lines <= 2 * 7

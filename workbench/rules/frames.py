@@ -48,6 +48,9 @@ CHUNK = 5000
 #: (lycée, day) pairs per SELECT of the duplicate context (~35 lines each at regional scale):
 #: what one query brings into memory at most.
 SITE_DAYS_PER_QUERY = 1000
+#: Changed days of a lycée above which a re-check reads the lycée by ranges of days (the
+#: lines of those days are most of its lines) rather than by a list of days.
+RANGE_READ_DAYS = 300
 #: Ids read at once when they run without gaps (one ``BETWEEN``, no bound list).
 RUN_CHUNK = 100_000
 
@@ -288,18 +291,55 @@ def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[
     return days, missing
 
 
-def iter_site_day_lines(session: Session, days: dict[int, set[str]]) -> Iterator[pd.DataFrame]:
+def day_ranges(session: Session, site_id: int, max_lines: int) -> list[tuple[Any, Any]]:
+    """The lycée's days packed into consecutive ``(first, last)`` ranges of at most
+    ``max_lines`` lines each (a single day bigger than that is a range of its own): read range
+    by range, a lycée of any size stays within a bounded memory, and every (lycée, day) — the
+    duplicate rule's context — lies whole in one range. One grouped SELECT on the index
+    ``(site_id, line_date)``."""
+    ranges: list[tuple[Any, Any]] = []
+    first = last = None
+    held = 0
+    for day, count in session.connection().execute(
+        sa.select(PurchaseLine.line_date, sa.func.count())
+        .where(PurchaseLine.site_id == site_id)
+        .group_by(PurchaseLine.line_date)
+        .order_by(PurchaseLine.line_date)
+    ):
+        if first is not None and held + count > max_lines:
+            ranges.append((first, last))
+            first, held = None, 0
+        if first is None:
+            first = day
+        last = day
+        held += int(count)
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def in_days(site_id: int, first: Any, last: Any) -> sa.ColumnElement[bool]:
+    """The lines of ``site_id`` from ``first`` to ``last`` (index ``(site_id, line_date)``)."""
+    return sa.and_(PurchaseLine.site_id == site_id, PurchaseLine.line_date.between(first, last))
+
+
+def iter_site_day_lines(
+    session: Session, days: dict[int, set[str]], max_lines: int = 100_000
+) -> Iterator[pd.DataFrame]:
     """Every purchase line of the given (site, day) pairs (duplicate context), by index
     ``(site_id, line_date)``: one SELECT per batch of at most :data:`SITE_DAYS_PER_QUERY`
-    pairs, yielded batch by batch."""
+    pairs, yielded batch by batch; a lycée with most of its year changed is read by ranges of
+    days of at most ``max_lines`` lines (:func:`day_ranges`)."""
     batch: list[sa.ColumnElement[bool]] = []
     size = 0
     for site_id in sorted(days):
         dates = sorted(days[site_id])
-        if len(dates) > 300:  # most of the lycée's year: read the lycée, keep the days
-            frame = read_table(session, "purchase_lines", PurchaseLine.site_id == site_id)
-            keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(set(dates))
-            yield frame[keep.to_numpy()]
+        if len(dates) > RANGE_READ_DAYS:  # most of its year: read it range by range
+            wanted = set(dates)
+            for first, last in day_ranges(session, site_id, max_lines):
+                frame = read_table(session, "purchase_lines", in_days(site_id, first, last))
+                keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(wanted)
+                yield frame[keep.to_numpy()]
             continue
         for start in range(0, len(dates), SITE_DAYS_PER_QUERY):
             part = dates[start : start + SITE_DAYS_PER_QUERY]

@@ -23,8 +23,10 @@ from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
 from workbench.rules.frames import (
     CHUNK,
+    day_ranges,
     id_batches,
     ids_clause,
+    in_days,
     iter_site_day_lines,
     load_frames,
     purchase_lines_by_ids,
@@ -407,11 +409,12 @@ def _existing_by_ids(
 
 
 def _existing_for_lines(
-    session: Session, codes: Sequence[str], sites: Sequence[int], ids: np.ndarray
+    session: Session, codes: Sequence[str], sites: Sequence[int] | None, ids: np.ndarray
 ) -> pd.DataFrame:
-    """The anomalies of the purchase lines ``ids`` (all of lycées ``sites``): by id when few,
-    else by lycée (index ``ix_anomalies_queue`` … ``site_id``) then kept by id."""
-    if len(ids) <= BY_ID_MAX:
+    """The anomalies of the purchase lines ``ids``: by id when few or when they are not whole
+    lycées (``sites`` None: a range of days, a re-check's context), else by lycée (index
+    ``ix_anomalies_active_site`` …) then kept by id."""
+    if sites is None or len(ids) <= BY_ID_MAX:
         return _existing_by_ids(session, codes, PURCHASE, ids.tolist())
     frame = _existing_where(session, codes, PURCHASE, ANOMALIES.c.site_id.in_(list(sites)))
     return frame[frame["record_id"].isin(ids)]
@@ -533,6 +536,19 @@ class _Run:
         if ids is None:
             sizes = _site_sizes(self.session)
             for sites in _site_chunks(sizes):
+                if len(sites) == 1 and sizes[sites[0]] > LINE_CHUNK:
+                    # a lycée bigger than a chunk: by ranges of days (each day whole)
+                    for first, last in day_ranges(self.session, sites[0], LINE_CHUNK):
+                        where = in_days(sites[0], first, last)
+                        self._chunk(
+                            enabled,
+                            codes,
+                            by_code,
+                            small,
+                            None,
+                            lambda w=where: read_table(self.session, "purchase_lines", w),
+                        )
+                    continue
                 self._chunk(
                     enabled,
                     codes,
@@ -562,7 +578,7 @@ class _Run:
             self.timed("load_seconds", started)
             buffer: list[pd.DataFrame] = []
             held = 0
-            for frame in iter_site_day_lines(self.session, days):
+            for frame in iter_site_day_lines(self.session, days, LINE_CHUNK):
                 buffer.append(frame)
                 held += len(frame)
                 if held >= LINE_CHUNK:
@@ -605,10 +621,9 @@ class _Run:
         started = time.perf_counter()
         found = _evaluate(enabled, {**small, "purchase_lines": lines}, self.today, self.result)
         self.timed("check_seconds", started)
-        chunk_sites = sites if sites is not None else sorted(set(lines["site_id"].astype(int)))
         del lines
-        existing = _existing_for_lines(self.session, codes, chunk_sites, ids)
-        if len(ids) > BY_ID_MAX:
+        existing = _existing_for_lines(self.session, codes, sites, ids)
+        if sites is not None and len(ids) > BY_ID_MAX:
             # a failing line whose anomaly carries another lycée (the line moved) is found by id
             unknown = set(found["record_id"]) - set(existing["record_id"])
             if unknown:
