@@ -51,6 +51,8 @@ WORDS = [
     "POULET CUISSE",
     "JUS ORANGE",
 ]
+#: Codes ``N0`` … ``N499`` used by the generated file (see :func:`seed_reference`).
+NOMENCLATURE_ITEMS = 500
 PACKS = ["125G X48", "10X1KG", "SAC 10KG", "6X1L", "CT 5KG", "BQ 2.5KG", "X60", "1L"]
 
 
@@ -106,7 +108,18 @@ def seed_reference(session) -> None:  # type: ignore[no-untyped-def]
         factories.make_site(session, uai=uai, name=f"Lycée {i}")
     for i, siret in enumerate(SIRETS):
         factories.make_supplier(session, siret=siret, name=f"Fournisseur {i}")
-    record(session, "bench.seed", target_kind="bench", after={"sites": 5, "suppliers": 20})
+    # the nomenclature the file's codes come from (N0 … N499, families as in the file), loaded
+    # first as on a real instance: without it two lines in three carry an invalid code
+    for k in range(NOMENCLATURE_ITEMS):
+        factories.make_nomenclature_item(
+            session, code=f"N{k}", label=f"{WORDS[k % len(WORDS)]} {k}", family=FAMILIES[k % 5]
+        )
+    record(
+        session,
+        "bench.seed",
+        target_kind="bench",
+        after={"sites": 5, "suppliers": 20, "nomenclature_items": NOMENCLATURE_ITEMS},
+    )
     session.commit()
 
 

@@ -54,7 +54,7 @@ def upgrade():
         ),
     )
     dialect = op.get_bind().dialect.name
-    for statement in trigger_statements(dialect):
+    for statement in trigger_statements(dialect, pausable=False):
         op.execute(statement)
     op.execute(rebuild_counts_sql())
     # create_index needs no table rebuild on SQLite

@@ -187,3 +187,142 @@ def test_the_maintained_counts_follow_every_write(session, make) -> None:  # typ
     assert stored_counts(session) == _recount(session)
     rebuild_counts(session)
     assert stored_counts(session) == _recount(session)
+
+
+@pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["counted-in-bulk", "row-triggers"])
+def test_bulk_writes_keep_the_counts_exact(session, make, monkeypatch, bulk_rows) -> None:  # type: ignore[no-untyped-def]
+    """A rule run writing many anomalies counts them with grouped statements (the SQLite row
+    triggers paused in its transaction): the counts are those of a recount either way, and the
+    triggers count again after the run (the pause never outlives the writes)."""
+    from workbench.rules import counts
+    from workbench.rules.counts import stored_counts
+
+    monkeypatch.setattr(counts, "BULK_ROWS", bulk_rows)
+    built = build(session, make)
+    run_rules(session, today=TODAY)  # inserts
+    assert stored_counts(session) == _recount(session) != {}
+    for line in built.lines.values():  # closes, reopens and value changes on the next runs
+        line.amount_ht = -1.0 if line.amount_ht and line.amount_ht > 0 else 3.0
+    session.flush()
+    run_rules(session, today=TODAY)
+    assert stored_counts(session) == _recount(session)
+    for line in built.lines.values():
+        line.amount_ht = 3.0
+    session.flush()
+    run_rules(
+        session,
+        record_kind="purchase_line",
+        record_ids=[i.id for i in built.lines.values()],
+        today=TODAY,
+    )
+    assert stored_counts(session) == _recount(session)
+    paused = session.execute(sa.text("SELECT count(*) FROM anomaly_counts_paused")).scalar()
+    assert paused == 0
+    anomaly = session.scalar(sa.select(Anomaly).where(Anomaly.status == "open").limit(1))
+    anomaly.status = "claimed"  # a row-by-row write after the run: the triggers count it
+    session.flush()
+    assert stored_counts(session) == _recount(session)
+
+
+def _found(**overrides):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    row = {
+        "severity": "warning",
+        "value": "12,5",
+        "message": "Écart de prix.",
+        "group_key": "ref:1|A",
+        "site_id": 3.0,
+        "direction_code": None,
+        "supplier_id": float("nan"),
+    }
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_fingerprints_follow_every_compared_value_and_not_the_dtype() -> None:
+    import subprocess
+    import sys
+
+    base = run.fingerprints(_found())[0]
+    assert run.fingerprints(_found(site_id=3))[0] == base  # int or float, same lycée
+    for column, other in [
+        ("severity", "blocking"),
+        ("value", "12,6"),
+        ("message", "Écart de prix !"),
+        ("group_key", "ref:1|B"),
+        ("site_id", 4.0),
+        ("direction_code", "DLYC"),
+        ("supplier_id", 7.0),
+    ]:
+        assert run.fingerprints(_found(**{column: other}))[0] != base, column
+    # the same in another process (no per-process hash seed)
+    code = (
+        "from tests.rules.test_scale import _found; from workbench.rules.operations import run;"
+        "print(int(run.fingerprints(_found())[0]))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert int(other) == int(base)
+
+
+def test_a_run_rewrites_only_anomalies_whose_fingerprint_moved(session, make) -> None:  # type: ignore[no-untyped-def]
+    build(session, make)
+    run_rules(session, today=TODAY)
+    assert run_rules(session, today=TODAY).total("updated") == 0
+    active = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Anomaly)
+        .where(Anomaly.status.in_(["open", "claimed", "proposed"]))
+    )
+    # anomalies written without a fingerprint (before it existed) are refreshed once
+    session.execute(sa.update(Anomaly).values(fingerprint=None))
+    assert run_rules(session, today=TODAY).total("updated") == active > 0
+    assert run_rules(session, today=TODAY).total("updated") == 0
+    assert session.scalar(sa.select(sa.func.count()).where(Anomaly.fingerprint.is_(None))) == 0
+
+
+def test_stored_fingerprints_are_read_exactly_beside_missing_ones(
+    session, make, tiny_chunks
+) -> None:  # type: ignore[no-untyped-def]
+    """A lycée's anomalies read together, some without a fingerprint (a closed one written
+    elsewhere): the 64-bit hashes of the others are read exactly (not through floats), so a
+    run with nothing changed rewrites nothing."""
+    built = build(session, make)
+    run_rules(session, today=TODAY)
+    line = next(iter(built.lines.values()))
+    make.anomaly(line, rule_code="PURCHASE_AMOUNT_INVALID", field="amount_ht", status="resolved")
+    assert session.scalar(sa.select(sa.func.count()).where(Anomaly.fingerprint.is_(None))) == 1
+    again = run_rules(session, today=TODAY)
+    assert again.total("updated") == 0
+    assert again.total("opened") == again.total("closed") == 0
+
+
+def test_a_lycee_bigger_than_a_chunk_is_read_by_ranges_of_whole_days(
+    session, make, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Memory stays bounded whatever one lycée holds: a full run and a re-check read it by
+    ranges of days of at most LINE_CHUNK lines, and find what a whole read finds (a day's
+    duplicates always lie in one range)."""
+    site = make.site()
+    for offset in range(6):  # six days, a duplicate pair on each
+        day = DAY + dt.timedelta(days=offset)
+        make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=day)
+        make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=day)
+        make.purchase_line(site, label=f"POIRE {offset}", amount_ht=4.0, line_date=day)
+    whole = run_rules(session, today=TODAY)
+    expected = _state(session)
+    assert whole.total("opened") > 0 and whole.peak_lines == 18
+    session.execute(sa.delete(Anomaly))
+    monkeypatch.setattr(run, "LINE_CHUNK", 7)  # two days (6 lines) per range
+    ranged = run_rules(session, today=TODAY)
+    assert _state(session) == expected
+    assert ranged.peak_lines == 6
+    # the re-check of every line of the lycée: by ranges too, nothing changes
+    monkeypatch.setattr(frames, "RANGE_READ_DAYS", 2)
+    ids = list(session.scalars(sa.select(PurchaseLine.id).where(PurchaseLine.site_id == site.id)))
+    again = run_rules(session, record_kind="purchase_line", record_ids=ids, today=TODAY)
+    assert _state(session) == expected
+    assert again.total("opened") == again.total("closed") == 0
+    assert again.peak_lines <= 2 * 7

@@ -42,7 +42,8 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_key: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    #: No index of its own: ``ix_purchase_lines_site_date`` starts with it.
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="RESTRICT"))
     line_date: Mapped[dt.date] = mapped_column(sa.Date)
     supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
     supplier_siret: Mapped[str | None] = mapped_column(sa.String(20))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -47,6 +48,42 @@ CHUNK = 5000
 #: (lycée, day) pairs per SELECT of the duplicate context (~35 lines each at regional scale):
 #: what one query brings into memory at most.
 SITE_DAYS_PER_QUERY = 1000
+#: Changed days of a lycée above which a re-check reads the lycée by ranges of days (the
+#: lines of those days are most of its lines) rather than by a list of days.
+RANGE_READ_DAYS = 300
+#: Ids read at once when they run without gaps (one ``BETWEEN``, no bound list).
+RUN_CHUNK = 100_000
+
+
+def id_batches(ids: Iterable[int]) -> Iterator[list[int]]:
+    """``ids`` sorted, in batches: each run of consecutive ids at least :data:`CHUNK` long (a
+    whole import, say) comes alone, up to :data:`RUN_CHUNK` ids; the others by :data:`CHUNK`."""
+    ordered = sorted({int(i) for i in ids})
+    sparse: list[int] = []
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        if end - start + 1 >= CHUNK:
+            for lo in range(start, end + 1, RUN_CHUNK):
+                yield ordered[lo : min(lo + RUN_CHUNK, end + 1)]
+        else:
+            sparse.extend(ordered[start : end + 1])
+            while len(sparse) >= CHUNK:
+                yield sparse[:CHUNK]
+                sparse = sparse[CHUNK:]
+        start = end + 1
+    if sparse:
+        yield sparse
+
+
+def ids_clause(column: Any, batch: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column`` in ``batch`` (sorted): a ``BETWEEN`` when the batch has no gap, else ``IN``."""
+    if batch and batch[-1] - batch[0] + 1 == len(batch):
+        return column.between(batch[0], batch[-1])
+    return column.in_(list(batch))
+
 
 COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {
     "purchase_lines": (
@@ -220,11 +257,10 @@ def cpv_frame() -> pd.DataFrame:
 
 def purchase_lines_by_ids(session: Session, line_ids: Sequence[int]) -> pd.DataFrame:
     """The given purchase lines (one ranged SELECT per chunk of ids when they are dense)."""
-    ids = sorted({int(i) for i in line_ids})
-    frames = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        frames.append(read_table(session, "purchase_lines", PurchaseLine.id.in_(chunk)))
+    frames = [
+        read_table(session, "purchase_lines", ids_clause(PurchaseLine.id, batch))
+        for batch in id_batches(line_ids)
+    ]
     if not frames:
         return read_table(session, "purchase_lines", sa.false())
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -235,14 +271,12 @@ def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[
     per chunk of ids (a chunk's ids are listed only when some of its lines are gone)."""
     days: dict[int, set[str]] = {}
     missing: set[int] = set()
-    ids = sorted({int(i) for i in line_ids})
     day = sa.type_coerce(PurchaseLine.line_date, sa.String)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in id_batches(line_ids):
         found = 0
         for site_id, value, count in session.connection().execute(
             sa.select(PurchaseLine.site_id, day, sa.func.count())
-            .where(PurchaseLine.id.in_(chunk))
+            .where(ids_clause(PurchaseLine.id, chunk))
             .group_by(PurchaseLine.site_id, day)
         ):
             found += int(count)
@@ -250,25 +284,62 @@ def site_days(session: Session, line_ids: Sequence[int]) -> tuple[dict[int, set[
         if found < len(chunk):
             present = set(
                 session.connection().scalars(
-                    sa.select(PurchaseLine.id).where(PurchaseLine.id.in_(chunk))
+                    sa.select(PurchaseLine.id).where(ids_clause(PurchaseLine.id, chunk))
                 )
             )
             missing.update(i for i in chunk if i not in present)
     return days, missing
 
 
-def iter_site_day_lines(session: Session, days: dict[int, set[str]]) -> Iterator[pd.DataFrame]:
+def day_ranges(session: Session, site_id: int, max_lines: int) -> list[tuple[Any, Any]]:
+    """The lycée's days packed into consecutive ``(first, last)`` ranges of at most
+    ``max_lines`` lines each (a single day bigger than that is a range of its own): read range
+    by range, a lycée of any size stays within a bounded memory, and every (lycée, day) — the
+    duplicate rule's context — lies whole in one range. One grouped SELECT on the index
+    ``(site_id, line_date)``."""
+    ranges: list[tuple[Any, Any]] = []
+    first = last = None
+    held = 0
+    for day, count in session.connection().execute(
+        sa.select(PurchaseLine.line_date, sa.func.count())
+        .where(PurchaseLine.site_id == site_id)
+        .group_by(PurchaseLine.line_date)
+        .order_by(PurchaseLine.line_date)
+    ):
+        if first is not None and held + count > max_lines:
+            ranges.append((first, last))
+            first, held = None, 0
+        if first is None:
+            first = day
+        last = day
+        held += int(count)
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def in_days(site_id: int, first: Any, last: Any) -> sa.ColumnElement[bool]:
+    """The lines of ``site_id`` from ``first`` to ``last`` (index ``(site_id, line_date)``)."""
+    return sa.and_(PurchaseLine.site_id == site_id, PurchaseLine.line_date.between(first, last))
+
+
+def iter_site_day_lines(
+    session: Session, days: dict[int, set[str]], max_lines: int = 100_000
+) -> Iterator[pd.DataFrame]:
     """Every purchase line of the given (site, day) pairs (duplicate context), by index
     ``(site_id, line_date)``: one SELECT per batch of at most :data:`SITE_DAYS_PER_QUERY`
-    pairs, yielded batch by batch."""
+    pairs, yielded batch by batch; a lycée with most of its year changed is read by ranges of
+    days of at most ``max_lines`` lines (:func:`day_ranges`)."""
     batch: list[sa.ColumnElement[bool]] = []
     size = 0
     for site_id in sorted(days):
         dates = sorted(days[site_id])
-        if len(dates) > 300:  # most of the lycée's year: read the lycée, keep the days
-            frame = read_table(session, "purchase_lines", PurchaseLine.site_id == site_id)
-            keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(set(dates))
-            yield frame[keep.to_numpy()]
+        if len(dates) > RANGE_READ_DAYS:  # most of its year: read it range by range
+            wanted = set(dates)
+            for first, last in day_ranges(session, site_id, max_lines):
+                frame = read_table(session, "purchase_lines", in_days(site_id, first, last))
+                keep = frame["line_date"].dt.strftime("%Y-%m-%d").isin(wanted)
+                yield frame[keep.to_numpy()]
             continue
         for start in range(0, len(dates), SITE_DAYS_PER_QUERY):
             part = dates[start : start + SITE_DAYS_PER_QUERY]

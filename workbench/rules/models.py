@@ -107,6 +107,10 @@ class Anomaly(VersionedMixin, Base):
     value: Mapped[str | None] = mapped_column(sa.Text)
     message: Mapped[str] = mapped_column(sa.Text, default="")
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: Hash of the values a rule run compares (severity, value, message, group key, scope),
+    #: written by the runs: a run reads it instead of those values to find what changed.
+    #: ``None`` (an anomaly written elsewhere) always counts as changed, once.
+    fingerprint: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column()
@@ -176,6 +180,16 @@ class AnomalyCount(Base):
     site_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     direction_code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     n: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class AnomalyCountPause(Base):
+    """A row here, inside one transaction, pauses the SQLite count triggers during a bulk
+    write whose counts are added in one grouped statement (:func:`~workbench.rules.counts.
+    counted_in_bulk`). Always empty outside such a transaction."""
+
+    __tablename__ = "anomaly_counts_paused"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
 
 
 def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any) -> None:

@@ -20,8 +20,13 @@ from workbench.db import utcnow
 from workbench.imports.writer import analyze, copy_rows, is_postgresql, stage_table
 from workbench.records.models import PurchaseLine
 from workbench.rules.common import clear_cache
+from workbench.rules.counts import counted_in_bulk
 from workbench.rules.frames import (
     CHUNK,
+    day_ranges,
+    id_batches,
+    ids_clause,
+    in_days,
     iter_site_day_lines,
     load_frames,
     purchase_lines_by_ids,
@@ -50,8 +55,27 @@ ANALYZE_AFTER = 20_000
 #: Rules whose verdict on a line depends on the other lines of the same site and day.
 SITE_DAY_RULES = frozenset({"PURCHASE_DUPLICATE"})
 PURCHASE = "purchase_line"
-#: Columns compared to decide whether an active anomaly needs an update.
+#: Columns compared to decide whether an active anomaly needs an update (through their hash,
+#: ``anomalies.fingerprint``: see :func:`fingerprints`).
 COMPARED = ("severity", "value", "message", "group_key", "site_id", "direction_code", "supplier_id")
+
+
+def fingerprints(found: pd.DataFrame) -> np.ndarray:
+    """One signed 64-bit hash of the :data:`COMPARED` values per row of ``found``.
+
+    The same values give the same hash in every process (pandas' fixed-key hashing of the
+    values as text), so a run reads the stored hash instead of the values to find what
+    changed.
+    """
+    parts = {}
+    for column in COMPARED:
+        values = found[column]
+        if column in ("site_id", "supplier_id"):
+            parts[column] = values.astype("float64").fillna(-1).astype("int64")
+        else:
+            parts[column] = values.astype(object).where(values.notna(), "\x00").astype(str)
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(parts, index=found.index), index=False)
+    return hashed.to_numpy().view("int64")
 
 
 @dataclasses.dataclass
@@ -227,10 +251,11 @@ INSERTED = (
     "group_key",
     "value",
     "message",
+    "fingerprint",
     "details",
 )
 #: Value columns refreshed on an anomaly still failing (when one of them changed).
-REFRESHED = (*COMPARED, "details")
+REFRESHED = (*COMPARED, "fingerprint", "details")
 
 
 # -- bulk writes ------------------------------------------------------------------------------
@@ -295,6 +320,7 @@ def _update_values(session: Session, rows: list[dict[str, Any]]) -> None:
             (
                 row["_id"],
                 *(row[c] for c in COMPARED),
+                row["fingerprint"],
                 to_db_json(row["details"]) if row["details"] is not None else None,
             )
             for row in rows
@@ -331,15 +357,25 @@ EXISTING_COLUMNS = (
     ANOMALIES.c.record_id,
     ANOMALIES.c.field,
     ANOMALIES.c.status,
-    *(ANOMALIES.c[name] for name in COMPARED),
+    ANOMALIES.c.fingerprint,
 )
 
 
 def _existing_frame(rows: list[Any]) -> pd.DataFrame:
     names = [c.key for c in EXISTING_COLUMNS]
-    frame = pd.DataFrame(rows, columns=names)
-    if frame.empty:
+    if not rows:
         frame = pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+        frame["fingerprint"] = frame["fingerprint"].astype("Int64")
+        return frame.astype({"record_id": "int64", "id": "int64"})
+    columns = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(
+        {
+            # 64-bit hashes straight to nullable integers: through float64 (a column with
+            # NULLs) they would lose their last bits
+            name: pd.array(values, dtype="Int64") if name == "fingerprint" else list(values)
+            for name, values in zip(names, columns, strict=True)
+        }
+    )
     frame["record_id"] = frame["record_id"].astype("int64")
     frame["id"] = frame["id"].astype("int64")
     return frame
@@ -361,25 +397,24 @@ def _existing_by_ids(
     session: Session, codes: Sequence[str], kind: str, ids: Iterable[int]
 ) -> pd.DataFrame:
     """The anomalies of ``codes`` on the records ``ids`` (index ``(record_kind, record_id)``)."""
-    id_list = sorted({int(i) for i in ids})
     rows: list[Any] = []
     stmt = sa.select(*EXISTING_COLUMNS).where(
         ANOMALIES.c.rule_code.in_(list(codes)), ANOMALIES.c.record_kind == kind
     )
-    for start in range(0, len(id_list), CHUNK):
-        chunk = id_list[start : start + CHUNK]
+    for chunk in id_batches(ids):
         rows.extend(
-            session.connection().execute(stmt.where(ANOMALIES.c.record_id.in_(chunk))).all()
+            session.connection().execute(stmt.where(ids_clause(ANOMALIES.c.record_id, chunk))).all()
         )
     return _existing_frame(rows)
 
 
 def _existing_for_lines(
-    session: Session, codes: Sequence[str], sites: Sequence[int], ids: np.ndarray
+    session: Session, codes: Sequence[str], sites: Sequence[int] | None, ids: np.ndarray
 ) -> pd.DataFrame:
-    """The anomalies of the purchase lines ``ids`` (all of lycées ``sites``): by id when few,
-    else by lycée (index ``ix_anomalies_queue`` … ``site_id``) then kept by id."""
-    if len(ids) <= BY_ID_MAX:
+    """The anomalies of the purchase lines ``ids``: by id when few or when they are not whole
+    lycées (``sites`` None: a range of days, a re-check's context), else by lycée (index
+    ``ix_anomalies_active_site`` …) then kept by id."""
+    if sites is None or len(ids) <= BY_ID_MAX:
         return _existing_by_ids(session, codes, PURCHASE, ids.tolist())
     frame = _existing_where(session, codes, PURCHASE, ANOMALIES.c.site_id.in_(list(sites)))
     return frame[frame["record_id"].isin(ids)]
@@ -413,8 +448,11 @@ def _evaluate(
         drop=True
     )
     if found.empty:
-        return found.assign(site_id=[], direction_code=[], supplier_id=[])
-    return _add_scope(found, frames)
+        return found.assign(site_id=[], direction_code=[], supplier_id=[], fingerprint=[])
+    found = _add_scope(found, frames)
+    # nullable integers: an outer merge must not turn the 64-bit hashes into floats
+    found["fingerprint"] = pd.array(fingerprints(found), dtype="Int64")
+    return found
 
 
 def _site_sizes(session: Session, sites: Iterable[int] | None = None) -> dict[int, int]:
@@ -498,6 +536,19 @@ class _Run:
         if ids is None:
             sizes = _site_sizes(self.session)
             for sites in _site_chunks(sizes):
+                if len(sites) == 1 and sizes[sites[0]] > LINE_CHUNK:
+                    # a lycée bigger than a chunk: by ranges of days (each day whole)
+                    for first, last in day_ranges(self.session, sites[0], LINE_CHUNK):
+                        where = in_days(sites[0], first, last)
+                        self._chunk(
+                            enabled,
+                            codes,
+                            by_code,
+                            small,
+                            None,
+                            lambda w=where: read_table(self.session, "purchase_lines", w),
+                        )
+                    continue
                 self._chunk(
                     enabled,
                     codes,
@@ -527,7 +578,7 @@ class _Run:
             self.timed("load_seconds", started)
             buffer: list[pd.DataFrame] = []
             held = 0
-            for frame in iter_site_day_lines(self.session, days):
+            for frame in iter_site_day_lines(self.session, days, LINE_CHUNK):
                 buffer.append(frame)
                 held += len(frame)
                 if held >= LINE_CHUNK:
@@ -570,10 +621,9 @@ class _Run:
         started = time.perf_counter()
         found = _evaluate(enabled, {**small, "purchase_lines": lines}, self.today, self.result)
         self.timed("check_seconds", started)
-        chunk_sites = sites if sites is not None else sorted(set(lines["site_id"].astype(int)))
         del lines
-        existing = _existing_for_lines(self.session, codes, chunk_sites, ids)
-        if len(ids) > BY_ID_MAX:
+        existing = _existing_for_lines(self.session, codes, sites, ids)
+        if sites is not None and len(ids) > BY_ID_MAX:
             # a failing line whose anomaly carries another lycée (the line moved) is found by id
             unknown = set(found["record_id"]) - set(existing["record_id"])
             if unknown:
@@ -696,26 +746,10 @@ def _journal_run(session: Session, result: RunResult) -> None:
 
 
 def _differs(candidates: pd.DataFrame) -> pd.Series:
-    differs = pd.Series(False, index=candidates.index)
-    for column in COMPARED:
-        if column in ("site_id", "supplier_id"):
-            new_values = candidates[column].astype("float64").fillna(-1)
-            old_values = candidates[f"old_{column}"].astype("float64").fillna(-1)
-        else:
-            new_values = (
-                candidates[column]
-                .astype(object)
-                .where(candidates[column].notna(), "\x00")
-                .astype(str)
-            )
-            old_values = (
-                candidates[f"old_{column}"]
-                .astype(object)
-                .where(candidates[f"old_{column}"].notna(), "\x00")
-                .astype(str)
-            )
-        differs |= new_values.ne(old_values)
-    return differs
+    """Whether the compared values moved: the new hash is not the stored one (or none is)."""
+    old = candidates["old_fingerprint"].astype("Int64")
+    new = candidates["fingerprint"].astype("Int64")
+    return (old != new).fillna(True).astype(bool)
 
 
 def _apply(
@@ -733,7 +767,7 @@ def _apply(
     """
     keys = ["rule_code", "record_id", "field"]
     existing = existing.drop(columns=["record_kind"]).rename(
-        columns={c: f"old_{c}" for c in (*COMPARED, "status")}
+        columns={"fingerprint": "old_fingerprint", "status": "old_status"}
     )
     merged = found.merge(existing, on=keys, how="outer", indicator=True)
     for code, count in merged[merged["_merge"] != "right_only"].groupby("rule_code").size().items():
@@ -763,40 +797,42 @@ def _apply(
     for code, part in to_update[to_update["old_status"].isin(ACTIVE_STATUSES)].groupby("rule_code"):
         result.counts[code].updated += len(part)
 
-    if not new.empty:
-        _insert_new(session, new, now)
-    if not to_update.empty:
-        to_update = to_update.assign(anomaly_id=to_update["id"].astype("int64"))
-        rows = _records(to_update, ["anomaly_id", *REFRESHED])
-        for row in rows:
-            row["_id"] = row.pop("anomaly_id")
-            if row["value"] is not None:
-                row["value"] = str(row["value"])
-            row["message"] = row["message"] or ""
-        _update_values(session, rows)
-    if not reopen.empty:
-        _in_chunks(
-            session,
-            reopen["id"].tolist(),
-            {
-                "status": AnomalyStatus.OPEN.value,
-                "closed_at": None,
-                "closed_by_id": None,
-                "last_seen_at": now,
-                "version": ANOMALIES.c.version + 1,
-            },
-        )
-    if not close.empty:
-        _in_chunks(
-            session,
-            close["id"].tolist(),
-            {
-                "status": AnomalyStatus.RESOLVED.value,
-                "closed_at": now,
-                "closed_by_id": None,
-                "version": ANOMALIES.c.version + 1,
-            },
-        )
+    touched = [int(i) for part in (to_update, reopen, close) for i in part["id"].tolist()]
+    with counted_in_bulk(session, touched, len(new) + len(touched)):
+        if not new.empty:
+            _insert_new(session, new, now)
+        if not to_update.empty:
+            to_update = to_update.assign(anomaly_id=to_update["id"].astype("int64"))
+            rows = _records(to_update, ["anomaly_id", *REFRESHED])
+            for row in rows:
+                row["_id"] = row.pop("anomaly_id")
+                if row["value"] is not None:
+                    row["value"] = str(row["value"])
+                row["message"] = row["message"] or ""
+            _update_values(session, rows)
+        if not reopen.empty:
+            _in_chunks(
+                session,
+                reopen["id"].tolist(),
+                {
+                    "status": AnomalyStatus.OPEN.value,
+                    "closed_at": None,
+                    "closed_by_id": None,
+                    "last_seen_at": now,
+                    "version": ANOMALIES.c.version + 1,
+                },
+            )
+        if not close.empty:
+            _in_chunks(
+                session,
+                close["id"].tolist(),
+                {
+                    "status": AnomalyStatus.RESOLVED.value,
+                    "closed_at": now,
+                    "closed_by_id": None,
+                    "version": ANOMALIES.c.version + 1,
+                },
+            )
 
     entries: list[dict[str, Any]] = []
     for row in reopen.itertuples(index=False):
