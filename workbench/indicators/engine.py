@@ -57,14 +57,27 @@ REGION_DEPARTMENTS: dict[str, tuple[str, ...]] = {
 
 
 # -- EGalim -------------------------------------------------------------------------------------
-def egalim_category(labels: pd.Series) -> pd.Series:
-    """The one EGalim category each line counts in (``None`` when it has no EGalim label)."""
-    sets = labels.fillna("").astype(str).str.upper()
-    result = pd.Series(None, index=labels.index, dtype="object")
+def _per_distinct(values: pd.Series, compute: Any) -> pd.Series:
+    """``compute`` (Series → Series) run once per distinct value (labels repeat a lot)."""
+    codes, uniques = pd.factorize(values)
+    computed = compute(pd.Series(uniques, dtype="object")).to_numpy()
+    return pd.Series(computed[codes], index=values.index)
+
+
+def _categories(sets: pd.Series) -> pd.Series:
+    result = pd.Series(None, index=sets.index, dtype="object")
     for category, codes in reversed(EGALIM_PRIORITY):  # highest priority written last
         pattern = r"(?:^|,)\s*(?:" + "|".join(codes) + r")\s*(?:,|$)"
         result = result.mask(sets.str.contains(pattern, regex=True), category)
     return result
+
+
+def egalim_category(labels: pd.Series) -> pd.Series:
+    """The one EGalim category each line counts in (``None`` when it has no EGalim label)."""
+    sets = labels.fillna("").astype(str).str.upper()
+    if sets.empty:
+        return pd.Series(None, index=labels.index, dtype="object")
+    return _per_distinct(sets, _categories)
 
 
 def classify_lines(lines: pd.DataFrame) -> pd.DataFrame:
@@ -79,9 +92,9 @@ def classify_lines(lines: pd.DataFrame) -> pd.DataFrame:
     out["is_egalim"] = out["category"].notna()
     origin = out["origin"].fillna("").astype(str).str.upper()
     labels = out["labels"].fillna("").astype(str).str.upper()
-    out["is_france"] = origin.str.contains("FRANCE") | labels.str.contains(
-        r"(?:^|,)FRANCE(?:,|$)", regex=True
-    )
+    out["is_france"] = origin.str.contains("FRANCE") | _per_distinct(
+        labels, lambda u: u.str.contains(r"(?:^|,)FRANCE(?:,|$)", regex=True)
+    ).astype(bool)
     out["is_meat_fish"] = out["family"].isin(MEAT_AND_FISH)
     return out
 
@@ -207,7 +220,8 @@ def aggregate_lines(lines: pd.DataFrame, region_departments: Sequence[str]) -> p
     labels = df["labels"].fillna("").astype(str).str.upper()
 
     def has(code: str) -> pd.Series:
-        return labels.str.contains(rf"(?:^|,)\s*{code}\s*(?:,|$)", regex=True)
+        pattern = rf"(?:^|,)\s*{code}\s*(?:,|$)"
+        return _per_distinct(labels, lambda u: u.str.contains(pattern, regex=True)).astype(bool)
 
     dates = pd.to_datetime(df["line_date"])
     is_local = df["is_local"].eq(True) | has("LOCAL")
@@ -302,7 +316,8 @@ def published(agg: pd.DataFrame) -> dict[str, Any]:
     return result
 
 
-_PARTS = (
+#: The sums every figure is derived from (per group of a parts frame).
+PARTS = (
     "lines",
     "amount_ht",
     "bio",
@@ -316,36 +331,159 @@ _PARTS = (
 )
 
 
-def _figures_frame(sums: pd.DataFrame) -> pd.DataFrame:
-    """Vectorised :func:`figures` over a frame of sums (one row per group)."""
-    total = sums["amount_ht"].where(sums["amount_ht"] != 0)
-    mf = sums["mf_total"].where(sums["mf_total"] != 0)
-    out = pd.DataFrame(index=sums.index)
-    out["lines"] = sums["lines"].round().astype(int)
-    for name, column in (
-        ("total_ht", "amount_ht"),
-        ("bio_ht", "bio"),
-        ("egalim_ht", "egalim"),
-        ("meat_fish_ht", "mf_total"),
-        ("meat_fish_egalim_ht", "mf_egalim"),
-        ("france_ht", "france_amount"),
-        ("local_ht", "local_amount"),
-        ("short_circuit_ht", "short_circuit_amount"),
-        ("regional_supplier_ht", "regional_amount"),
-    ):
-        out[name] = sums[column].round(2)
-    out["bio_share"] = sums["bio"] / total
-    out["egalim_share"] = sums["egalim"] / total
-    out["meat_fish_egalim_share"] = sums["mf_egalim"] / mf
-    out["france_share"] = sums["france_amount"] / total
-    out["local_share"] = sums["local_amount"] / total
-    out["short_circuit_share"] = sums["short_circuit_amount"] / total
-    out["regional_supplier_share"] = sums["regional_amount"] / total
+#: Parts of a grouping: ``(*key values, excluded)`` → the :data:`PARTS` sums, in that order.
+Parts = dict[tuple[Any, ...], list[float]]
+
+
+def parts_by_margin(agg: pd.DataFrame, margins: dict[str, Sequence[str]]) -> dict[str, Parts]:
+    """The aggregate summed per grouping of ``margins`` (and ``excluded``) into :data:`PARTS`.
+
+    The summary table gives the same sums directly in SQL (:func:`summary.parts`); a page
+    derives every figure from a few of these (one per grouping: lycée, month, family...).
+    """
+    if agg.empty:
+        return {name: {} for name in margins}
+    amount = pd.to_numeric(agg["amount_ht"]).astype(float)
+    has_category = agg["category"].ne("")
+    meat_fish = agg["family"].isin(MEAT_AND_FISH)
+    zero = 0.0
+    values = np.column_stack(
+        [
+            pd.to_numeric(agg["lines"]).astype(float),
+            amount,
+            amount.where(agg["category"].eq("BIO"), zero),
+            amount.where(has_category, zero),
+            amount.where(meat_fish, zero),
+            amount.where(meat_fish & has_category, zero),
+            *[
+                pd.to_numeric(agg[name]).astype(float)
+                for name in (
+                    "france_amount",
+                    "local_amount",
+                    "short_circuit_amount",
+                    "regional_amount",
+                )
+            ],
+        ]  # fmt: skip
+    ).tolist()
+    excluded = [int(v) for v in agg["excluded"].tolist()]
+    result: dict[str, Parts] = {}
+    for name, keys in margins.items():
+        columns = [agg[k].tolist() for k in keys]
+        out: Parts = {}
+        for i, row in enumerate(values):
+            group = (*(c[i] for c in columns), excluded[i])
+            found = out.get(group)
+            if found is None:
+                out[group] = list(row)
+            else:
+                for j, v in enumerate(row):
+                    found[j] += v
+        result[name] = out
+    return result
+
+
+def parts_of(agg: pd.DataFrame, keys: Sequence[str]) -> Parts:
+    """:func:`parts_by_margin` for one grouping."""
+    return parts_by_margin(agg, {"": keys})[""]
+
+
+def combine_parts(base: Parts, plus: Parts, minus: Parts) -> Parts:
+    """``base + plus - minus`` group by group (groups left without lines dropped)."""
+    out = {group: list(values) for group, values in base.items()}
+    for source, sign in ((plus, 1.0), (minus, -1.0)):
+        for group, values in source.items():
+            found = out.setdefault(group, [0.0] * len(values))
+            for j, v in enumerate(values):
+                found[j] += sign * v
+    return {group: values for group, values in out.items() if round(values[0]) != 0}
+
+
+def regroup(parts: Parts, keys: Sequence[str], wanted: Sequence[str]) -> Parts:
+    """Parts grouped by ``keys`` summed again by ``wanted`` (a subset of ``keys``)."""
+    if list(keys) == list(wanted):
+        return parts
+    positions = [list(keys).index(k) for k in wanted]
+    out: Parts = {}
+    for group, values in parts.items():
+        key = (*(group[i] for i in positions), group[-1])
+        found = out.get(key)
+        if found is None:
+            out[key] = list(values)
+        else:
+            for j, v in enumerate(values):
+                found[j] += v
     return out
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+def not_excluded(parts: Parts) -> Parts:
+    """The same sums counted as kept (``excluded`` 0): to take them out of the kept figures."""
+    return {(*group[:-1], 0): values for group, values in parts.items()}
+
+
+def _figures_of_sums(sums: Sequence[float]) -> dict[str, Any]:
+    """:func:`figures` from the :data:`PARTS` sums of a group (in that order)."""
+    lines, total, bio, egalim, mf_total, mf_egalim, france, local, short, regional = sums
+    return {
+        "lines": int(round(lines)),
+        "total_ht": round(total, 2),
+        "bio_ht": round(bio, 2),
+        "egalim_ht": round(egalim, 2),
+        "meat_fish_ht": round(mf_total, 2),
+        "meat_fish_egalim_ht": round(mf_egalim, 2),
+        "france_ht": round(france, 2),
+        "local_ht": round(local, 2),
+        "short_circuit_ht": round(short, 2),
+        "regional_supplier_ht": round(regional, 2),
+        "bio_share": _share(bio, total),
+        "egalim_share": _share(egalim, total),
+        "meat_fish_egalim_share": _share(mf_egalim, mf_total),
+        "france_share": _share(france, total),
+        "local_share": _share(local, total),
+        "short_circuit_share": _share(short, total),
+        "regional_supplier_share": _share(regional, total),
+    }
+
+
+def _key_value(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def figures_of_parts(parts: Parts, key: str | Sequence[str]) -> list[dict[str, Any]]:
+    """Published figures per value of ``key`` from parts (see :func:`parts_by_margin`).
+
+    Same dictionaries as :func:`published` for each group, plus the key columns, sorted by key.
+    Parts have a few hundred groups at most: summed in plain Python.
+    """
+    keys = [key] if isinstance(key, str) else list(key)
+    width = len(PARTS)
+    every: dict[tuple[Any, ...], list[float]] = {}
+    kept: dict[tuple[Any, ...], list[float]] = {}
+    left: dict[tuple[Any, ...], list[float]] = {}
+    for full, row in parts.items():
+        group, excluded = tuple(_key_value(v) for v in full[:-1]), full[-1]
+        total = every.setdefault(group, [0.0] * width)
+        mine = kept.setdefault(group, [0.0] * width)
+        out = left.setdefault(group, [0.0, 0.0])
+        for j, v in enumerate(row):
+            total[j] += v
+        if excluded:
+            out[0] += row[0]
+            out[1] += row[1]
+        else:
+            for j, v in enumerate(row):
+                mine[j] += v
+    rows = []
+    for group in sorted(every):
+        row = dict(zip(keys, group, strict=True))
+        row.update(_figures_of_sums(kept[group]))
+        row["excluded_lines"] = int(round(left[group][0]))
+        row["excluded_ht"] = round(left[group][1], 2)
+        row["including_excluded"] = _figures_of_sums(every[group])
+        rows.append(row)
+    return rows
 
 
 def grouped_figures(agg: pd.DataFrame, key: str | list[str]) -> list[dict[str, Any]]:
@@ -356,40 +494,66 @@ def grouped_figures(agg: pd.DataFrame, key: str | list[str]) -> list[dict[str, A
     keys = [key] if isinstance(key, str) else list(key)
     if agg.empty:
         return []
-    amount = agg["amount_ht"]
-    has_category = agg["category"].ne("")
-    meat_fish = agg["family"].isin(MEAT_AND_FISH)
-    parts = agg[keys].copy()
-    parts["lines"] = agg["lines"]
-    parts["amount_ht"] = amount
-    parts["bio"] = amount.where(agg["category"].eq("BIO"), 0.0)
-    parts["egalim"] = amount.where(has_category, 0.0)
-    parts["mf_total"] = amount.where(meat_fish, 0.0)
-    parts["mf_egalim"] = amount.where(meat_fish & has_category, 0.0)
-    for name in ("france_amount", "local_amount", "short_circuit_amount", "regional_amount"):
-        parts[name] = agg[name]
-    kept_mask = agg["excluded"].eq(0)
-    every = parts.groupby(keys, sort=True)[list(_PARTS)].sum()
-    kept = parts[kept_mask].groupby(keys)[list(_PARTS)].sum().reindex(every.index, fill_value=0)
-    left = (
-        parts[~kept_mask]
-        .groupby(keys)[["lines", "amount_ht"]]
-        .sum()
-        .reindex(every.index, fill_value=0)
-    )
-    published_rows = _figures_frame(kept)
-    including_rows = _records(_figures_frame(every))
-    rows = _records(published_rows.reset_index())
-    for row, including, (lines, amount_out) in zip(
-        rows, including_rows, left.itertuples(index=False), strict=True
-    ):
-        row["excluded_lines"] = int(round(lines))
-        row["excluded_ht"] = round(float(amount_out), 2)
-        row["including_excluded"] = including
-        for k in keys:
-            if isinstance(row[k], float) and row[k].is_integer():
-                row[k] = int(row[k])
-    return rows
+    return figures_of_parts(parts_of(agg, keys), keys)
+
+
+def published_of_parts(parts: Parts) -> dict[str, Any]:
+    """:func:`published` from parts of any grouping (their groups summed)."""
+    if not parts:
+        return published(normalise_aggregate(pd.DataFrame()))
+    (row,) = figures_of_parts({(0, g[-1]): v for g, v in _summed(parts).items()}, "_all")
+    row.pop("_all")
+    return row
+
+
+def _summed(parts: Parts) -> Parts:
+    """Parts summed per ``excluded`` only."""
+    out: Parts = {}
+    for group, values in parts.items():
+        found = out.setdefault((group[-1],), [0.0] * len(values))
+        for j, v in enumerate(values):
+            found[j] += v
+    return out
+
+
+def categories_of_parts(parts: Parts) -> list[dict[str, Any]]:
+    """:func:`categories_of` from the parts per ``category``."""
+    sums: dict[str, float] = {}
+    for (category, excluded), values in parts.items():
+        if not excluded:
+            sums[category] = sums.get(category, 0.0) + values[1]
+    total = sum(sums.values())
+    return [
+        {
+            "category": cat,
+            "amount": round(sums.get(cat, 0.0), 2),
+            "share": _share(sums.get(cat, 0.0), total),
+        }
+        for cat, _ in EGALIM_PRIORITY
+    ]
+
+
+def local_definitions_of_parts(parts: Parts) -> list[dict[str, Any]]:
+    """:func:`local_definitions` from the parts per ``local_definition``."""
+    local = PARTS.index("local_amount")
+    sums: dict[str, float] = {}
+    total = 0.0
+    for (definition, excluded), values in parts.items():
+        if excluded:
+            continue
+        total += values[1]
+        if definition != "":
+            sums[definition] = sums.get(definition, 0.0) + values[local]
+    return [
+        {
+            "definition": key,
+            "label": label,
+            "amount": round(sums.get(key, 0.0), 2),
+            "share": _share(sums.get(key, 0.0), total),
+        }
+        for key, label in LOCAL_DEFINITIONS.items()
+        if key in sums
+    ]
 
 
 def monthly(agg: pd.DataFrame) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import NomenclatureItem, Site, Supplier
 from workbench.review.models import Correction
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+from workbench.rules.models import ACTIVE_BLOCKING_WHERE, Anomaly
 
 LINE_FIELDS = ("labels", "origin", "family", "nomenclature_code", "amount_ht")
 
@@ -75,14 +75,14 @@ def scope(stmt: sa.Select, user: User | None, kind: str) -> sa.Select:
 
 
 def blocked_ids(kind: str) -> sa.Select:
-    """Ids of the records of ``kind`` under an open (active) blocking anomaly."""
+    """Ids of the records of ``kind`` under an open (active) blocking anomaly.
+
+    The condition is the literal text of the partial index ``ix_anomalies_active_blocking``
+    (SQLite uses a partial index only when the query repeats its condition, not parameters).
+    """
     return (
         sa.select(Anomaly.record_id)
-        .where(
-            Anomaly.record_kind == kind,
-            Anomaly.severity == "blocking",
-            Anomaly.status.in_(ACTIVE_STATUSES),
-        )
+        .where(Anomaly.record_kind == kind, sa.text(ACTIVE_BLOCKING_WHERE))
         .distinct()
     )
 
@@ -220,20 +220,10 @@ def egalim_aggregate(
     """
     from workbench.indicators import summary
 
-    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
     if filters.supplier_id is not None or not summary.ensure(session, region_code):
-        inner = line_select(region_code).add_columns(
-            sa.case((blocked, 1), else_=0).label("excluded")
-        )
-        inner = _line_filters(scope(inner, user, "purchase_line"), filters)
-        return engine.normalise_aggregate(_frame(session, grouped(inner, ("excluded",))))
+        return _live_aggregate(session, user, filters, region_code)
     kept = summary.read(session, user, filters)
-    inner = _line_filters(
-        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters
-    )
-    left_out = engine.normalise_aggregate(
-        _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))
-    )
+    left_out = _blocked_aggregate(session, user, filters, region_code)
     kept_rows = left_out.assign(excluded=0)
     return engine.combine_aggregates(kept, left_out, kept_rows)
 
@@ -292,7 +282,9 @@ def corrected_lines(
         ).where(
             Correction.record_kind == "purchase_line",
             Correction.kind != "dismissal",
-            Correction.record_id.in_(corrected),
+            Correction.record_id.in_(
+                [int(i) for i in current["id"]] if len(current) <= 10_000 else corrected
+            ),
         ),
     )
     before = engine.source_values(current, corrections, LINE_FIELDS)
@@ -323,6 +315,86 @@ def egalim_before(
     now = engine.aggregate_lines(current, departments)
     then = engine.aggregate_lines(before, departments)
     return engine.combine_aggregates(after, then, now)
+
+
+#: The groupings an EGalim page shows (each a small parts frame, see :func:`engine.parts_of`).
+MARGINS: dict[str, tuple[str, ...]] = {
+    "site": ("site_id",),
+    "family": ("family",),
+    "month": ("year", "month"),
+    "category": ("category",),
+    "local": ("local_definition",),
+}
+
+
+def _live_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
+    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
+    inner = line_select(region_code).add_columns(sa.case((blocked, 1), else_=0).label("excluded"))
+    inner = _line_filters(scope(inner, user, "purchase_line"), filters)
+    return engine.normalise_aggregate(_frame(session, grouped(inner, ("excluded",))))
+
+
+def _blocked_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
+    """The aggregate of the lines under an open blocking anomaly only (excluded=1)."""
+    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
+    inner = _line_filters(
+        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters
+    )
+    return engine.normalise_aggregate(
+        _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))
+    )
+
+
+def egalim_margins(
+    session: Session,
+    user: User | None,
+    filters: Filters,
+    region_code: str,
+    margins: dict[str, tuple[str, ...]] = MARGINS,
+) -> dict[str, engine.Parts]:
+    """Per grouping of ``margins``, the parts of the published EGalim figures.
+
+    From the summary table (two ``GROUP BY`` over it, see :data:`summary.BASES`), less the lines
+    under an open blocking anomaly (summed live through the partial index on active blocking
+    anomalies: they are few) moved to ``excluded=1``. A supplier filter is not in the summary:
+    that view (and a summary that cannot serve, see :func:`summary.ensure`) is summed live from
+    the lines, in one ``GROUP BY``.
+    """
+    from workbench.indicators import summary
+
+    if filters.supplier_id is not None or not summary.ensure(session, region_code):
+        return engine.parts_by_margin(_live_aggregate(session, user, filters, region_code), margins)
+    moved = engine.parts_by_margin(_blocked_aggregate(session, user, filters, region_code), margins)
+    stored = summary.parts_by_margin(session, user, filters, margins)
+    return {
+        name: engine.combine_parts(stored[name], moved[name], engine.not_excluded(moved[name]))
+        for name in margins
+    }
+
+
+def egalim_before_margins(
+    session: Session,
+    user: User | None,
+    filters: Filters,
+    region_code: str,
+    after: dict[str, engine.Parts],
+    margins: dict[str, tuple[str, ...]] = MARGINS,
+) -> dict[str, engine.Parts]:
+    """``after`` as imported: minus the corrected lines' now, plus their source values.
+
+    Returns ``after`` itself when no line of the view carries a correction.
+    """
+    current, before = corrected_lines(session, user, filters, region_code)
+    if current.empty:
+        return after
+    departments = region_departments(region_code)
+    now = engine.parts_by_margin(engine.aggregate_lines(current, departments), margins)
+    then = engine.parts_by_margin(engine.aggregate_lines(before, departments), margins)
+    return {name: engine.combine_parts(after[name], then[name], now[name]) for name in margins}
 
 
 def years_with_lines(session: Session, user: User | None) -> list[int]:

@@ -13,7 +13,7 @@ never makes it stale. A read also checks that the summary counts as many lines a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -58,6 +58,26 @@ class EgalimSummary(Base):
 TABLE = EgalimSummary.__table__
 
 
+class EgalimSummaryState(Base):
+    """What the summary counted when it was last known complete (one row, ``id`` 1).
+
+    A read compares it with the highest purchase line id (one index read) instead of counting
+    a million lines: lines inserted without ``records_changed`` (a bulk load) raise that id,
+    and the pages then sum the lines live until the summary is rebuilt. Purchase lines are
+    never deleted. Concurrent writers may leave it behind: the pages then fall back to the
+    live sums (correct, slower) until the next change or ``workbench indicators refresh``.
+    """
+
+    __tablename__ = "indicator_egalim_summary_state"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    max_line_id: Mapped[int] = mapped_column(sa.Integer)
+    line_count: Mapped[int] = mapped_column(sa.Integer)
+
+
+STATE = EgalimSummaryState.__table__
+
+
 def _region_code() -> str:
     from flask import current_app
 
@@ -87,6 +107,7 @@ def rebuild_all(session: Session, region_code: str | None = None) -> None:
     _lock(session, 0)
     session.execute(sa.delete(TABLE))
     _insert(session, region_code)
+    _complete(session)
 
 
 def rebuild_site_years(
@@ -153,27 +174,45 @@ def _built(session: Session) -> bool:
 
 
 def _complete(session: Session) -> bool:
+    """Whether the summary counts every line; records it in :class:`EgalimSummaryState`."""
     counted = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(TABLE.c.lines), 0))) or 0
-    total = session.scalar(sa.select(sa.func.count()).select_from(PurchaseLine)) or 0
-    return int(counted) == int(total)
+    total, max_id = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(PurchaseLine.id), 0))
+    ).one()
+    complete = int(counted) == int(total)
+    values = {"max_line_id": int(max_id) if complete else -1, "line_count": int(total)}
+    if not session.execute(sa.update(STATE).where(STATE.c.id == 1).values(**values)).rowcount:
+        session.execute(sa.insert(STATE).values(id=1, **values))
+    return complete
 
 
 def ensure(session: Session, region_code: str) -> bool:
     """Whether the summary can serve the figures: built, counting every line, same region.
 
-    When it cannot, the caller sums the lines live (correct, slower); ``workbench indicators
-    refresh`` or the next change of purchase lines rebuilds it.
+    Cheap reads: the summary's totals (a few tens of thousands of rows), its recorded state
+    and the highest purchase line id (an index). When it cannot serve, the caller sums the
+    lines live (correct, slower); ``workbench indicators refresh`` or the next change of lines
+    rebuilds it.
     """
-    if not _built(session) or not _complete(session):
+    state = session.execute(sa.select(STATE.c.max_line_id, STATE.c.line_count)).first()
+    if state is None or state.max_line_id < 0:
         return False
-    return not session.scalar(sa.select(sa.exists().where(TABLE.c.region_code != region_code)))
+    counted, other_region = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(TABLE.c.lines), 0),
+            sa.func.coalesce(sa.func.max(sa.case((TABLE.c.region_code != region_code, 1))), 0),
+        )
+    ).one()
+    if not counted or other_region or int(counted) != state.line_count:
+        return False
+    max_id = session.scalar(sa.select(sa.func.max(PurchaseLine.id)))
+    return int(max_id or 0) == state.max_line_id
 
 
-def read(session: Session, user: User | None, filters: Any) -> pd.DataFrame:
-    """The summary rows within the user's scope and the filters (every line: excluded=0)."""
-    from workbench.indicators.queries import GROUP_COLUMNS, SUM_COLUMNS, scope
+def _filtered(stmt: sa.Select, user: User | None, filters: Any) -> sa.Select:
+    """``stmt`` over the summary restricted to ``user``'s scope and ``filters`` (no supplier)."""
+    from workbench.indicators.queries import scope
 
-    stmt = sa.select(*[TABLE.c[c] for c in (*GROUP_COLUMNS, *SUM_COLUMNS)])
     stmt = scope(stmt, user, "egalim_summary")
     if filters.year is not None:
         stmt = stmt.where(TABLE.c.year == filters.year)
@@ -189,7 +228,74 @@ def read(session: Session, user: User | None, filters: Any) -> pd.DataFrame:
         )
     if filters.family:
         stmt = stmt.where(TABLE.c.family == filters.family)
-    result = session.execute(stmt)
+    return stmt
+
+
+def read(session: Session, user: User | None, filters: Any) -> pd.DataFrame:
+    """The summary rows within the user's scope and the filters (every line: excluded=0)."""
+    from workbench.indicators.queries import GROUP_COLUMNS, SUM_COLUMNS
+
+    stmt = sa.select(*[TABLE.c[c] for c in (*GROUP_COLUMNS, *SUM_COLUMNS)])
+    result = session.execute(_filtered(stmt, user, filters))
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     frame["excluded"] = 0
     return engine.normalise_aggregate(frame)
+
+
+def parts(session: Session, user: User | None, filters: Any, keys: Sequence[str]) -> engine.Parts:
+    """:func:`engine.parts_of` of every line (excluded=0), summed in SQL over the summary.
+
+    One ``GROUP BY`` over at most a few tens of thousands of summary rows, returning one row
+    per value of ``keys`` (a lycée, a month, a family...): what a page needs, nothing more.
+    """
+    amount = TABLE.c.amount_ht
+    has_category = TABLE.c.category != ""
+    meat_fish = TABLE.c.family.in_(engine.MEAT_AND_FISH)
+
+    def when(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, amount), else_=0))
+
+    dims = [TABLE.c[k] for k in keys]
+    stmt = sa.select(
+        *dims,
+        sa.func.sum(TABLE.c.lines).label("lines"),
+        sa.func.sum(amount).label("amount_ht"),
+        when(TABLE.c.category == "BIO").label("bio"),
+        when(has_category).label("egalim"),
+        when(meat_fish).label("mf_total"),
+        when(sa.and_(meat_fish, has_category)).label("mf_egalim"),
+        *[
+            sa.func.sum(TABLE.c[name]).label(name)
+            for name in ("france_amount", "local_amount", "short_circuit_amount", "regional_amount")
+        ],
+    ).group_by(*dims)
+    width = len(keys)
+    return {
+        (*row[:width], 0): [float(v or 0) for v in row[width:]]
+        for row in session.execute(_filtered(stmt, user, filters))
+    }
+
+
+#: Groupings read from the summary in one query each; every page grouping is summed from one.
+BASES: tuple[tuple[str, ...], ...] = (
+    ("site_id", "year", "month"),
+    ("family", "category", "local_definition"),
+)
+
+
+def parts_by_margin(
+    session: Session, user: User | None, filters: Any, margins: dict[str, Sequence[str]]
+) -> dict[str, engine.Parts]:
+    """:func:`parts` of each grouping of ``margins``, in as few queries as :data:`BASES` allows.
+
+    A grouping within a base (the lycée, the month: within lycée × month) is summed in Python
+    from that base's rows (a thousand or so), exactly: sums add up.
+    """
+    read: dict[tuple[str, ...], engine.Parts] = {}
+    result: dict[str, engine.Parts] = {}
+    for name, keys in margins.items():
+        base = next((b for b in BASES if set(keys) <= set(b)), tuple(keys))
+        if base not in read:
+            read[base] = parts(session, user, filters, base)
+        result[name] = engine.regroup(read[base], base, keys)
+    return result
