@@ -124,7 +124,18 @@ def region_departments(region_code: str) -> tuple[str, ...]:
     return engine.REGION_DEPARTMENTS.get(str(region_code), ())
 
 
-def _line_filters(stmt: sa.Select, filters: Filters) -> sa.Select:
+def _line_filters(stmt: sa.Select, filters: Filters, by_key: bool = False) -> sa.Select:
+    """``stmt`` over purchase lines restricted to ``filters``.
+
+    ``by_key``: the lines are already chosen by primary key (a few thousand blocked lines); the
+    filters are then written so that no index applies to them (``coalesce(c, c)``), or the
+    planner would walk every line of the lycées or dates instead of those few keys.
+    """
+
+    def plain(column: Any) -> Any:
+        return sa.func.coalesce(column, column) if by_key else column
+
+    line_date, site_id = plain(PurchaseLine.line_date), plain(PurchaseLine.site_id)
     if filters.year is not None:
         start = dt.date(filters.year, 1, 1)
         end = (
@@ -132,13 +143,18 @@ def _line_filters(stmt: sa.Select, filters: Filters) -> sa.Select:
             if filters.until_month
             else dt.date(filters.year + 1, 1, 1)
         )
-        stmt = stmt.where(PurchaseLine.line_date >= start, PurchaseLine.line_date < end)
+        stmt = stmt.where(line_date >= start, line_date < end)
     if filters.site_id is not None:
-        stmt = stmt.where(PurchaseLine.site_id == filters.site_id)
+        stmt = stmt.where(site_id == filters.site_id)
     if filters.direction_code:
-        stmt = stmt.where(Site.direction_code == filters.direction_code)
+        if by_key:
+            stmt = stmt.where(
+                site_id.in_(sa.select(Site.id).where(Site.direction_code == filters.direction_code))
+            )
+        else:
+            stmt = stmt.where(Site.direction_code == filters.direction_code)
     if filters.supplier_id is not None:
-        stmt = stmt.where(PurchaseLine.supplier_id == filters.supplier_id)
+        stmt = stmt.where(plain(PurchaseLine.supplier_id) == filters.supplier_id)
     if filters.family:
         stmt = stmt.where(family_expression() == filters.family)
     return stmt
@@ -267,7 +283,7 @@ def corrected_lines(
         .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
         .where(PurchaseLine.id.in_(ids if len(ids) <= 10_000 else corrected))
     )
-    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters)
+    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters, by_key=True)
     current = _frame(session, stmt)
     if current.empty:
         return current, current
@@ -339,10 +355,20 @@ def _live_aggregate(
 def _blocked_aggregate(
     session: Session, user: User | None, filters: Filters, region_code: str
 ) -> pd.DataFrame:
-    """The aggregate of the lines under an open blocking anomaly only (excluded=1)."""
-    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
+    """The aggregate of the lines under an open blocking anomaly only (excluded=1).
+
+    Their ids are read first (the partial index on active blocking anomalies): the lines are
+    then fetched by primary key, whatever the filters (a lycée or direction filter would
+    otherwise let the planner walk every line of those lycées).
+    """
+    ids = session.scalars(blocked_ids("purchase_line")).all()
+    if not ids:
+        return engine.normalise_aggregate(pd.DataFrame())
+    blocked = PurchaseLine.id.in_(
+        [int(i) for i in ids] if len(ids) <= 10_000 else blocked_ids("purchase_line")
+    )
     inner = _line_filters(
-        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters
+        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters, by_key=True
     )
     return engine.normalise_aggregate(
         _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))
