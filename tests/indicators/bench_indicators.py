@@ -42,7 +42,7 @@ def main() -> None:
     from workbench import create_app
     from workbench.extensions import db
 
-    if URL.startswith("postgresql"):
+    if URL.startswith("postgresql") and not os.environ.get("BENCH_REUSE"):
         engine = sa.create_engine(URL)
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))

@@ -388,6 +388,104 @@ def parts_of(agg: pd.DataFrame, keys: Sequence[str]) -> Parts:
     return parts_by_margin(agg, {"": keys})[""]
 
 
+def _codes(labels: Any) -> tuple[set[str], list[str]]:
+    """(codes with spaces stripped, raw comma-separated parts) of an upper-cased labels cell."""
+    text = "" if labels is None or labels != labels else str(labels).upper()
+    raw = text.split(",")
+    return {part.strip() for part in raw}, raw
+
+
+def _category_of(codes: set[str]) -> str:
+    for category, wanted in EGALIM_PRIORITY:
+        if codes.intersection(wanted):
+            return category
+    return ""
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if number != number else number
+
+
+def parts_of_lines(
+    lines: pd.DataFrame, region_departments: Sequence[str], margins: dict[str, Sequence[str]]
+) -> dict[str, Parts]:
+    """:func:`parts_by_margin` of :func:`aggregate_lines`, in plain Python (a few lines).
+
+    Same classification as :func:`classify_lines` and :func:`aggregate_lines` (tested against
+    them): the corrected lines of a page are a few hundred, where pandas' overhead per
+    operation would cost more than the sums.
+    """
+    result: dict[str, Parts] = {name: {} for name in margins}
+    if lines.empty:
+        return result
+    departments = set(region_departments)
+    dates = pd.to_datetime(lines["line_date"])
+    columns = {
+        name: lines[name].tolist()
+        for name in ("site_id", "labels", "origin", "family", "amount_ht", "is_local",
+                     "is_short_circuit", "local_definition", "commune_code", "blocked")
+    }  # fmt: skip
+    years, months = dates.dt.year.tolist(), dates.dt.month.tolist()
+    for i in range(len(lines)):
+        codes, raw = _codes(columns["labels"][i])
+        category = _category_of(codes)
+        origin = columns["origin"][i]
+        origin_text = "" if origin is None or origin != origin else str(origin).upper()
+        is_france = "FRANCE" in origin_text or "FRANCE" in raw
+        is_local = (
+            columns["is_local"][i] is True or columns["is_local"][i] == 1 or ("LOCAL" in codes)
+        )
+        is_short = (
+            columns["is_short_circuit"][i] is True
+            or columns["is_short_circuit"][i] == 1
+            or "CIRCUIT_COURT" in codes
+        )
+        commune = columns["commune_code"][i]
+        commune_text = "" if commune is None or commune != commune else str(commune)
+        is_regional = commune_text[:2] in departments
+        family = columns["family"][i]
+        meat_fish = family in MEAT_AND_FISH
+        amount = _number(columns["amount_ht"][i])
+        definition = columns["local_definition"][i]
+        if definition is None or definition != definition:
+            definition = UNDEFINED_LOCAL
+        values = [
+            1.0,
+            amount,
+            amount if category == "BIO" else 0.0,
+            amount if category else 0.0,
+            amount if meat_fish else 0.0,
+            amount if meat_fish and category else 0.0,
+            amount if is_france else 0.0,
+            amount if is_local else 0.0,
+            amount if is_short else 0.0,
+            amount if is_regional else 0.0,
+        ]
+        blocked = columns["blocked"][i]
+        row = {
+            "year": int(years[i]),
+            "month": int(months[i]),
+            "site_id": int(columns["site_id"][i]),
+            "family": "" if family is None else str(family),
+            "category": category,
+            "local_definition": str(definition) if is_local else "",
+        }
+        excluded = 1 if blocked is True or blocked == 1 else 0
+        for name, keys in margins.items():
+            group = (*(row[k] for k in keys), excluded)
+            found = result[name].get(group)
+            if found is None:
+                result[name][group] = list(values)
+            else:
+                for j, v in enumerate(values):
+                    found[j] += v
+    return result
+
+
 def combine_parts(base: Parts, plus: Parts, minus: Parts) -> Parts:
     """``base + plus - minus`` group by group (groups left without lines dropped)."""
     out = {group: list(values) for group, values in base.items()}

@@ -418,8 +418,8 @@ def egalim_before_margins(
     if current.empty:
         return after
     departments = region_departments(region_code)
-    now = engine.parts_by_margin(engine.aggregate_lines(current, departments), margins)
-    then = engine.parts_by_margin(engine.aggregate_lines(before, departments), margins)
+    now = engine.parts_of_lines(current, departments, margins)
+    then = engine.parts_of_lines(before, departments, margins)
     return {name: engine.combine_parts(after[name], then[name], now[name]) for name in margins}
 
 
