@@ -124,12 +124,16 @@ def region_departments(region_code: str) -> tuple[str, ...]:
     return engine.REGION_DEPARTMENTS.get(str(region_code), ())
 
 
-def _line_filters(stmt: sa.Select, filters: Filters, by_key: bool = False) -> sa.Select:
+def _line_filters(
+    stmt: sa.Select, filters: Filters, by_key: bool = False, session: Session | None = None
+) -> sa.Select:
     """``stmt`` over purchase lines restricted to ``filters``.
 
-    ``by_key``: the lines are already chosen by primary key (a few thousand blocked lines); the
-    filters are then written so that no index applies to them (``coalesce(c, c)``), or the
-    planner would walk every line of the lycées or dates instead of those few keys.
+    ``by_key``: the lines are already chosen by primary key (a few thousand blocked or
+    corrected lines); the filters are then written so that no index applies to them
+    (``coalesce(c, c)``) and a direction is the list of its lycées (read first with
+    ``session``), or the planner would walk every line of the lycées or dates (SQLite), or
+    loop over the lycées around the key lookups (PostgreSQL), instead of reading those keys.
     """
 
     def plain(column: Any) -> Any:
@@ -148,9 +152,9 @@ def _line_filters(stmt: sa.Select, filters: Filters, by_key: bool = False) -> sa
         stmt = stmt.where(site_id == filters.site_id)
     if filters.direction_code:
         if by_key:
-            stmt = stmt.where(
-                site_id.in_(sa.select(Site.id).where(Site.direction_code == filters.direction_code))
-            )
+            sites = sa.select(Site.id).where(Site.direction_code == filters.direction_code)
+            listed = [int(i) for i in session.scalars(sites)] if session is not None else None
+            stmt = stmt.where(site_id.in_(listed if listed is not None else sites))
         else:
             stmt = stmt.where(Site.direction_code == filters.direction_code)
     if filters.supplier_id is not None:
@@ -258,8 +262,7 @@ def corrected_lines(
         )
         .distinct()
     )
-    ids = [i for (i,) in session.execute(corrected)]  # few: read them first (no scan of a year)
-    if not ids:
+    if not session.scalar(sa.select(sa.exists(corrected))):
         return pd.DataFrame(), pd.DataFrame()
     stmt = (
         sa.select(
@@ -281,9 +284,9 @@ def corrected_lines(
         .join(Site, Site.id == PurchaseLine.site_id)
         .outerjoin(NomenclatureItem, NomenclatureItem.code == PurchaseLine.nomenclature_code)
         .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
-        .where(PurchaseLine.id.in_(ids if len(ids) <= 10_000 else corrected))
+        .where(PurchaseLine.id.in_(corrected))  # by key: see by_key in _line_filters
     )
-    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters, by_key=True)
+    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters, by_key=True, session=session)
     current = _frame(session, stmt)
     if current.empty:
         return current, current
@@ -296,11 +299,11 @@ def corrected_lines(
             Correction.old_value,
             Correction.status,
         ).where(
+            # the corrections source_values reads (its lines are filtered there)
             Correction.record_kind == "purchase_line",
             Correction.kind != "dismissal",
-            Correction.record_id.in_(
-                [int(i) for i in current["id"]] if len(current) <= 10_000 else corrected
-            ),
+            Correction.field.in_(LINE_FIELDS),
+            Correction.status.in_(("applied", "reverted")),
         ),
     )
     before = engine.source_values(current, corrections, LINE_FIELDS)
@@ -361,14 +364,12 @@ def _blocked_aggregate(
     then fetched by primary key, whatever the filters (a lycée or direction filter would
     otherwise let the planner walk every line of those lycées).
     """
-    ids = session.scalars(blocked_ids("purchase_line")).all()
-    if not ids:
-        return engine.normalise_aggregate(pd.DataFrame())
-    blocked = PurchaseLine.id.in_(
-        [int(i) for i in ids] if len(ids) <= 10_000 else blocked_ids("purchase_line")
-    )
+    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
     inner = _line_filters(
-        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters, by_key=True
+        scope(line_select(region_code).where(blocked), user, "purchase_line"),
+        filters,
+        by_key=True,
+        session=session,
     )
     return engine.normalise_aggregate(
         _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))

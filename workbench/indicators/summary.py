@@ -108,6 +108,8 @@ def rebuild_all(session: Session, region_code: str | None = None) -> None:
     session.execute(sa.delete(TABLE))
     _insert(session, region_code)
     _complete(session)
+    if session.get_bind().dialect.name == "postgresql":  # fresh statistics for the planner
+        session.execute(sa.text(f"ANALYZE {TABLE.name}"))
 
 
 def rebuild_site_years(
