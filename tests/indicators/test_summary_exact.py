@@ -50,6 +50,32 @@ def _fresh(session) -> list[tuple]:  # type: ignore[no-untyped-def]
     )
 
 
+def _rows(session, stmt) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return sorted(
+        tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+        for row in session.execute(stmt)
+    )
+
+
+def _rollups(session) -> tuple[list, list]:  # type: ignore[no-untyped-def]
+    site, kind = summary.BY_SITE, summary.BY_KIND
+    return (
+        _rows(session, sa.select(*site.c).where(site.c.lines != 0)),
+        _rows(session, sa.select(*kind.c).where(kind.c.lines != 0)),
+    )
+
+
+def _rollups_of_summary(session) -> tuple[list, list]:  # type: ignore[no-untyped-def]
+    t = summary.TABLE
+    site_keys = [t.c.site_id, t.c.year, t.c.month]
+    kind_keys = [t.c[k] for k in ("year", "month", "family", "category", "local_definition")]
+    sums = [sa.func.sum(t.c[n]) for n in queries.SUM_COLUMNS]
+    return (
+        _rows(session, sa.select(*site_keys, *summary._parts_columns(t)).group_by(*site_keys)),
+        _rows(session, sa.select(*kind_keys, *sums).group_by(*kind_keys)),
+    )
+
+
 def _report(session, filters, site_id=None):  # type: ignore[no-untyped-def]
     if site_id is not None:
         filters = Filters(**{**filters.__dict__, "site_id": site_id})
@@ -62,6 +88,7 @@ def assert_exact(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The summary is complete and equals the lines; every view equals its live computation."""
     assert summary.ensure(session, "53"), "the summary should still serve the pages"
     assert _stored(session) == _fresh(session)
+    assert _rollups(session) == _rollups_of_summary(session)
     site_ids = session.scalars(sa.select(PurchaseLine.site_id).distinct()).all()
     served = [_report(session, f) for f in FILTERS] + [
         _report(session, Filters(year=2025), s) for s in site_ids

@@ -101,7 +101,8 @@ CANONICAL_EXPORT_SELECT = (
     guarded(PurchaseLine.label),
     PurchaseLine.quantity,
     guarded(PurchaseLine.unit),
-    PurchaseLine.amount_ht,
+    # a double, as the ORM reads it (no Decimal built per row on PostgreSQL)
+    sa.cast(PurchaseLine.amount_ht, sa.Float),
     PurchaseLine.family,
     PurchaseLine.labels,
     guarded(PurchaseLine.origin),

@@ -5,8 +5,11 @@ EGalim (ma-cantine rules): a line with several labels counts once, in the priori
 signed: a credit note (negative amount) reduces the total of its category, as in ma cantine,
 which sums the declared ``prix_ht``.
 
-The pages work on an *aggregate* (see :func:`workbench.indicators.queries.egalim_aggregate`):
-one row per (year, month, site, family, category, excluded, local definition) with sums.
+An *aggregate* (see :func:`workbench.indicators.queries.egalim_aggregate`) has one row per
+(year, month, site, family, category, excluded, local definition) with sums. The pages work on
+*parts* (:data:`Parts`): per grouping they show (lycée, month, family...), the sums every figure
+is derived from, read from the summary table in SQL (:func:`parts_by_margin` is their pandas
+twin over an aggregate).
 
 SPASER: a contract with several holders is attributed to its **first holder** (the
 mandataire of the grouping) for the SME, first-time-winner and regional indicators.
@@ -584,17 +587,6 @@ def figures_of_parts(parts: Parts, key: str | Sequence[str]) -> list[dict[str, A
     return rows
 
 
-def grouped_figures(agg: pd.DataFrame, key: str | list[str]) -> list[dict[str, Any]]:
-    """Published figures per value of ``key`` (site_id, family, [year, month]...), vectorised.
-
-    Same dictionaries as :func:`published` for each group, plus the key columns.
-    """
-    keys = [key] if isinstance(key, str) else list(key)
-    if agg.empty:
-        return []
-    return figures_of_parts(parts_of(agg, keys), keys)
-
-
 def published_of_parts(parts: Parts) -> dict[str, Any]:
     """:func:`published` from parts of any grouping (their groups summed)."""
     if not parts:
@@ -652,10 +644,6 @@ def local_definitions_of_parts(parts: Parts) -> list[dict[str, Any]]:
         for key, label in LOCAL_DEFINITIONS.items()
         if key in sums
     ]
-
-
-def monthly(agg: pd.DataFrame) -> list[dict[str, Any]]:
-    return grouped_figures(agg, ["year", "month"])
 
 
 def categories_of(agg: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,10 +1,10 @@
 """Loading the figures behind the indicators, within the user's scope, aggregated in SQL.
 
-EGalim is one ``GROUP BY`` over the purchase lines (year, month, lycée, family, EGalim category,
-excluded or not, local definition): a few thousand rows whatever the table size, from which
-:mod:`workbench.indicators.engine` derives every figure of the page. The "before corrections"
-figures add, to that aggregate, the difference made by the few corrected lines (computed in
-pandas on those lines only).
+EGalim: the page's groupings (lycée, month, family, category, local definition) are summed in
+SQL over the summary table (:func:`egalim_margins`), less the lines under an open blocking
+anomaly; without the summary (or with a supplier filter), one ``GROUP BY`` over the purchase
+lines. The "before corrections" figures add the difference made by the corrected lines only
+(:func:`egalim_before_margins`).
 """
 
 from __future__ import annotations
@@ -56,20 +56,20 @@ def _frame(session: Session, stmt: sa.Select) -> pd.DataFrame:
 
 
 # -- scope: the one place where rows are restricted to what the user may see --------------------
-def scope(stmt: sa.Select, user: User | None, kind: str) -> sa.Select:
+def scope(stmt: sa.Select, user: User | None, kind: str, table: Any = None) -> sa.Select:
     """Restrict ``stmt`` (over purchase lines or contracts) to ``user``'s scope.
 
     ``user`` None is the public observatory: the whole region, published figures only.
     """
     if user is None:
         return stmt
-    if kind == "egalim_summary":
+    if kind == "egalim_summary":  # ``table``: the summary or one of its rollups
         from workbench.indicators.summary import TABLE
 
         # per-lycée sums of purchase lines: read as the lines themselves are
         clause = scope_clause("purchase_line", user, figures=True)
         if user.role == Role.CANTEEN:
-            clause = TABLE.c.site_id.in_(user.site_ids or {-1})
+            clause = (TABLE if table is None else table).c.site_id.in_(user.site_ids or {-1})
         return stmt.where(clause)
     return stmt.where(scope_clause(kind, user, figures=True))
 
@@ -317,23 +317,6 @@ def corrected_lines(
         keep = current["family"].eq(filters.family).to_numpy()
         current, before = current[keep], before[keep]
     return current, before
-
-
-def egalim_before(
-    session: Session,
-    user: User | None,
-    filters: Filters,
-    region_code: str,
-    after: pd.DataFrame,
-) -> pd.DataFrame:
-    """The aggregate as imported: ``after`` minus the corrected lines' now, plus their source."""
-    current, before = corrected_lines(session, user, filters, region_code)
-    if current.empty:
-        return after
-    departments = region_departments(region_code)
-    now = engine.aggregate_lines(current, departments)
-    then = engine.aggregate_lines(before, departments)
-    return engine.combine_aggregates(after, then, now)
 
 
 #: The groupings an EGalim page shows (each a small parts frame, see :func:`engine.parts_of`).

@@ -78,6 +78,119 @@ class EgalimSummaryState(Base):
 STATE = EgalimSummaryState.__table__
 
 
+class EgalimBySite(Base):
+    """The summary rolled up per (lycée, year, month), with the sums every figure needs.
+
+    Kept with the summary (same transaction): the lycée table and the monthly trend of a page
+    read a thousand rows or so of it instead of the summary's tens of thousands.
+    """
+
+    __tablename__ = "indicator_egalim_by_site"
+
+    site_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    lines: Mapped[int] = mapped_column(sa.Integer)
+    amount_ht: Mapped[float] = mapped_column(Sum)
+    bio: Mapped[float] = mapped_column(Sum)
+    egalim: Mapped[float] = mapped_column(Sum)
+    mf_total: Mapped[float] = mapped_column(Sum)
+    mf_egalim: Mapped[float] = mapped_column(Sum)
+    france_amount: Mapped[float] = mapped_column(Sum)
+    local_amount: Mapped[float] = mapped_column(Sum)
+    short_circuit_amount: Mapped[float] = mapped_column(Sum)
+    regional_amount: Mapped[float] = mapped_column(Sum)
+
+
+class EgalimByKind(Base):
+    """The summary rolled up over the lycées: per (year, month, family, category, definition).
+
+    Serves the families, categories and local definitions of a region-wide view (no lycée or
+    direction filter, a user who sees the region).
+    """
+
+    __tablename__ = "indicator_egalim_by_kind"
+
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    family: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    local_definition: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    lines: Mapped[int] = mapped_column(sa.Integer)
+    amount_ht: Mapped[float] = mapped_column(Sum)
+    france_amount: Mapped[float] = mapped_column(Sum)
+    local_amount: Mapped[float] = mapped_column(Sum)
+    short_circuit_amount: Mapped[float] = mapped_column(Sum)
+    regional_amount: Mapped[float] = mapped_column(Sum)
+
+
+BY_SITE = EgalimBySite.__table__
+BY_KIND = EgalimByKind.__table__
+_SUMS = ("lines", "amount_ht", "france_amount", "local_amount", "short_circuit_amount",
+         "regional_amount")  # fmt: skip
+
+
+def _parts_columns(table: Any) -> list[Any]:
+    """The :data:`engine.PARTS` sums over ``table`` (the summary, or a rollup that keeps them)."""
+    if "bio" in table.c:
+        return [sa.func.sum(table.c[name]).label(name) for name in engine.PARTS]
+    amount = table.c.amount_ht
+    has_category = table.c.category != ""
+    meat_fish = table.c.family.in_(engine.MEAT_AND_FISH)
+
+    def when(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, amount), else_=0))
+
+    return [
+        sa.func.sum(table.c.lines).label("lines"),
+        sa.func.sum(amount).label("amount_ht"),
+        when(table.c.category == "BIO").label("bio"),
+        when(has_category).label("egalim"),
+        when(meat_fish).label("mf_total"),
+        when(sa.and_(meat_fish, has_category)).label("mf_egalim"),
+        *[sa.func.sum(table.c[name]).label(name) for name in _SUMS[2:]],
+    ]
+
+
+def _roll_up(session: Session, site_years: Iterable[tuple[int, int]] | None = None) -> None:
+    """Sum the rollups again from the summary: everything, or the given (lycée, year)s."""
+    by_site = sa.select(TABLE.c.site_id, TABLE.c.year, TABLE.c.month, *_parts_columns(TABLE))
+    by_kind_keys = [TABLE.c[k] for k in ("year", "month", "family", "category", "local_definition")]
+    by_kind = sa.select(*by_kind_keys, *[sa.func.sum(TABLE.c[n]).label(n) for n in _SUMS])
+    site_cols = ["site_id", "year", "month", *engine.PARTS]
+    kind_cols = ["year", "month", "family", "category", "local_definition", *_SUMS]
+    if site_years is None:
+        session.execute(sa.delete(BY_SITE))
+        session.execute(sa.delete(BY_KIND))
+        session.execute(
+            sa.insert(BY_SITE).from_select(
+                site_cols, by_site.group_by(TABLE.c.site_id, TABLE.c.year, TABLE.c.month)
+            )
+        )
+        session.execute(sa.insert(BY_KIND).from_select(kind_cols, by_kind.group_by(*by_kind_keys)))
+        return
+    pairs = sorted(set(site_years))
+    for site_id, year in pairs:
+        session.execute(
+            sa.delete(BY_SITE).where(BY_SITE.c.site_id == site_id, BY_SITE.c.year == year)
+        )
+        stmt = by_site.where(TABLE.c.site_id == site_id, TABLE.c.year == year)
+        session.execute(
+            sa.insert(BY_SITE).from_select(
+                site_cols, stmt.group_by(TABLE.c.site_id, TABLE.c.year, TABLE.c.month)
+            )
+        )
+    for year in sorted({y for _, y in pairs}):
+        # shared by every lycée: serialised per year (after the lock, the statement sees what
+        # the other writers committed)
+        _lock(session, -int(year))
+        session.execute(sa.delete(BY_KIND).where(BY_KIND.c.year == year))
+        stmt = by_kind.where(TABLE.c.year == year).group_by(*by_kind_keys)
+        session.execute(sa.insert(BY_KIND).from_select(kind_cols, stmt))
+
+
 def _region_code() -> str:
     from flask import current_app
 
@@ -107,9 +220,11 @@ def rebuild_all(session: Session, region_code: str | None = None) -> None:
     _lock(session, 0)
     session.execute(sa.delete(TABLE))
     _insert(session, region_code)
+    _roll_up(session)
     _complete(session)
     if session.get_bind().dialect.name == "postgresql":  # fresh statistics for the planner
-        session.execute(sa.text(f"ANALYZE {TABLE.name}"))
+        for table in (TABLE, BY_SITE, BY_KIND):
+            session.execute(sa.text(f"ANALYZE {table.name}"))
 
 
 def rebuild_site_years(
@@ -119,7 +234,8 @@ def rebuild_site_years(
     import datetime as dt
 
     region_code = region_code or _region_code()
-    for site_id, year in sorted(set(site_years)):
+    pairs = sorted(set(site_years))
+    for site_id, year in pairs:
         _lock(session, int(site_id))
         session.execute(sa.delete(TABLE).where(TABLE.c.site_id == site_id, TABLE.c.year == year))
         _insert(
@@ -131,6 +247,7 @@ def rebuild_site_years(
                 PurchaseLine.line_date < dt.date(year + 1, 1, 1),
             ),
         )
+    _roll_up(session, pairs)
 
 
 def on_records_changed(
@@ -191,8 +308,8 @@ def _complete(session: Session) -> bool:
 def ensure(session: Session, region_code: str) -> bool:
     """Whether the summary can serve the figures: built, counting every line, same region.
 
-    Cheap reads: the summary's totals (a few tens of thousands of rows), its recorded state
-    and the highest purchase line id (an index). When it cannot serve, the caller sums the
+    Cheap reads: the summary's totals (a few tens of thousands of rows) and its rollups', its
+    recorded state and the highest purchase line id (an index). When it cannot serve, the caller sums the
     lines live (correct, slower); ``workbench indicators refresh`` or the next change of lines
     rebuilds it.
     """
@@ -207,30 +324,55 @@ def ensure(session: Session, region_code: str) -> bool:
     ).one()
     if not counted or other_region or int(counted) != state.line_count:
         return False
+    rolled = session.execute(
+        sa.select(
+            sa.select(sa.func.coalesce(sa.func.sum(BY_SITE.c.lines), 0)).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(BY_KIND.c.lines), 0)).scalar_subquery(),
+        )
+    ).one()
+    if any(int(n) != int(counted) for n in rolled):
+        return False
     max_id = session.scalar(sa.select(sa.func.max(PurchaseLine.id)))
     return int(max_id or 0) == state.max_line_id
 
 
-def _filtered(stmt: sa.Select, user: User | None, filters: Any) -> sa.Select:
-    """``stmt`` over the summary restricted to ``user``'s scope and ``filters`` (no supplier)."""
+def _filtered(stmt: sa.Select, user: User | None, filters: Any, table: Any = TABLE) -> sa.Select:
+    """``stmt`` over ``table`` (the summary or a rollup) within ``user``'s scope and ``filters``."""
     from workbench.indicators.queries import scope
 
-    stmt = scope(stmt, user, "egalim_summary")
+    stmt = scope(stmt, user, "egalim_summary", table)
     if filters.year is not None:
-        stmt = stmt.where(TABLE.c.year == filters.year)
+        stmt = stmt.where(table.c.year == filters.year)
         if filters.until_month:
-            stmt = stmt.where(TABLE.c.month <= filters.until_month)
+            stmt = stmt.where(table.c.month <= filters.until_month)
     if filters.site_id is not None:
-        stmt = stmt.where(TABLE.c.site_id == filters.site_id)
+        stmt = stmt.where(table.c.site_id == filters.site_id)
     if filters.direction_code:
         stmt = stmt.where(
-            TABLE.c.site_id.in_(
+            table.c.site_id.in_(
                 sa.select(Site.id).where(Site.direction_code == filters.direction_code)
             )
         )
     if filters.family:
-        stmt = stmt.where(TABLE.c.family == filters.family)
+        stmt = stmt.where(table.c.family == filters.family)
     return stmt
+
+
+def _source(user: User | None, filters: Any, keys: Sequence[str]) -> Any:
+    """The smallest of the summary and its rollups that has ``keys`` and the filters' columns."""
+    from workbench.auth.models import Role
+
+    needed = set(keys)
+    if filters.site_id is not None or filters.direction_code:
+        needed.add("site_id")
+    if user is not None and user.role == Role.CANTEEN:
+        needed.add("site_id")  # its scope is a list of lycées
+    if filters.family:
+        needed.add("family")
+    for table in (BY_SITE, BY_KIND):
+        if needed <= set(table.c.keys()):
+            return table
+    return TABLE
 
 
 def read(session: Session, user: User | None, filters: Any) -> pd.DataFrame:
@@ -247,34 +389,17 @@ def read(session: Session, user: User | None, filters: Any) -> pd.DataFrame:
 def parts(session: Session, user: User | None, filters: Any, keys: Sequence[str]) -> engine.Parts:
     """:func:`engine.parts_of` of every line (excluded=0), summed in SQL over the summary.
 
-    One ``GROUP BY`` over at most a few tens of thousands of summary rows, returning one row
-    per value of ``keys`` (a lycée, a month, a family...): what a page needs, nothing more.
+    One ``GROUP BY`` over the smallest table that can answer (:func:`_source`: a rollup of a
+    thousand rows or so for a region-wide view, the summary rows of the lycées otherwise),
+    returning one row per value of ``keys`` (a lycée, a month, a family...).
     """
-    amount = TABLE.c.amount_ht
-    has_category = TABLE.c.category != ""
-    meat_fish = TABLE.c.family.in_(engine.MEAT_AND_FISH)
-
-    def when(condition: Any) -> Any:
-        return sa.func.sum(sa.case((condition, amount), else_=0))
-
-    dims = [TABLE.c[k] for k in keys]
-    stmt = sa.select(
-        *dims,
-        sa.func.sum(TABLE.c.lines).label("lines"),
-        sa.func.sum(amount).label("amount_ht"),
-        when(TABLE.c.category == "BIO").label("bio"),
-        when(has_category).label("egalim"),
-        when(meat_fish).label("mf_total"),
-        when(sa.and_(meat_fish, has_category)).label("mf_egalim"),
-        *[
-            sa.func.sum(TABLE.c[name]).label(name)
-            for name in ("france_amount", "local_amount", "short_circuit_amount", "regional_amount")
-        ],
-    ).group_by(*dims)
+    table = _source(user, filters, keys)
+    dims = [table.c[k] for k in keys]
+    stmt = sa.select(*dims, *_parts_columns(table)).group_by(*dims)
     width = len(keys)
     return {
         (*row[:width], 0): [float(v or 0) for v in row[width:]]
-        for row in session.execute(_filtered(stmt, user, filters))
+        for row in session.execute(_filtered(stmt, user, filters, table))
     }
 
 
