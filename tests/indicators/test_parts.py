@@ -70,3 +70,12 @@ def test_figures_of_parts_equal_the_figures_of_the_aggregate() -> None:
     assert _close(engine.local_definitions_of_parts(parts["local"])) == _close(
         engine.local_definitions(agg)
     )
+
+
+def test_parts_of_database_rows_equal_the_pandas_parts() -> None:
+    agg = engine.aggregate_lines(_lines(500, 4), engine.REGION_DEPARTMENTS["53"])
+    names = list(agg.columns)
+    rows = [tuple(r) for r in agg.astype(object).itertuples(index=False)]
+    got = engine.parts_of_rows(rows, names, queries.MARGINS)
+    expected = engine.parts_by_margin(agg, queries.MARGINS)
+    assert {k: _rounded(v) for k, v in got.items()} == {k: _rounded(v) for k, v in expected.items()}

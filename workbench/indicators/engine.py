@@ -386,6 +386,54 @@ def parts_by_margin(agg: pd.DataFrame, margins: dict[str, Sequence[str]]) -> dic
     return result
 
 
+def parts_of_rows(
+    rows: Sequence[Sequence[Any]], names: Sequence[str], margins: dict[str, Sequence[str]]
+) -> dict[str, Parts]:
+    """:func:`parts_by_margin` of aggregate rows as the database returns them (no frame).
+
+    ``names``: the row's columns, :data:`AGG_DIMS` and :data:`AGG_SUMS` in any order; values
+    are normalised as :func:`normalise_aggregate` does (ints, '' for none, floats).
+    """
+    result: dict[str, Parts] = {name: {} for name in margins}
+    at = {name: i for i, name in enumerate(names)}
+    for raw in rows:
+        row = {
+            "year": int(raw[at["year"]]),
+            "month": int(raw[at["month"]]),
+            "site_id": int(raw[at["site_id"]]),
+            "family": "" if raw[at["family"]] is None else str(raw[at["family"]]),
+            "category": "" if raw[at["category"]] is None else str(raw[at["category"]]),
+            "local_definition": "" if raw[at["local_definition"]] is None
+            else str(raw[at["local_definition"]]),
+        }  # fmt: skip
+        excluded = int(raw[at["excluded"]])
+        lines, amount, france, local, short, regional = (
+            float(raw[at[name]] or 0) for name in AGG_SUMS
+        )
+        category, meat_fish = row["category"], row["family"] in MEAT_AND_FISH
+        values = [
+            lines,
+            amount,
+            amount if category == "BIO" else 0.0,
+            amount if category else 0.0,
+            amount if meat_fish else 0.0,
+            amount if meat_fish and category else 0.0,
+            france,
+            local,
+            short,
+            regional,
+        ]
+        for name, keys in margins.items():
+            group = (*(row[k] for k in keys), excluded)
+            found = result[name].get(group)
+            if found is None:
+                result[name][group] = list(values)
+            else:
+                for j, v in enumerate(values):
+                    found[j] += v
+    return result
+
+
 def parts_of(agg: pd.DataFrame, keys: Sequence[str]) -> Parts:
     """:func:`parts_by_margin` for one grouping."""
     return parts_by_margin(agg, {"": keys})[""]

@@ -329,23 +329,26 @@ MARGINS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _live_aggregate(
-    session: Session, user: User | None, filters: Filters, region_code: str
-) -> pd.DataFrame:
+def _live_select(user: User | None, filters: Filters, region_code: str) -> sa.Select:
     blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
     inner = line_select(region_code).add_columns(sa.case((blocked, 1), else_=0).label("excluded"))
     inner = _line_filters(scope(inner, user, "purchase_line"), filters)
-    return engine.normalise_aggregate(_frame(session, grouped(inner, ("excluded",))))
+    return grouped(inner, ("excluded",))
 
 
-def _blocked_aggregate(
+def _live_aggregate(
     session: Session, user: User | None, filters: Filters, region_code: str
 ) -> pd.DataFrame:
+    return engine.normalise_aggregate(_frame(session, _live_select(user, filters, region_code)))
+
+
+def _blocked_select(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> sa.Select:
     """The aggregate of the lines under an open blocking anomaly only (excluded=1).
 
-    Their ids are read first (the partial index on active blocking anomalies): the lines are
-    then fetched by primary key, whatever the filters (a lycée or direction filter would
-    otherwise let the planner walk every line of those lycées).
+    Their ids come from the partial index on active blocking anomalies; the lines are fetched
+    by primary key whatever the filters (see ``by_key`` in :func:`_line_filters`).
     """
     blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
     inner = _line_filters(
@@ -354,8 +357,14 @@ def _blocked_aggregate(
         by_key=True,
         session=session,
     )
+    return grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",))
+
+
+def _blocked_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
     return engine.normalise_aggregate(
-        _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))
+        _frame(session, _blocked_select(session, user, filters, region_code))
     )
 
 
@@ -377,8 +386,10 @@ def egalim_margins(
     from workbench.indicators import summary
 
     if filters.supplier_id is not None or not summary.ensure(session, region_code):
-        return engine.parts_by_margin(_live_aggregate(session, user, filters, region_code), margins)
-    moved = engine.parts_by_margin(_blocked_aggregate(session, user, filters, region_code), margins)
+        result = session.execute(_live_select(user, filters, region_code))
+        return engine.parts_of_rows(result.all(), list(result.keys()), margins)
+    result = session.execute(_blocked_select(session, user, filters, region_code))
+    moved = engine.parts_of_rows(result.all(), list(result.keys()), margins)
     stored = summary.parts_by_margin(session, user, filters, margins)
     return {
         name: engine.combine_parts(stored[name], moved[name], engine.not_excluded(moved[name]))
