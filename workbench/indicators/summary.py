@@ -5,10 +5,16 @@ Kept up to date incrementally: every operation that changes purchase lines sends
 of those lines are summed again in the same transaction, so the summary commits (or rolls back)
 with the change. A nomenclature or supplier change (family, supplier commune) rebuilds it all.
 
+Two rollups of it are kept in the same transaction: per (lycée, year, month) with the sums
+every figure needs (:class:`EgalimBySite`), and over the lycées per (year, month, family,
+category, definition) (:class:`EgalimByKind`); a page reads the smallest table that can answer
+(:func:`parts`).
+
 The summary holds **every** line: the exclusion policy (open blocking anomalies) is applied at
 read time from the blocked lines, which are few, so a rule run or a decision on an anomaly
-never makes it stale. A read also checks that the summary counts as many lines as the table
-(a bulk load that bypassed the signal triggers a rebuild).
+never makes it stale. A read also checks (:func:`ensure`, without counting the lines) that the
+summary is complete: otherwise the pages sum the lines live until it is rebuilt (a bulk load
+that bypassed the signal).
 """
 
 from __future__ import annotations
