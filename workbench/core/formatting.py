@@ -14,12 +14,20 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.dates import format_timedelta as babel_timedelta
-from babel.numbers import format_decimal
+from babel.numbers import (
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_minus_sign_symbol,
+)
 from flask import Flask
 
 LOCALE = "fr_FR"
 PARIS = ZoneInfo("Europe/Paris")
 NBSP = "\u202f"
+_GROUP = get_group_symbol(LOCALE)
+_DECIMAL = get_decimal_symbol(LOCALE)
+_MINUS = get_minus_sign_symbol(LOCALE)
 
 
 def to_paris(value: dt.datetime) -> dt.datetime:
@@ -53,6 +61,18 @@ def format_number(value: float | int | None, decimals: int = 0) -> str:
     rounded = round(float(value), decimals)
     if rounded == 0:
         rounded = 0.0  # never « -0 » or « -0,0 »
+    if abs(rounded) < 1e15:
+        # Babel's pattern ``#,##0.00`` in fr_FR, written directly (a page shows a thousand of
+        # them): the value is already rounded, so the digits are the same; only the symbols
+        # are the locale's (tests/foundation/test_number_format.py compares the two).
+        text = f"{rounded:,.{decimals}f}"
+        text = text.replace(",", "\0").replace(".", _DECIMAL).replace("\0", _GROUP)
+        return text if _MINUS == "-" else text.replace("-", _MINUS)
+    return babel_number(rounded, decimals)
+
+
+def babel_number(rounded: float, decimals: int) -> str:
+    """Babel's own formatting of an already rounded number (the reference)."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(rounded, format=pattern, locale=LOCALE)
 

@@ -83,15 +83,15 @@ def export_purchases(output: str, fmt: str, year: int | None, site_uai: str | No
             sys.exit(1)
     filt = queries.PurchaseFilter(year=year, site_id=site_id)
     withheld: list[dict[str, object]] = []
-    if fmt == "macantine":
-        withheld = queries.macantine_withheld(db.session, None, filt)
-        columns = purchases.MACANTINE_COLUMNS
-        rows = map(purchases.macantine_row, queries.macantine_rows(db.session, None, filt))
-    else:
-        columns = purchases.CANONICAL_COLUMNS
-        rows = map(purchases.canonical_row, queries.canonical_rows(db.session, None, filt))
     with open(output, "w", encoding="utf-8", newline="") as handle:
-        count = purchases.write_csv(handle, columns, rows)
+        if fmt == "macantine":
+            withheld = queries.macantine_withheld(db.session, None, filt)
+            rows = map(purchases.macantine_row, queries.macantine_rows(db.session, None, filt))
+            count = purchases.write_csv(handle, purchases.MACANTINE_COLUMNS, rows)
+        else:
+            count = purchases.write_canonical(
+                handle, queries.canonical_chunks(db.session, None, filt)
+            )
     kind = "purchases_macantine" if fmt == "macantine" else "purchases_csv"
     _journal(kind, count, withheld=sum(int(w["lines"]) for w in withheld))  # type: ignore[call-overload]
     for item in withheld:

@@ -191,6 +191,76 @@ def csv_chunks(
         yield buffer.take()
 
 
+def _quantities(value: Any) -> str:
+    if value is None:
+        return ""
+    if type(value) is not float:
+        value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def canonical_chunk(rows: list[tuple]) -> list[tuple]:
+    """A chunk of :data:`workbench.exports.queries.CANONICAL_EXPORT_SELECT` rows, ready to write.
+
+    The database already guarded the text cells and gave the dates as ISO text (NULL is written
+    as an empty cell by :mod:`csv`); only the two number columns are formatted here, as
+    :func:`canonical_row` does (quantity as an integer when whole, amount with two decimals).
+    """
+    return [
+        (
+            r[0], r[1], r[2], r[3], r[4], r[5], _quantities(r[6]), r[7],
+            "" if r[8] is None else f"{r[8]:.2f}", r[9], r[10], r[11], r[12],
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def chunked_csv(
+    columns: Sequence[str], chunks: Iterable[list[Any]], bom: bool = True
+) -> Iterator[str]:
+    """The CSV text of the header and of each chunk of ready rows (one string per chunk)."""
+
+    class _Buffer:
+        def __init__(self) -> None:
+            self.parts: list[str] = []
+
+        def write(self, text: str) -> None:
+            self.parts.append(text)
+
+        def take(self) -> str:
+            text = "".join(self.parts)
+            self.parts.clear()
+            return text
+
+    buffer = _Buffer()
+    writer = csv.writer(buffer)
+    writer.writerow(list(columns))
+    yield ("\ufeff" if bom else "") + buffer.take()
+    for chunk in chunks:
+        writer.writerows(chunk)
+        yield buffer.take()
+
+
+def canonical_csv(chunks: Iterable[list[tuple]], bom: bool = True) -> Iterator[str]:
+    """The canonical CSV of chunks from :func:`workbench.exports.queries.canonical_chunks`."""
+    return chunked_csv(CANONICAL_COLUMNS, map(canonical_chunk, chunks), bom=bom)
+
+
+def write_canonical(handle: IO[str], chunks: Iterable[list[tuple]]) -> int:
+    """Write the canonical CSV (no BOM) of ``chunks``; returns the number of rows."""
+    count = 0
+
+    def counted() -> Iterator[list[tuple]]:
+        nonlocal count
+        for chunk in chunks:
+            count += len(chunk)
+            yield chunk
+
+    for text in canonical_csv(counted(), bom=False):
+        handle.write(text)
+    return count
+
+
 def write_csv(handle: IO[str], columns: Iterable[str], rows: Iterable[list[Any]]) -> int:
     """Write already-guarded rows; returns the number of rows."""
     count = 0

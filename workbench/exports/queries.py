@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import Site
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
-FETCH = 10_000
+FETCH = 20_000
+_CURSORS = itertools.count()
 
 
 # -- scope: the one place where export rows are restricted to what the user may see -----------
@@ -71,6 +73,84 @@ CANONICAL_SELECT = (
     PurchaseLine.origin,
     PurchaseLine.nomenclature_code,
 )
+
+
+#: First characters a spreadsheet would run as a formula, and the apostrophe itself (see
+#: :func:`workbench.core.csvsafe.safe_cell`).
+GUARDED_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def guarded(column: Any) -> Any:
+    """SQL twin of :func:`workbench.core.csvsafe.safe_cell` for a text column (the database
+    prefixes the apostrophe: no per-cell Python work). NULL stays NULL."""
+    return sa.case(
+        (sa.func.substr(column, 1, 1).in_(GUARDED_PREFIXES), sa.literal("'") + column),
+        else_=column,
+    )
+
+
+#: The canonical columns as the export writes them: text cells guarded in SQL, dates as ISO
+#: text; quantity and amount stay numbers (formatted per chunk by
+#: :func:`workbench.exports.purchases.canonical_chunk`).
+CANONICAL_EXPORT_SELECT = (
+    Site.uai,
+    _ISO_DATE,
+    PurchaseLine.supplier_siret,
+    guarded(PurchaseLine.supplier_name),
+    guarded(PurchaseLine.reference),
+    guarded(PurchaseLine.label),
+    PurchaseLine.quantity,
+    guarded(PurchaseLine.unit),
+    # a double, as the ORM reads it (no Decimal built per row on PostgreSQL)
+    sa.cast(PurchaseLine.amount_ht, sa.Float),
+    PurchaseLine.family,
+    PurchaseLine.labels,
+    guarded(PurchaseLine.origin),
+    guarded(PurchaseLine.nomenclature_code),
+)
+
+
+def raw_chunks(session: Session, stmt: sa.Select, size: int = FETCH) -> Iterator[list[tuple]]:
+    """The rows of ``stmt`` in lists of ``size``, straight from the DBAPI cursor (no row objects).
+
+    Flat memory: on PostgreSQL a server-side (named) cursor, on SQLite the cursor steps
+    through the result. Runs in the session's transaction (same snapshot as the count).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if dialect.name == "sqlite":  # the sqlite3 date adapter is deprecated: pass ISO text
+        params = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
+    args: Any = (
+        tuple(params[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else params
+    )
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    if dialect.name == "postgresql":
+        cursor = raw.cursor(name=f"workbench_export_{id(stmt)}_{next(_CURSORS)}")
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def canonical_chunks(
+    session: Session, user: User | None, filt: PurchaseFilter = PurchaseFilter(), size: int = FETCH
+) -> Iterator[list[tuple]]:
+    """The canonical export rows (:data:`CANONICAL_EXPORT_SELECT`) in chunks of ``size``."""
+    stmt = (
+        sa.select(*CANONICAL_EXPORT_SELECT)
+        .join(Site, Site.id == PurchaseLine.site_id)
+        .order_by(PurchaseLine.id)
+    )
+    return raw_chunks(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt), size)
 
 
 def canonical_rows(

@@ -110,8 +110,8 @@ def _stream(chunks: Iterator[str], filename: str) -> Response:
 def purchases_csv():  # type: ignore[no-untyped-def]
     filt = _filter()
     _journal("purchases_csv", queries.count_lines(db.session, current_user, filt))
-    rows = map(purchases.canonical_row, queries.canonical_rows(db.session, current_user, filt))
-    return _stream(purchases.csv_chunks(purchases.CANONICAL_COLUMNS, rows), "achats.csv")
+    chunks = queries.canonical_chunks(db.session, current_user, filt)
+    return _stream(purchases.canonical_csv(chunks), "achats.csv")
 
 
 @roles_required("canteen", "legal", "admin")

@@ -5,8 +5,11 @@ EGalim (ma-cantine rules): a line with several labels counts once, in the priori
 signed: a credit note (negative amount) reduces the total of its category, as in ma cantine,
 which sums the declared ``prix_ht``.
 
-The pages work on an *aggregate* (see :func:`workbench.indicators.queries.egalim_aggregate`):
-one row per (year, month, site, family, category, excluded, local definition) with sums.
+An *aggregate* (see :func:`workbench.indicators.queries.egalim_aggregate`) has one row per
+(year, month, site, family, category, excluded, local definition) with sums. The pages work on
+*parts* (:data:`Parts`): per grouping they show (lycée, month, family...), the sums every figure
+is derived from, read from the summary table in SQL (:func:`parts_by_margin` is their pandas
+twin over an aggregate).
 
 SPASER: a contract with several holders is attributed to its **first holder** (the
 mandataire of the grouping) for the SME, first-time-winner and regional indicators.
@@ -57,14 +60,27 @@ REGION_DEPARTMENTS: dict[str, tuple[str, ...]] = {
 
 
 # -- EGalim -------------------------------------------------------------------------------------
-def egalim_category(labels: pd.Series) -> pd.Series:
-    """The one EGalim category each line counts in (``None`` when it has no EGalim label)."""
-    sets = labels.fillna("").astype(str).str.upper()
-    result = pd.Series(None, index=labels.index, dtype="object")
+def _per_distinct(values: pd.Series, compute: Any) -> pd.Series:
+    """``compute`` (Series → Series) run once per distinct value (labels repeat a lot)."""
+    codes, uniques = pd.factorize(values)
+    computed = compute(pd.Series(uniques, dtype="object")).to_numpy()
+    return pd.Series(computed[codes], index=values.index)
+
+
+def _categories(sets: pd.Series) -> pd.Series:
+    result = pd.Series(None, index=sets.index, dtype="object")
     for category, codes in reversed(EGALIM_PRIORITY):  # highest priority written last
         pattern = r"(?:^|,)\s*(?:" + "|".join(codes) + r")\s*(?:,|$)"
         result = result.mask(sets.str.contains(pattern, regex=True), category)
     return result
+
+
+def egalim_category(labels: pd.Series) -> pd.Series:
+    """The one EGalim category each line counts in (``None`` when it has no EGalim label)."""
+    sets = labels.fillna("").astype(str).str.upper()
+    if sets.empty:
+        return pd.Series(None, index=labels.index, dtype="object")
+    return _per_distinct(sets, _categories)
 
 
 def classify_lines(lines: pd.DataFrame) -> pd.DataFrame:
@@ -79,9 +95,9 @@ def classify_lines(lines: pd.DataFrame) -> pd.DataFrame:
     out["is_egalim"] = out["category"].notna()
     origin = out["origin"].fillna("").astype(str).str.upper()
     labels = out["labels"].fillna("").astype(str).str.upper()
-    out["is_france"] = origin.str.contains("FRANCE") | labels.str.contains(
-        r"(?:^|,)FRANCE(?:,|$)", regex=True
-    )
+    out["is_france"] = origin.str.contains("FRANCE") | _per_distinct(
+        labels, lambda u: u.str.contains(r"(?:^|,)FRANCE(?:,|$)", regex=True)
+    ).astype(bool)
     out["is_meat_fish"] = out["family"].isin(MEAT_AND_FISH)
     return out
 
@@ -207,7 +223,8 @@ def aggregate_lines(lines: pd.DataFrame, region_departments: Sequence[str]) -> p
     labels = df["labels"].fillna("").astype(str).str.upper()
 
     def has(code: str) -> pd.Series:
-        return labels.str.contains(rf"(?:^|,)\s*{code}\s*(?:,|$)", regex=True)
+        pattern = rf"(?:^|,)\s*{code}\s*(?:,|$)"
+        return _per_distinct(labels, lambda u: u.str.contains(pattern, regex=True)).astype(bool)
 
     dates = pd.to_datetime(df["line_date"])
     is_local = df["is_local"].eq(True) | has("LOCAL")
@@ -302,7 +319,8 @@ def published(agg: pd.DataFrame) -> dict[str, Any]:
     return result
 
 
-_PARTS = (
+#: The sums every figure is derived from (per group of a parts frame).
+PARTS = (
     "lines",
     "amount_ht",
     "bio",
@@ -316,84 +334,364 @@ _PARTS = (
 )
 
 
-def _figures_frame(sums: pd.DataFrame) -> pd.DataFrame:
-    """Vectorised :func:`figures` over a frame of sums (one row per group)."""
-    total = sums["amount_ht"].where(sums["amount_ht"] != 0)
-    mf = sums["mf_total"].where(sums["mf_total"] != 0)
-    out = pd.DataFrame(index=sums.index)
-    out["lines"] = sums["lines"].round().astype(int)
-    for name, column in (
-        ("total_ht", "amount_ht"),
-        ("bio_ht", "bio"),
-        ("egalim_ht", "egalim"),
-        ("meat_fish_ht", "mf_total"),
-        ("meat_fish_egalim_ht", "mf_egalim"),
-        ("france_ht", "france_amount"),
-        ("local_ht", "local_amount"),
-        ("short_circuit_ht", "short_circuit_amount"),
-        ("regional_supplier_ht", "regional_amount"),
-    ):
-        out[name] = sums[column].round(2)
-    out["bio_share"] = sums["bio"] / total
-    out["egalim_share"] = sums["egalim"] / total
-    out["meat_fish_egalim_share"] = sums["mf_egalim"] / mf
-    out["france_share"] = sums["france_amount"] / total
-    out["local_share"] = sums["local_amount"] / total
-    out["short_circuit_share"] = sums["short_circuit_amount"] / total
-    out["regional_supplier_share"] = sums["regional_amount"] / total
+#: Parts of a grouping: ``(*key values, excluded)`` → the :data:`PARTS` sums, in that order.
+Parts = dict[tuple[Any, ...], list[float]]
+
+
+def parts_by_margin(agg: pd.DataFrame, margins: dict[str, Sequence[str]]) -> dict[str, Parts]:
+    """The aggregate summed per grouping of ``margins`` (and ``excluded``) into :data:`PARTS`.
+
+    The summary table gives the same sums directly in SQL (:func:`summary.parts`); a page
+    derives every figure from a few of these (one per grouping: lycée, month, family...).
+    """
+    if agg.empty:
+        return {name: {} for name in margins}
+    amount = pd.to_numeric(agg["amount_ht"]).astype(float)
+    has_category = agg["category"].ne("")
+    meat_fish = agg["family"].isin(MEAT_AND_FISH)
+    zero = 0.0
+    values = np.column_stack(
+        [
+            pd.to_numeric(agg["lines"]).astype(float),
+            amount,
+            amount.where(agg["category"].eq("BIO"), zero),
+            amount.where(has_category, zero),
+            amount.where(meat_fish, zero),
+            amount.where(meat_fish & has_category, zero),
+            *[
+                pd.to_numeric(agg[name]).astype(float)
+                for name in (
+                    "france_amount",
+                    "local_amount",
+                    "short_circuit_amount",
+                    "regional_amount",
+                )
+            ],
+        ]  # fmt: skip
+    ).tolist()
+    excluded = [int(v) for v in agg["excluded"].tolist()]
+    result: dict[str, Parts] = {}
+    for name, keys in margins.items():
+        columns = [agg[k].tolist() for k in keys]
+        out: Parts = {}
+        for i, row in enumerate(values):
+            group = (*(c[i] for c in columns), excluded[i])
+            found = out.get(group)
+            if found is None:
+                out[group] = list(row)
+            else:
+                for j, v in enumerate(row):
+                    found[j] += v
+        result[name] = out
+    return result
+
+
+def parts_of_rows(
+    rows: Sequence[Sequence[Any]], names: Sequence[str], margins: dict[str, Sequence[str]]
+) -> dict[str, Parts]:
+    """:func:`parts_by_margin` of aggregate rows as the database returns them (no frame).
+
+    ``names``: the row's columns, :data:`AGG_DIMS` and :data:`AGG_SUMS` in any order; values
+    are normalised as :func:`normalise_aggregate` does (ints, '' for none, floats).
+    """
+    result: dict[str, Parts] = {name: {} for name in margins}
+    at = {name: i for i, name in enumerate(names)}
+    for raw in rows:
+        row = {
+            "year": int(raw[at["year"]]),
+            "month": int(raw[at["month"]]),
+            "site_id": int(raw[at["site_id"]]),
+            "family": "" if raw[at["family"]] is None else str(raw[at["family"]]),
+            "category": "" if raw[at["category"]] is None else str(raw[at["category"]]),
+            "local_definition": "" if raw[at["local_definition"]] is None
+            else str(raw[at["local_definition"]]),
+        }  # fmt: skip
+        excluded = int(raw[at["excluded"]])
+        lines, amount, france, local, short, regional = (
+            float(raw[at[name]] or 0) for name in AGG_SUMS
+        )
+        category, meat_fish = row["category"], row["family"] in MEAT_AND_FISH
+        values = [
+            lines,
+            amount,
+            amount if category == "BIO" else 0.0,
+            amount if category else 0.0,
+            amount if meat_fish else 0.0,
+            amount if meat_fish and category else 0.0,
+            france,
+            local,
+            short,
+            regional,
+        ]
+        for name, keys in margins.items():
+            group = (*(row[k] for k in keys), excluded)
+            found = result[name].get(group)
+            if found is None:
+                result[name][group] = list(values)
+            else:
+                for j, v in enumerate(values):
+                    found[j] += v
+    return result
+
+
+def parts_of(agg: pd.DataFrame, keys: Sequence[str]) -> Parts:
+    """:func:`parts_by_margin` for one grouping."""
+    return parts_by_margin(agg, {"": keys})[""]
+
+
+def _codes(labels: Any) -> tuple[set[str], list[str]]:
+    """(codes with spaces stripped, raw comma-separated parts) of an upper-cased labels cell."""
+    text = "" if labels is None or labels != labels else str(labels).upper()
+    raw = text.split(",")
+    return {part.strip() for part in raw}, raw
+
+
+def _category_of(codes: set[str]) -> str:
+    for category, wanted in EGALIM_PRIORITY:
+        if codes.intersection(wanted):
+            return category
+    return ""
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if number != number else number
+
+
+def parts_of_lines(
+    lines: pd.DataFrame, region_departments: Sequence[str], margins: dict[str, Sequence[str]]
+) -> dict[str, Parts]:
+    """:func:`parts_by_margin` of :func:`aggregate_lines`, in plain Python (a few lines).
+
+    Same classification as :func:`classify_lines` and :func:`aggregate_lines` (tested against
+    them): the corrected lines of a page are a few hundred, where pandas' overhead per
+    operation would cost more than the sums.
+    """
+    result: dict[str, Parts] = {name: {} for name in margins}
+    if lines.empty:
+        return result
+    departments = set(region_departments)
+    dates = pd.to_datetime(lines["line_date"])
+    columns = {
+        name: lines[name].tolist()
+        for name in ("site_id", "labels", "origin", "family", "amount_ht", "is_local",
+                     "is_short_circuit", "local_definition", "commune_code", "blocked")
+    }  # fmt: skip
+    years, months = dates.dt.year.tolist(), dates.dt.month.tolist()
+    for i in range(len(lines)):
+        codes, raw = _codes(columns["labels"][i])
+        category = _category_of(codes)
+        origin = columns["origin"][i]
+        origin_text = "" if origin is None or origin != origin else str(origin).upper()
+        is_france = "FRANCE" in origin_text or "FRANCE" in raw
+        is_local = (
+            columns["is_local"][i] is True or columns["is_local"][i] == 1 or ("LOCAL" in codes)
+        )
+        is_short = (
+            columns["is_short_circuit"][i] is True
+            or columns["is_short_circuit"][i] == 1
+            or "CIRCUIT_COURT" in codes
+        )
+        commune = columns["commune_code"][i]
+        commune_text = "" if commune is None or commune != commune else str(commune)
+        is_regional = commune_text[:2] in departments
+        family = columns["family"][i]
+        meat_fish = family in MEAT_AND_FISH
+        amount = _number(columns["amount_ht"][i])
+        definition = columns["local_definition"][i]
+        if definition is None or definition != definition:
+            definition = UNDEFINED_LOCAL
+        values = [
+            1.0,
+            amount,
+            amount if category == "BIO" else 0.0,
+            amount if category else 0.0,
+            amount if meat_fish else 0.0,
+            amount if meat_fish and category else 0.0,
+            amount if is_france else 0.0,
+            amount if is_local else 0.0,
+            amount if is_short else 0.0,
+            amount if is_regional else 0.0,
+        ]
+        blocked = columns["blocked"][i]
+        row = {
+            "year": int(years[i]),
+            "month": int(months[i]),
+            "site_id": int(columns["site_id"][i]),
+            "family": "" if family is None else str(family),
+            "category": category,
+            "local_definition": str(definition) if is_local else "",
+        }
+        excluded = 1 if blocked is True or blocked == 1 else 0
+        for name, keys in margins.items():
+            group = (*(row[k] for k in keys), excluded)
+            found = result[name].get(group)
+            if found is None:
+                result[name][group] = list(values)
+            else:
+                for j, v in enumerate(values):
+                    found[j] += v
+    return result
+
+
+def combine_parts(base: Parts, plus: Parts, minus: Parts) -> Parts:
+    """``base + plus - minus`` group by group (groups left without lines dropped)."""
+    out = {group: list(values) for group, values in base.items()}
+    for source, sign in ((plus, 1.0), (minus, -1.0)):
+        for group, values in source.items():
+            found = out.setdefault(group, [0.0] * len(values))
+            for j, v in enumerate(values):
+                found[j] += sign * v
+    return {group: values for group, values in out.items() if round(values[0]) != 0}
+
+
+def regroup(parts: Parts, keys: Sequence[str], wanted: Sequence[str]) -> Parts:
+    """Parts grouped by ``keys`` summed again by ``wanted`` (a subset of ``keys``)."""
+    if list(keys) == list(wanted):
+        return parts
+    positions = [list(keys).index(k) for k in wanted]
+    out: Parts = {}
+    for group, values in parts.items():
+        key = (*(group[i] for i in positions), group[-1])
+        found = out.get(key)
+        if found is None:
+            out[key] = list(values)
+        else:
+            for j, v in enumerate(values):
+                found[j] += v
     return out
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+def not_excluded(parts: Parts) -> Parts:
+    """The same sums counted as kept (``excluded`` 0): to take them out of the kept figures."""
+    return {(*group[:-1], 0): values for group, values in parts.items()}
 
 
-def grouped_figures(agg: pd.DataFrame, key: str | list[str]) -> list[dict[str, Any]]:
-    """Published figures per value of ``key`` (site_id, family, [year, month]...), vectorised.
+def _figures_of_sums(sums: Sequence[float]) -> dict[str, Any]:
+    """:func:`figures` from the :data:`PARTS` sums of a group (in that order)."""
+    lines, total, bio, egalim, mf_total, mf_egalim, france, local, short, regional = sums
+    return {
+        "lines": int(round(lines)),
+        "total_ht": round(total, 2),
+        "bio_ht": round(bio, 2),
+        "egalim_ht": round(egalim, 2),
+        "meat_fish_ht": round(mf_total, 2),
+        "meat_fish_egalim_ht": round(mf_egalim, 2),
+        "france_ht": round(france, 2),
+        "local_ht": round(local, 2),
+        "short_circuit_ht": round(short, 2),
+        "regional_supplier_ht": round(regional, 2),
+        "bio_share": _share(bio, total),
+        "egalim_share": _share(egalim, total),
+        "meat_fish_egalim_share": _share(mf_egalim, mf_total),
+        "france_share": _share(france, total),
+        "local_share": _share(local, total),
+        "short_circuit_share": _share(short, total),
+        "regional_supplier_share": _share(regional, total),
+    }
 
-    Same dictionaries as :func:`published` for each group, plus the key columns.
+
+def _key_value(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def figures_of_parts(parts: Parts, key: str | Sequence[str]) -> list[dict[str, Any]]:
+    """Published figures per value of ``key`` from parts (see :func:`parts_by_margin`).
+
+    Same dictionaries as :func:`published` for each group, plus the key columns, sorted by key.
+    Parts have a few hundred groups at most: summed in plain Python.
     """
     keys = [key] if isinstance(key, str) else list(key)
-    if agg.empty:
-        return []
-    amount = agg["amount_ht"]
-    has_category = agg["category"].ne("")
-    meat_fish = agg["family"].isin(MEAT_AND_FISH)
-    parts = agg[keys].copy()
-    parts["lines"] = agg["lines"]
-    parts["amount_ht"] = amount
-    parts["bio"] = amount.where(agg["category"].eq("BIO"), 0.0)
-    parts["egalim"] = amount.where(has_category, 0.0)
-    parts["mf_total"] = amount.where(meat_fish, 0.0)
-    parts["mf_egalim"] = amount.where(meat_fish & has_category, 0.0)
-    for name in ("france_amount", "local_amount", "short_circuit_amount", "regional_amount"):
-        parts[name] = agg[name]
-    kept_mask = agg["excluded"].eq(0)
-    every = parts.groupby(keys, sort=True)[list(_PARTS)].sum()
-    kept = parts[kept_mask].groupby(keys)[list(_PARTS)].sum().reindex(every.index, fill_value=0)
-    left = (
-        parts[~kept_mask]
-        .groupby(keys)[["lines", "amount_ht"]]
-        .sum()
-        .reindex(every.index, fill_value=0)
-    )
-    published_rows = _figures_frame(kept)
-    including_rows = _records(_figures_frame(every))
-    rows = _records(published_rows.reset_index())
-    for row, including, (lines, amount_out) in zip(
-        rows, including_rows, left.itertuples(index=False), strict=True
-    ):
-        row["excluded_lines"] = int(round(lines))
-        row["excluded_ht"] = round(float(amount_out), 2)
-        row["including_excluded"] = including
-        for k in keys:
-            if isinstance(row[k], float) and row[k].is_integer():
-                row[k] = int(row[k])
+    width = len(PARTS)
+    every: dict[tuple[Any, ...], list[float]] = {}
+    kept: dict[tuple[Any, ...], list[float]] = {}
+    left: dict[tuple[Any, ...], list[float]] = {}
+    for full, row in parts.items():
+        group, excluded = tuple(_key_value(v) for v in full[:-1]), full[-1]
+        total = every.setdefault(group, [0.0] * width)
+        mine = kept.setdefault(group, [0.0] * width)
+        out = left.setdefault(group, [0.0, 0.0])
+        for j, v in enumerate(row):
+            total[j] += v
+        if excluded:
+            out[0] += row[0]
+            out[1] += row[1]
+        else:
+            for j, v in enumerate(row):
+                mine[j] += v
+    rows = []
+    for group in sorted(every):
+        row = dict(zip(keys, group, strict=True))
+        row.update(_figures_of_sums(kept[group]))
+        row["excluded_lines"] = int(round(left[group][0]))
+        row["excluded_ht"] = round(left[group][1], 2)
+        row["including_excluded"] = _figures_of_sums(every[group])
+        rows.append(row)
     return rows
 
 
-def monthly(agg: pd.DataFrame) -> list[dict[str, Any]]:
-    return grouped_figures(agg, ["year", "month"])
+def published_of_parts(parts: Parts) -> dict[str, Any]:
+    """:func:`published` from parts of any grouping (their groups summed)."""
+    if not parts:
+        return published(normalise_aggregate(pd.DataFrame()))
+    (row,) = figures_of_parts({(0, g[-1]): v for g, v in _summed(parts).items()}, "_all")
+    row.pop("_all")
+    return row
+
+
+def _summed(parts: Parts) -> Parts:
+    """Parts summed per ``excluded`` only."""
+    out: Parts = {}
+    for group, values in parts.items():
+        found = out.setdefault((group[-1],), [0.0] * len(values))
+        for j, v in enumerate(values):
+            found[j] += v
+    return out
+
+
+def categories_of_parts(parts: Parts) -> list[dict[str, Any]]:
+    """:func:`categories_of` from the parts per ``category``."""
+    sums: dict[str, float] = {}
+    for (category, excluded), values in parts.items():
+        if not excluded:
+            sums[category] = sums.get(category, 0.0) + values[1]
+    total = sum(sums.values())
+    return [
+        {
+            "category": cat,
+            "amount": round(sums.get(cat, 0.0), 2),
+            "share": _share(sums.get(cat, 0.0), total),
+        }
+        for cat, _ in EGALIM_PRIORITY
+    ]
+
+
+def local_definitions_of_parts(parts: Parts) -> list[dict[str, Any]]:
+    """:func:`local_definitions` from the parts per ``local_definition``."""
+    local = PARTS.index("local_amount")
+    sums: dict[str, float] = {}
+    total = 0.0
+    for (definition, excluded), values in parts.items():
+        if excluded:
+            continue
+        total += values[1]
+        if definition != "":
+            sums[definition] = sums.get(definition, 0.0) + values[local]
+    return [
+        {
+            "definition": key,
+            "label": label,
+            "amount": round(sums.get(key, 0.0), 2),
+            "share": _share(sums.get(key, 0.0), total),
+        }
+        for key, label in LOCAL_DEFINITIONS.items()
+        if key in sums
+    ]
 
 
 def categories_of(agg: pd.DataFrame) -> list[dict[str, Any]]:

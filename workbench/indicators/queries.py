@@ -1,10 +1,10 @@
 """Loading the figures behind the indicators, within the user's scope, aggregated in SQL.
 
-EGalim is one ``GROUP BY`` over the purchase lines (year, month, lycée, family, EGalim category,
-excluded or not, local definition): a few thousand rows whatever the table size, from which
-:mod:`workbench.indicators.engine` derives every figure of the page. The "before corrections"
-figures add, to that aggregate, the difference made by the few corrected lines (computed in
-pandas on those lines only).
+EGalim: the page's groupings (lycée, month, family, category, local definition) are summed in
+SQL over the summary table (:func:`egalim_margins`), less the lines under an open blocking
+anomaly; without the summary (or with a supplier filter), one ``GROUP BY`` over the purchase
+lines. The "before corrections" figures add the difference made by the corrected lines only
+(:func:`egalim_before_margins`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import NomenclatureItem, Site, Supplier
 from workbench.review.models import Correction
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+from workbench.rules.models import ACTIVE_BLOCKING_WHERE, Anomaly
 
 LINE_FIELDS = ("labels", "origin", "family", "nomenclature_code", "amount_ht")
 
@@ -56,33 +56,33 @@ def _frame(session: Session, stmt: sa.Select) -> pd.DataFrame:
 
 
 # -- scope: the one place where rows are restricted to what the user may see --------------------
-def scope(stmt: sa.Select, user: User | None, kind: str) -> sa.Select:
+def scope(stmt: sa.Select, user: User | None, kind: str, table: Any = None) -> sa.Select:
     """Restrict ``stmt`` (over purchase lines or contracts) to ``user``'s scope.
 
     ``user`` None is the public observatory: the whole region, published figures only.
     """
     if user is None:
         return stmt
-    if kind == "egalim_summary":
+    if kind == "egalim_summary":  # ``table``: the summary or one of its rollups
         from workbench.indicators.summary import TABLE
 
         # per-lycée sums of purchase lines: read as the lines themselves are
         clause = scope_clause("purchase_line", user, figures=True)
         if user.role == Role.CANTEEN:
-            clause = TABLE.c.site_id.in_(user.site_ids or {-1})
+            clause = (TABLE if table is None else table).c.site_id.in_(user.site_ids or {-1})
         return stmt.where(clause)
     return stmt.where(scope_clause(kind, user, figures=True))
 
 
 def blocked_ids(kind: str) -> sa.Select:
-    """Ids of the records of ``kind`` under an open (active) blocking anomaly."""
+    """Ids of the records of ``kind`` under an open (active) blocking anomaly.
+
+    The condition is the literal text of the partial index ``ix_anomalies_active_blocking``
+    (SQLite uses a partial index only when the query repeats its condition, not parameters).
+    """
     return (
         sa.select(Anomaly.record_id)
-        .where(
-            Anomaly.record_kind == kind,
-            Anomaly.severity == "blocking",
-            Anomaly.status.in_(ACTIVE_STATUSES),
-        )
+        .where(Anomaly.record_kind == kind, sa.text(ACTIVE_BLOCKING_WHERE))
         .distinct()
     )
 
@@ -124,7 +124,22 @@ def region_departments(region_code: str) -> tuple[str, ...]:
     return engine.REGION_DEPARTMENTS.get(str(region_code), ())
 
 
-def _line_filters(stmt: sa.Select, filters: Filters) -> sa.Select:
+def _line_filters(
+    stmt: sa.Select, filters: Filters, by_key: bool = False, session: Session | None = None
+) -> sa.Select:
+    """``stmt`` over purchase lines restricted to ``filters``.
+
+    ``by_key``: the lines are already chosen by primary key (a few thousand blocked or
+    corrected lines); the filters are then written so that no index applies to them
+    (``coalesce(c, c)``) and a direction is the list of its lycées (read first with
+    ``session``), or the planner would walk every line of the lycées or dates (SQLite), or
+    loop over the lycées around the key lookups (PostgreSQL), instead of reading those keys.
+    """
+
+    def plain(column: Any) -> Any:
+        return sa.func.coalesce(column, column) if by_key else column
+
+    line_date, site_id = plain(PurchaseLine.line_date), plain(PurchaseLine.site_id)
     if filters.year is not None:
         start = dt.date(filters.year, 1, 1)
         end = (
@@ -132,13 +147,18 @@ def _line_filters(stmt: sa.Select, filters: Filters) -> sa.Select:
             if filters.until_month
             else dt.date(filters.year + 1, 1, 1)
         )
-        stmt = stmt.where(PurchaseLine.line_date >= start, PurchaseLine.line_date < end)
+        stmt = stmt.where(line_date >= start, line_date < end)
     if filters.site_id is not None:
-        stmt = stmt.where(PurchaseLine.site_id == filters.site_id)
+        stmt = stmt.where(site_id == filters.site_id)
     if filters.direction_code:
-        stmt = stmt.where(Site.direction_code == filters.direction_code)
+        if by_key:
+            sites = sa.select(Site.id).where(Site.direction_code == filters.direction_code)
+            listed = [int(i) for i in session.scalars(sites)] if session is not None else None
+            stmt = stmt.where(site_id.in_(listed if listed is not None else sites))
+        else:
+            stmt = stmt.where(Site.direction_code == filters.direction_code)
     if filters.supplier_id is not None:
-        stmt = stmt.where(PurchaseLine.supplier_id == filters.supplier_id)
+        stmt = stmt.where(plain(PurchaseLine.supplier_id) == filters.supplier_id)
     if filters.family:
         stmt = stmt.where(family_expression() == filters.family)
     return stmt
@@ -220,20 +240,10 @@ def egalim_aggregate(
     """
     from workbench.indicators import summary
 
-    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
     if filters.supplier_id is not None or not summary.ensure(session, region_code):
-        inner = line_select(region_code).add_columns(
-            sa.case((blocked, 1), else_=0).label("excluded")
-        )
-        inner = _line_filters(scope(inner, user, "purchase_line"), filters)
-        return engine.normalise_aggregate(_frame(session, grouped(inner, ("excluded",))))
+        return _live_aggregate(session, user, filters, region_code)
     kept = summary.read(session, user, filters)
-    inner = _line_filters(
-        scope(line_select(region_code).where(blocked), user, "purchase_line"), filters
-    )
-    left_out = engine.normalise_aggregate(
-        _frame(session, grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",)))
-    )
+    left_out = _blocked_aggregate(session, user, filters, region_code)
     kept_rows = left_out.assign(excluded=0)
     return engine.combine_aggregates(kept, left_out, kept_rows)
 
@@ -252,8 +262,7 @@ def corrected_lines(
         )
         .distinct()
     )
-    ids = [i for (i,) in session.execute(corrected)]  # few: read them first (no scan of a year)
-    if not ids:
+    if not session.scalar(sa.select(sa.exists(corrected))):
         return pd.DataFrame(), pd.DataFrame()
     stmt = (
         sa.select(
@@ -275,9 +284,9 @@ def corrected_lines(
         .join(Site, Site.id == PurchaseLine.site_id)
         .outerjoin(NomenclatureItem, NomenclatureItem.code == PurchaseLine.nomenclature_code)
         .outerjoin(Supplier, Supplier.id == PurchaseLine.supplier_id)
-        .where(PurchaseLine.id.in_(ids if len(ids) <= 10_000 else corrected))
+        .where(PurchaseLine.id.in_(corrected))  # by key: see by_key in _line_filters
     )
-    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters)
+    stmt = _line_filters(scope(stmt, user, "purchase_line"), filters, by_key=True, session=session)
     current = _frame(session, stmt)
     if current.empty:
         return current, current
@@ -290,9 +299,11 @@ def corrected_lines(
             Correction.old_value,
             Correction.status,
         ).where(
+            # the corrections source_values reads (its lines are filtered there)
             Correction.record_kind == "purchase_line",
             Correction.kind != "dismissal",
-            Correction.record_id.in_(corrected),
+            Correction.field.in_(LINE_FIELDS),
+            Correction.status.in_(("applied", "reverted")),
         ),
     )
     before = engine.source_values(current, corrections, LINE_FIELDS)
@@ -308,21 +319,103 @@ def corrected_lines(
     return current, before
 
 
-def egalim_before(
+#: The groupings an EGalim page shows (each a small parts frame, see :func:`engine.parts_of`).
+MARGINS: dict[str, tuple[str, ...]] = {
+    "site": ("site_id",),
+    "family": ("family",),
+    "month": ("year", "month"),
+    "category": ("category",),
+    "local": ("local_definition",),
+}
+
+
+def _live_select(user: User | None, filters: Filters, region_code: str) -> sa.Select:
+    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
+    inner = line_select(region_code).add_columns(sa.case((blocked, 1), else_=0).label("excluded"))
+    inner = _line_filters(scope(inner, user, "purchase_line"), filters)
+    return grouped(inner, ("excluded",))
+
+
+def _live_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
+    return engine.normalise_aggregate(_frame(session, _live_select(user, filters, region_code)))
+
+
+def _blocked_select(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> sa.Select:
+    """The aggregate of the lines under an open blocking anomaly only (excluded=1).
+
+    Their ids come from the partial index on active blocking anomalies; the lines are fetched
+    by primary key whatever the filters (see ``by_key`` in :func:`_line_filters`).
+    """
+    blocked = PurchaseLine.id.in_(blocked_ids("purchase_line"))
+    inner = _line_filters(
+        scope(line_select(region_code).where(blocked), user, "purchase_line"),
+        filters,
+        by_key=True,
+        session=session,
+    )
+    return grouped(inner.add_columns(sa.literal(1).label("excluded")), ("excluded",))
+
+
+def _blocked_aggregate(
+    session: Session, user: User | None, filters: Filters, region_code: str
+) -> pd.DataFrame:
+    return engine.normalise_aggregate(
+        _frame(session, _blocked_select(session, user, filters, region_code))
+    )
+
+
+def egalim_margins(
     session: Session,
     user: User | None,
     filters: Filters,
     region_code: str,
-    after: pd.DataFrame,
-) -> pd.DataFrame:
-    """The aggregate as imported: ``after`` minus the corrected lines' now, plus their source."""
+    margins: dict[str, tuple[str, ...]] = MARGINS,
+) -> dict[str, engine.Parts]:
+    """Per grouping of ``margins``, the parts of the published EGalim figures.
+
+    From the summary table (two ``GROUP BY`` over it, see :data:`summary.BASES`), less the lines
+    under an open blocking anomaly (summed live through the partial index on active blocking
+    anomalies: they are few) moved to ``excluded=1``. A supplier filter is not in the summary:
+    that view (and a summary that cannot serve, see :func:`summary.ensure`) is summed live from
+    the lines, in one ``GROUP BY``.
+    """
+    from workbench.indicators import summary
+
+    if filters.supplier_id is not None or not summary.ensure(session, region_code):
+        result = session.execute(_live_select(user, filters, region_code))
+        return engine.parts_of_rows(result.all(), list(result.keys()), margins)
+    result = session.execute(_blocked_select(session, user, filters, region_code))
+    moved = engine.parts_of_rows(result.all(), list(result.keys()), margins)
+    stored = summary.parts_by_margin(session, user, filters, margins)
+    return {
+        name: engine.combine_parts(stored[name], moved[name], engine.not_excluded(moved[name]))
+        for name in margins
+    }
+
+
+def egalim_before_margins(
+    session: Session,
+    user: User | None,
+    filters: Filters,
+    region_code: str,
+    after: dict[str, engine.Parts],
+    margins: dict[str, tuple[str, ...]] = MARGINS,
+) -> dict[str, engine.Parts]:
+    """``after`` as imported: minus the corrected lines' now, plus their source values.
+
+    Returns ``after`` itself when no line of the view carries a correction.
+    """
     current, before = corrected_lines(session, user, filters, region_code)
     if current.empty:
         return after
     departments = region_departments(region_code)
-    now = engine.aggregate_lines(current, departments)
-    then = engine.aggregate_lines(before, departments)
-    return engine.combine_aggregates(after, then, now)
+    now = engine.parts_of_lines(current, departments, margins)
+    then = engine.parts_of_lines(before, departments, margins)
+    return {name: engine.combine_parts(after[name], then[name], now[name]) for name in margins}
 
 
 def years_with_lines(session: Session, user: User | None) -> list[int]:

@@ -83,22 +83,25 @@ def egalim_report(
     """Published EGalim figures of ``filters`` (a year, usually) with their details."""
 
     def build() -> dict[str, Any]:
-        after = queries.egalim_aggregate(session, user, filters, region_code)
-        before = queries.egalim_before(session, user, filters, region_code, after)
+        after = queries.egalim_margins(session, user, filters, region_code)
+        before = queries.egalim_before_margins(session, user, filters, region_code, after)
         names = queries.site_names(session)
         unchanged = before is after  # no corrected line in the period: "before" is "after"
 
-        def of_before(key: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [dict(r) for r in rows] if unchanged else engine.grouped_figures(before, key)
+        def figures(name: str, key: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            rows = engine.figures_of_parts(after[name], key)
+            then = (
+                [dict(r) for r in rows] if unchanged else engine.figures_of_parts(before[name], key)
+            )
+            return rows, then
 
-        by_site = engine.grouped_figures(after, "site_id")
-        _before_shares(by_site, of_before("site_id", by_site), "site_id")
+        by_site, site_before = figures("site", "site_id")
+        _before_shares(by_site, site_before, "site_id")
         for row in by_site:
             row["site"] = names.get(row["site_id"], str(row["site_id"]))
-        by_family = engine.grouped_figures(after, "family")
-        _before_shares(by_family, of_before("family", by_family), "family")
-        trend = engine.monthly(after)
-        before_trend = [dict(r) for r in trend] if unchanged else engine.monthly(before)
+        by_family, family_before = figures("family", "family")
+        _before_shares(by_family, family_before, "family")
+        trend, before_trend = figures("month", ["year", "month"])
         _before_trend = {(r["year"], r["month"]): r for r in before_trend}
         for row in trend:
             other = _before_trend.get((row["year"], row["month"]), {})
@@ -107,13 +110,13 @@ def egalim_report(
         return {
             "year": filters.year,
             "until_month": filters.until_month,
-            **engine.published(after),
-            "before": engine.published(before),
+            **engine.published_of_parts(after["site"]),
+            "before": engine.published_of_parts(before["site"]),
             "by_site": sorted(by_site, key=lambda r: r["site"]),
             "by_family": sorted(by_family, key=lambda r: -r["total_ht"]),
             "monthly": trend,
-            "categories": engine.categories_of(after),
-            "local_definitions": engine.local_definitions(after),
+            "categories": engine.categories_of_parts(after["category"]),
+            "local_definitions": engine.local_definitions_of_parts(after["local"]),
         }
 
     return _cached(session, "egalim", user, (filters.key(), region_code), build)
@@ -246,11 +249,8 @@ def public_report(session: Session, region_code: str, first_winner_years: int) -
     """Published figures per year, region-wide, under the exclusion policy only."""
 
     def build() -> dict[str, Any]:
-        agg = queries.egalim_aggregate(session, None, Filters(), region_code)
-        egalim = [
-            {"year": int(year), **engine.published(part)}
-            for year, part in agg.groupby("year", sort=True)
-        ]
+        years = queries.egalim_margins(session, None, Filters(), region_code, {"year": ("year",)})
+        egalim = engine.figures_of_parts(years["year"], "year")
         contracts, holders, suppliers = queries.contract_frames(session, None)
         spaser = []
         if not contracts.empty:

@@ -1,0 +1,101 @@
+"""The canonical purchase export, written in chunks from the cursor: same bytes as row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+
+from tests.exports.test_roundtrip import cli  # noqa: F401 - fixture
+from workbench.exports import purchases, queries
+
+ALL = queries.PurchaseFilter()
+AWKWARD = (
+    '=HYPERLINK("x")',
+    "+33 1 23",
+    "-moins",
+    "@arobase",
+    "\ttab",
+    "\rretour",
+    "'apostrophe",
+    'guillemets "doubles", virgule',
+    "ligne\nsuivante",
+    "Pâté de campagne œuf",
+    "",
+)
+
+
+@pytest.fixture
+def lines(make, session):  # type: ignore[no-untyped-def]
+    site = make.site(uai="0350001A")
+    other = make.site(uai="0350002B")
+    supplier = make.supplier(siret="55204599900869", name="=Fournisseur")
+    for i, text in enumerate(AWKWARD):
+        make.purchase_line(
+            site if i % 3 else other,
+            label=text or "LIBELLE",
+            reference=text or None,
+            unit=text[:20] or None,
+            origin=text[:50] or None,
+            nomenclature_code=text[:30] or None,
+            supplier=supplier if i % 2 else None,
+            quantity=(None, 3.0, 2.5, 0.1, 1e16, 0.0)[i % 6],
+            amount_ht=(120.0, -50.0, 0.1, 1234567.89, 2.675, 0.0)[i % 6] if i != 4 else None,
+            family="AUTRES" if i % 4 else None,
+            labels="BIO,FRANCE" if i % 2 else "",
+            line_date=dt.date(2025 + i % 2, 1 + i % 12, 1 + i),
+        )
+    return site
+
+
+def _row_by_row(session, user=None, filt=ALL, bom=True) -> str:  # type: ignore[no-untyped-def]
+    rows = map(purchases.canonical_row, queries.canonical_rows(session, user, filt))
+    return "".join(purchases.csv_chunks(purchases.CANONICAL_COLUMNS, rows, bom=bom))
+
+
+def _chunked(session, size: int, user=None, filt=ALL, bom=True) -> str:  # type: ignore[no-untyped-def]
+    chunks = queries.canonical_chunks(session, user, filt, size=size)
+    return "".join(purchases.canonical_csv(chunks, bom=bom))
+
+
+def test_small_chunks_write_the_same_bytes_as_one_chunk_and_as_row_by_row(lines, session):
+    reference = _row_by_row(session)
+    assert reference.count("\n") > len(AWKWARD)  # header, rows, and a newline inside a cell
+    assert _chunked(session, size=1_000_000) == reference
+    for size in (1, 2, 3, 7):
+        assert _chunked(session, size=size) == reference
+
+
+def test_filters_and_scope_give_the_same_bytes(lines, session, make):
+    canteen = make.user(role="canteen", sites=[lines])
+    for filt in (
+        queries.PurchaseFilter(year=2025),
+        queries.PurchaseFilter(site_id=lines.id),
+        queries.PurchaseFilter(year=2026, site_id=lines.id),
+    ):
+        assert _chunked(session, 2, filt=filt) == _row_by_row(session, filt=filt)
+    assert _chunked(session, 2, user=canteen) == _row_by_row(session, user=canteen)
+
+
+def test_the_route_and_the_command_write_those_bytes(
+    lines,
+    session,
+    client,
+    login_as,
+    cli,  # noqa: F811
+    tmp_path,
+):
+    expected = _row_by_row(session, bom=False)
+    path = tmp_path / "achats.csv"
+    cli("export", "purchases", "-o", str(path))
+    assert path.read_bytes() == expected.encode("utf-8")
+    login_as("admin")
+    body = client.get("/exports/achats.csv").get_data(as_text=True)
+    assert body == "\ufeff" + expected
+
+
+def test_write_canonical_counts_rows(lines, session):
+    handle = io.StringIO()
+    count = purchases.write_canonical(handle, queries.canonical_chunks(session, None, size=4))
+    assert count == len(AWKWARD)
