@@ -1,7 +1,7 @@
 """indicator speed: partial index on active blocking anomalies per record, EGalim summary state and rollups
 
 Revision ID: a15c0ffee001
-Revises: a13c0ffee001
+Revises: a17c0ffee017
 Create Date: 2026-12-02 22:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a15c0ffee001'
-down_revision = 'a13c0ffee001'
+down_revision = 'a17c0ffee017'
 branch_labels = None
 depends_on = None
 
