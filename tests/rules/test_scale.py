@@ -326,3 +326,74 @@ def test_a_lycee_bigger_than_a_chunk_is_read_by_ranges_of_whole_days(
     assert _state(session) == expected
     assert again.total("opened") == again.total("closed") == 0
     assert again.peak_lines <= 2 * 7
+
+
+def test_a_code_mapped_leaves_the_duplicates_unread_and_as_they_were(session, make) -> None:  # type: ignore[no-untyped-def]
+    """Mapping articles changes only their code: the re-check judges those lines without the
+    duplicate rule (its verdict reads other columns) and without their (lycée, day) context,
+    and a full run afterwards finds nothing to change."""
+    site = make.site()
+    first = make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=DAY)
+    second = make.purchase_line(site, label="POMME", amount_ht=5.0, line_date=DAY)
+    for offset in range(1, 4):  # the same day's other lines and other days
+        make.purchase_line(site, label=f"POIRE {offset}", amount_ht=4.0, line_date=DAY)
+    run_rules(session, today=TODAY)
+    assert _status(session, "PURCHASE_DUPLICATE", second.id) == "open"
+    code = make.nomenclature_item().code
+    for line in (first, second):
+        line.nomenclature_code = code
+    session.flush()
+    result = run_rules(
+        session,
+        record_kind="purchase_line",
+        record_ids=[first.id, second.id],
+        fields=("nomenclature_code",),
+        today=TODAY,
+    )
+    assert "PURCHASE_DUPLICATE" not in result.counts
+    assert result.peak_lines == 2  # the changed lines only, not their day
+    assert _status(session, "ARTICLE_UNMAPPED", first.id) == "resolved"
+    assert _status(session, "PURCHASE_DUPLICATE", second.id) == "open"
+    expected = _state(session)
+    again = run_rules(session, today=TODAY)
+    assert again.total("opened") == again.total("closed") == again.total("updated") == 0
+    assert _state(session) == expected
+    # another column changed: the duplicates are judged again, with their day
+    second.amount_ht = 6.0
+    session.flush()
+    moved = run_rules(
+        session,
+        record_kind="purchase_line",
+        record_ids=[second.id],
+        fields=("amount_ht",),
+        today=TODAY,
+    )
+    assert moved.counts["PURCHASE_DUPLICATE"].closed == 1
+
+
+def test_mapping_a_group_says_only_the_code_changed(session, make) -> None:  # type: ignore[no-untyped-def]
+    from workbench.matching.operations import map_group
+
+    sent: list[dict] = []
+
+    def listen(sender, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(kwargs)
+
+    site = make.site()
+    line = make.purchase_line(site, label="YAOURT NATURE", reference="Y1")
+    item = make.nomenclature_item()
+    admin = make.user(role="admin")
+    run_rules(session, today=TODAY)
+    anomaly = session.scalar(
+        sa.select(Anomaly).where(
+            Anomaly.rule_code == "ARTICLE_UNMAPPED", Anomaly.record_id == line.id
+        )
+    )
+    with records_changed.connected_to(listen):
+        map_group(session, admin, anomaly.group_key, item.code, all_sites=True)
+    assert {
+        "record_kind": "purchase_line",
+        "record_ids": [line.id],
+        "fields": ("nomenclature_code",),
+    } in sent
+    assert session.get(PurchaseLine, line.id).nomenclature_code == item.code

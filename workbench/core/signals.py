@@ -5,7 +5,9 @@ its transaction. Receivers (the rules engine) re-check exactly those records.
 
     records_changed.send(session, record_kind="purchase_line", record_ids=[1, 2, 3])
 
-``record_ids=None`` means "all records of that kind".
+``record_ids=None`` means "all records of that kind". ``fields=("nomenclature_code",)`` (optional)
+names the only columns that changed, so that rules whose verdict cannot depend on them keep theirs
+(mapping articles does not re-judge duplicates).
 """
 
 from blinker import Namespace

@@ -209,7 +209,9 @@ def map_group(
             result.aliases.append((kind, alias_key))
 
     session.flush()
-    records_changed.send(session, record_kind="purchase_line", record_ids=ids)
+    records_changed.send(
+        session, record_kind="purchase_line", record_ids=ids, fields=("nomenclature_code",)
+    )
     logger.info(
         "%s mapped %d lines of %s to %s (all_sites=%s)",
         user.email,
@@ -648,7 +650,9 @@ def undo_last_mapping(session: Session, user: User, reason: str | None = None) -
     }
     result.aliases = forget_aliases(session, user, code, keys)
     session.flush()
-    records_changed.send(session, record_kind="purchase_line", record_ids=ids)
+    records_changed.send(
+        session, record_kind="purchase_line", record_ids=ids, fields=("nomenclature_code",)
+    )
     logger.info("%s undid the mapping of %d lines to %s", user.email, len(ids), code)
     return result
 

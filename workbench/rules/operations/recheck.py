@@ -17,7 +17,10 @@ logger = logging.getLogger(__name__)
 
 # -- incremental re-check ---------------------------------------------------------------------
 def recheck_records(
-    session: Session, record_kind: str, record_ids: Sequence[int] | None
+    session: Session,
+    record_kind: str,
+    record_ids: Sequence[int] | None,
+    fields: Sequence[str] | None = None,
 ) -> list[RunResult]:
     """Re-evaluate what depends on changed records (``record_ids=None``: all of that kind).
 
@@ -34,7 +37,7 @@ def recheck_records(
     if ids is not None and not ids:
         return []
     if record_kind in ("purchase_line", "contract"):
-        return [run_rules(session, record_kind=record_kind, record_ids=ids)]
+        return [run_rules(session, record_kind=record_kind, record_ids=ids, fields=fields)]
     if record_kind in ("supplier", "matrix_entry", "nomenclature_item") and ids is None:
         kinds = (
             ("supplier", "purchase_line", "contract")
@@ -113,4 +116,4 @@ def on_records_changed(
     if not isinstance(sender, Session) and not hasattr(sender, "execute"):
         logger.warning("records_changed sent by %r, not a session: ignored", sender)
         return
-    recheck_records(sender, record_kind, record_ids)
+    recheck_records(sender, record_kind, record_ids, extra.get("fields"))

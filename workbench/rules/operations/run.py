@@ -54,6 +54,12 @@ BY_ID_MAX = 50_000
 ANALYZE_AFTER = 20_000
 #: Rules whose verdict on a line depends on the other lines of the same site and day.
 SITE_DAY_RULES = frozenset({"PURCHASE_DUPLICATE"})
+#: The columns those rules read: a change of other columns only (a nomenclature code mapped)
+#: leaves their verdicts as they are, and their (lycée, day) context unread.
+SITE_DAY_FIELDS = frozenset(
+    {"site_id", "line_date", "supplier_siret", "supplier_id", "reference", "label"}
+    | {"amount_ht", "quantity"}
+)
 PURCHASE = "purchase_line"
 #: Columns compared to decide whether an active anomaly needs an update (through their hash,
 #: ``anomalies.fingerprint``: see :func:`fingerprints`).
@@ -640,6 +646,7 @@ def run_rules(
     record_kind: str | None = None,
     record_ids: Sequence[int] | None = None,
     today: dt.date | None = None,
+    fields: Iterable[str] | None = None,
 ) -> RunResult:
     """Run the enabled rules (all, or ``rule_codes``, or those of ``record_kind``) and bring the
     anomalies in step: open, refresh, reopen, close — in bulk, audited, writing only what changed.
@@ -650,7 +657,8 @@ def run_rules(
     duplicate rule runs (its verdict depends on them, so those lines are judged too), else
     alone. Suppliers are always checked whole (the table is small and the duplicate rule pairs
     records); contracts and matrix entries load their tables whole (they are small). The run
-    is recorded once in ``rule_runs`` (no per-anomaly "last seen" write).
+    is recorded once in ``rule_runs`` (no per-anomaly "last seen" write). ``fields``: the
+    only columns of those records that changed (``None``: any), see :data:`SITE_DAY_FIELDS`.
     """
     started = time.perf_counter()
     started_at = utcnow()
@@ -670,6 +678,9 @@ def run_rules(
         and (record_kind is None or v.rule.record_kind == record_kind)
         and not v.rule.is_manual
     ]
+    if record_ids is not None and fields is not None and not set(fields) & SITE_DAY_FIELDS:
+        # only columns the (lycée, day) rules do not read changed: their verdicts stand
+        selected = [v for v in selected if v.code not in SITE_DAY_RULES]
     result = RunResult(counts={v.code: RuleCount(enabled=v.enabled) for v in selected})
     if not selected:
         return result
