@@ -30,9 +30,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import User
+from workbench.auth.models import Role, User
 from workbench.matching.engine import Matcher, fold, normalise, stem
-from workbench.matching.models import MatchAlias, MatchRejection
+from workbench.matching.models import (
+    REGION,
+    ArticleGroupLine,
+    ArticleGroupRow,
+    MatchAlias,
+    MatchRejection,
+)
 from workbench.records.access import scope_clause
 from workbench.records.models import PurchaseLine
 from workbench.reference.models import FAMILIES, MatrixEntry, NomenclatureItem, Site, Supplier
@@ -45,6 +51,8 @@ PER_PAGE = 20
 #: Fuzzy suggestions scoring below this are noise, not shown (learned aliases always are).
 MIN_SCORE = 20.0
 #: Oldest first by default, as every queue (PRODUCT.md); "most lines" maps the most per decision.
+#: Variants shown (and mapped by one decision) with the first group of a cluster.
+VARIANTS_MAX = 49
 SORTS = {"anciens": "Plus anciens d'abord", "lignes": "Plus de lignes d'abord"}
 
 
@@ -115,28 +123,15 @@ def unmapped_clause(
     return sa.and_(*clauses)
 
 
-def group_labels(session: Session, base: sa.ColumnElement[bool], key: GroupKey) -> list[str]:
-    """Distinct raw labels, among lines matching ``base`` without reference, of a label group."""
-    labels = session.scalars(
-        sa.select(PurchaseLine.label).where(base, _no_reference()).distinct()
-    ).all()
-    return [label for label in labels if label_key(label) == key.label_key]
-
-
 def group_clause(
     session: Session, base: sa.ColumnElement[bool], key: GroupKey
 ) -> sa.ColumnElement[bool] | None:
-    """The WHERE clause of the group's lines among ``base``; ``None`` when it has no line."""
-    if key.kind == "reference":
-        return sa.and_(
-            base,
-            sa.func.trim(PurchaseLine.reference) == key.reference,
-            sa.func.trim(sa.func.coalesce(PurchaseLine.supplier_siret, "")) == key.siret,
-        )
-    labels = group_labels(session, base, key)
-    if not labels:
+    """The WHERE clause of the group's lines among ``base`` (looked up by indexed key in
+    ``article_group_lines``); ``None`` when the group has no unmapped line at all."""
+    lines = ArticleGroupLine.__table__.c
+    if not session.scalar(sa.select(sa.exists().where(lines.key == key.text))):
         return None
-    return sa.and_(base, _no_reference(), PurchaseLine.label.in_(labels))
+    return sa.and_(base, PurchaseLine.id.in_(sa.select(lines.line_id).where(lines.key == key.text)))
 
 
 # -- the queue -----------------------------------------------------------------------------------
@@ -199,113 +194,204 @@ class GroupPage:
     page: int
     per_page: int
     suppliers: list[tuple[str, str]]
+    #: ``{group key: its near variants}`` (the other groups of its cluster, at most
+    #: :data:`VARIANTS_MAX`).
+    variants: dict[str, list[ArticleGroup]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total_groups // self.per_page))
 
 
-def unmapped_rows(session: Session, user: User, site_id: int | None = None) -> pd.DataFrame:
-    """Unmapped lines aggregated by (supplier_siret, reference, label), with their group keys."""
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
+    """Supplier and search filters on ``article_groups`` rows (any line of the row matches)."""
+    g = ArticleGroupRow
+    where = []
+    if filt.supplier:
+        where.append(g.sirets.like(f"%|{_like_escape(filt.supplier)}|%", escape="\\"))
+    if filt.search:
+        needle = fold(filt.search).strip()
+        options = {needle, needle.replace(" ", "")} - {""}
+        where.append(
+            sa.or_(*(g.search_text.like(f"%{_like_escape(o)}%", escape="\\") for o in options))
+        )
+    return where
+
+
+def _group_rows(user: User, filt: GroupFilter) -> tuple[sa.Subquery, sa.ColumnElement[bool]]:
+    """The user's groups (``article_groups`` rows within :func:`scope_clause`, one row per
+    group) with the filters, and the clause of the scope's rows (for the supplier list).
+
+    An administrator reads the region-wide rows (or one lycée's); a canteen user one lycée's
+    rows, or the sum of its lycées' rows."""
+    g = ArticleGroupRow
+    scope = scope_clause("article_group", user)
+    filters = _filters(filt)
+    if user.role == Role.ADMIN or filt.site_id is not None or len(user.site_ids) == 1:
+        if filt.site_id is not None:
+            site = filt.site_id
+        elif user.role == Role.ADMIN:
+            site = REGION
+        else:
+            site = next(iter(user.site_ids))
+        level = sa.and_(scope, g.site_id == site)
+        columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
+        return sa.select(*columns).where(level, *filters).subquery("g"), level
+    stmt = sa.select(
+        g.key,
+        g.cluster_key,
+        sa.func.sum(g.line_count).label("line_count"),
+        sa.func.sum(g.amount).label("amount"),
+        sa.func.min(g.oldest).label("oldest"),
+    ).where(scope)
+    if filters:
+        stmt = stmt.where(g.key.in_(sa.select(g.key).where(scope, *filters)))
+    return stmt.group_by(g.key, g.cluster_key).subquery("g"), scope
+
+
+def _order(rows: Any, sort: str) -> list[Any]:
+    if sort == "anciens":
+        return [rows.c.oldest.asc(), rows.c.line_count.desc(), rows.c.key.asc()]
+    return [rows.c.line_count.desc(), rows.c.oldest.asc(), rows.c.key.asc()]
+
+
+def supplier_choices(session: Session, level: sa.ColumnElement[bool]) -> list[tuple[str, str]]:
+    """(SIRET, name) of the suppliers of the groups ``level`` selects, by name."""
+    names: dict[str, str] = {}
+    for text in session.scalars(sa.select(ArticleGroupRow.suppliers).where(level).distinct()):
+        for pair in (text or "").split("\n"):
+            siret, _, name = pair.partition("\t")
+            if siret and (
+                siret not in names or (name and (not names[siret] or name < names[siret]))
+            ):
+                names[siret] = name
+    return sorted(((s, n or s) for s, n in names.items()), key=lambda t: t[1])
+
+
+def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
+    """One page of near-variant clusters of groups, from the ``article_groups`` table (see
+    :mod:`workbench.matching.groups`): the first group of each cluster in the page's order,
+    and up to :data:`VARIANTS_MAX` of its variants."""
+    rows, level = _group_rows(user, filt)
+    suppliers = supplier_choices(session, level)
+    total_groups, total_lines = session.execute(
+        sa.select(
+            sa.func.count(sa.distinct(rows.c.cluster_key)),
+            sa.func.coalesce(sa.func.sum(rows.c.line_count), 0),
+        )
+    ).one()
+    if not total_groups:
+        return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
+    rank = sa.func.row_number().over(
+        partition_by=rows.c.cluster_key, order_by=_order(rows, filt.sort)
+    )
+    ranked = sa.select(rows, rank.label("rn")).subquery("r")
+    heads = session.execute(
+        sa.select(ranked)
+        .where(ranked.c.rn == 1)
+        .order_by(*_order(ranked, filt.sort))
+        .offset((filt.page - 1) * filt.per_page)
+        .limit(filt.per_page)
+    ).all()
+    others = []
+    if heads:
+        others = session.execute(
+            sa.select(ranked)
+            .where(
+                ranked.c.cluster_key.in_([h.cluster_key for h in heads]),
+                ranked.c.rn > 1,
+                ranked.c.rn <= VARIANTS_MAX + 1,
+            )
+            .order_by(ranked.c.cluster_key, ranked.c.rn)
+        ).all()
+    details = _details(session, user, [r.key for r in (*heads, *others)], filt.site_id)
+    groups = [_group(r, details.get(r.key)) for r in heads]
+    variants: dict[str, list[ArticleGroup]] = {}
+    head_of = {h.cluster_key: h.key for h in heads}
+    for r in others:
+        variants.setdefault(head_of[r.cluster_key], []).append(_group(r, details.get(r.key)))
+    _decorate(session, user, groups, filt.site_id)
+    page = GroupPage(
+        groups, int(total_groups), int(total_lines), filt.page, filt.per_page, suppliers
+    )
+    page.variants = variants
+    return page
+
+
+def _group(row: Any, detail: pd.DataFrame | None) -> ArticleGroup:
+    """An :class:`ArticleGroup` from its table row and its lines' detail (within scope)."""
+    if detail is None or detail.empty:
+        detail = pd.DataFrame(
+            [
+                {
+                    "siret": "",
+                    "reference": "",
+                    "label": "",
+                    "supplier_name": None,
+                    "site_id": 0,
+                    "n": 0,
+                }
+            ]
+        )
+    by_label = (
+        detail.groupby("label", sort=False)["n"]
+        .sum()
+        .sort_values(ascending=False, kind="mergesort")
+    )
+    top = detail.sort_values("n", ascending=False, kind="mergesort").iloc[0]
+    label = str(by_label.index[0])
+    return ArticleGroup(
+        key=row.key,
+        kind="reference" if row.key.startswith("ref:") else "label",
+        supplier_siret=str(top["siret"]),
+        supplier_name=top["supplier_name"],
+        reference=str(top["reference"]) or None,
+        label=label,
+        label_key=label_key(label),
+        line_count=int(row.line_count),
+        amount=float(row.amount or 0),
+        oldest=row.oldest,
+        site_ids=sorted({int(s) for s in detail["site_id"] if s}),
+        sample_labels=[str(x) for x in by_label.index[:3]],
+        labels=[str(x) for x in by_label.index],
+        suppliers=int(detail["siret"].nunique()),
+    )
+
+
+def _details(
+    session: Session, user: User, keys: Sequence[str], site_id: int | None
+) -> dict[str, pd.DataFrame]:
+    """The page's groups' unmapped lines in scope, summed by lycée, supplier, reference and
+    label (lines found by indexed key in ``article_group_lines``)."""
+    if not keys:
+        return {}
+    lines = ArticleGroupLine.__table__.c
     base = unmapped_clause(user, [site_id] if site_id is not None else None)
-    t = PurchaseLine.__table__.c  # Core columns: no ORM row processing on this bulk read
+    t = PurchaseLine.__table__.c
     stmt = (
         sa.select(
+            lines.key,
+            t.site_id,
             t.supplier_siret,
             t.reference,
             t.label,
             sa.func.max(t.supplier_name),
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(t.amount_ht), 0),
-            sa.func.min(t.line_date),
         )
-        .where(base)
-        .group_by(t.supplier_siret, t.reference, t.label)
+        .select_from(PurchaseLine.__table__.join(ArticleGroupLine.__table__, lines.line_id == t.id))
+        .where(base, lines.key.in_(sorted(set(keys))))
+        .group_by(lines.key, t.site_id, t.supplier_siret, t.reference, t.label)
     )
-    columns = ["siret", "reference", "label", "supplier_name", "n", "amount", "oldest"]
-    df = pd.DataFrame(session.connection().execute(stmt).all(), columns=columns)
+    columns = ["key", "site_id", "siret", "reference", "label", "supplier_name", "n"]
+    df = pd.DataFrame(session.execute(stmt).all(), columns=columns)
     df["siret"] = df["siret"].fillna("").astype(str).str.strip()
     df["reference"] = df["reference"].fillna("").astype(str).str.strip()
-    df["amount"] = df["amount"].astype(float)
-    df["n"] = df["n"].astype("int64")
-    df["oldest"] = pd.to_datetime(df["oldest"])
-    df["label_key"] = df["label"].astype(str).map(label_key).astype(object)
-    df["key"] = ("ref:" + df["siret"] + "|" + df["reference"]).where(
-        df["reference"] != "", "lbl:" + df["label_key"]
-    )
-    return df
-
-
-def _search_mask(df: pd.DataFrame, search: str) -> pd.Series:
-    needle = fold(search).strip()
-    folded_label = df["label"].astype(str).map(_folded)
-    supplier = df["supplier_name"].fillna("").astype(str).map(_folded)
-    mask = (
-        folded_label.str.contains(needle, regex=False)
-        | df["label_key"].str.contains(needle, regex=False)
-        | df["reference"].str.lower().str.contains(needle, regex=False)
-        | supplier.str.contains(needle, regex=False)
-        | df["siret"].str.contains(needle.replace(" ", ""), regex=False)
-    )
-    return mask
-
-
-def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
-    """One page of groups (keys, counts, amounts, oldest date, sites, sample labels)."""
-    df = unmapped_rows(session, user, filt.site_id)
-    supplier_names = (
-        df[df["siret"] != ""]
-        .sort_values("supplier_name", na_position="last")
-        .drop_duplicates("siret")[["siret", "supplier_name"]]
-    )
-    suppliers = sorted(
-        ((s, n or s) for s, n in supplier_names.itertuples(index=False)), key=lambda t: t[1]
-    )
-    if not df.empty and (filt.supplier or filt.search):
-        keep = pd.Series(True, index=df.index)
-        if filt.supplier:
-            keep &= df["siret"] == filt.supplier
-        if filt.search:
-            keep &= _search_mask(df, filt.search)
-        df = df[df["key"].isin(set(df.loc[keep, "key"]))]
-    if df.empty:
-        return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
-    agg = df.groupby("key", sort=False).agg(
-        n=("n", "sum"), amount=("amount", "sum"), oldest=("oldest", "min")
-    )
-    if filt.sort == "anciens":
-        agg = agg.sort_values(["oldest", "n"], ascending=[True, False], kind="mergesort")
-    else:
-        agg = agg.sort_values(["n", "oldest"], ascending=[False, True], kind="mergesort")
-    total_groups, total_lines = len(agg), int(agg["n"].sum())
-    start = (filt.page - 1) * filt.per_page
-    page_keys = agg.index[start : start + filt.per_page]
-    detail = df[df["key"].isin(set(page_keys))]
-    groups = []
-    for key in page_keys:
-        rows = detail[detail["key"] == key]
-        by_label = rows.groupby("label", sort=False)["n"].sum().sort_values(ascending=False)
-        top = rows.sort_values("n", ascending=False).iloc[0]
-        groups.append(
-            ArticleGroup(
-                key=key,
-                kind="reference" if key.startswith("ref:") else "label",
-                supplier_siret=str(top["siret"]),
-                supplier_name=top["supplier_name"],
-                reference=str(top["reference"]) or None,
-                label=str(by_label.index[0]),
-                label_key=label_key(str(by_label.index[0])),
-                line_count=int(agg.at[key, "n"]),
-                amount=float(agg.at[key, "amount"]),
-                oldest=agg.at[key, "oldest"].date(),
-                site_ids=[],
-                sample_labels=[str(label) for label in by_label.index[:3]],
-                labels=[str(label) for label in by_label.index],
-                suppliers=int(rows["siret"].nunique()),
-            )
-        )
-    _decorate(session, user, groups, filt.site_id)
-    return GroupPage(groups, total_groups, total_lines, filt.page, filt.per_page, suppliers)
+    df["label"] = df["label"].fillna("").astype(str)
+    return {str(k): part for k, part in df.groupby("key", sort=False)}
 
 
 def _decorate(
@@ -314,10 +400,11 @@ def _decorate(
     """Sites, signals, suggestions, supplier matrix entries and anomaly statuses of a page."""
     if not groups:
         return
-    sites = group_sites(session, user, groups, site_id)
     site_names = dict(
         session.execute(
-            sa.select(Site.id, Site.name).where(Site.id.in_({s for v in sites.values() for s in v}))
+            sa.select(Site.id, Site.name).where(
+                Site.id.in_({s for g in groups for s in g.site_ids})
+            )
         ).all()
     )
     matcher = get_matcher(session)
@@ -330,7 +417,6 @@ def _decorate(
     matrices = matrix_entries(session, [(g.supplier_siret, g.reference) for g in groups])
     statuses = anomaly_statuses(session, user, groups, site_id)
     for i, group in enumerate(groups):
-        group.site_ids = sorted(sites.get(group.key, ()))
         group.site_names = sorted(site_names.get(s, str(s)) for s in group.site_ids)
         norm = normalise(group.label)
         group.quality, group.origin = norm.signals.quality, norm.signals.origin
@@ -399,49 +485,6 @@ def matrix_entries(
         entry["is_usable"] = bool(entry["nomenclature_code"]) and bool(entry["is_active"])
         found[(row.siret, row.reference)] = entry
     return found
-
-
-def _page_condition(groups: Sequence[ArticleGroup]) -> sa.ColumnElement[bool]:
-    """Lines of the page's groups (reference pairs, or raw labels without reference)."""
-    conditions = []
-    for g in groups:
-        if g.kind == "reference":
-            conditions.append(
-                sa.and_(
-                    sa.func.trim(PurchaseLine.reference) == g.reference,
-                    sa.func.trim(sa.func.coalesce(PurchaseLine.supplier_siret, ""))
-                    == g.supplier_siret,
-                )
-            )
-        else:
-            conditions.append(sa.and_(_no_reference(), PurchaseLine.label.in_(g.labels)))
-    return sa.or_(*conditions)
-
-
-def _row_key(siret: str | None, reference: str | None, label: str) -> str:
-    reference = (reference or "").strip()
-    return reference_group_key(siret, reference) if reference else label_group_key(label)
-
-
-def group_sites(
-    session: Session, user: User, groups: Sequence[ArticleGroup], site_id: int | None = None
-) -> dict[str, set[int]]:
-    """Sites of the unmapped lines of the page's groups."""
-    base = unmapped_clause(user, [site_id] if site_id is not None else None)
-    rows = session.execute(
-        sa.select(
-            PurchaseLine.supplier_siret,
-            PurchaseLine.reference,
-            PurchaseLine.label,
-            PurchaseLine.site_id,
-        )
-        .where(base, _page_condition(groups))
-        .distinct()
-    ).all()
-    out: dict[str, set[int]] = {}
-    for siret, reference, label, line_site in rows:
-        out.setdefault(_row_key(siret, reference, label), set()).add(int(line_site))
-    return out
 
 
 def _anomaly_keys(group: ArticleGroup) -> list[str]:

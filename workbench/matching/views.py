@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from workbench.core.errors import PermissionDenied, ValidationError
@@ -12,7 +12,6 @@ from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.matching import operations, queries
-from workbench.matching.engine import cluster_labels
 from workbench.matching.forms import MapForm, RejectForm
 from workbench.reference.models import FAMILIES, LABELS, Site
 from workbench.review.forms import ButtonForm
@@ -64,8 +63,9 @@ def _flash_errors(form) -> None:  # type: ignore[no-untyped-def]
 @roles_required(*ROLES)
 def articles():  # type: ignore[no-untyped-def]
     filt = queries.GroupFilter.from_args(request.args)
+    filt.per_page = int(current_app.config["PAGE_SIZE"])
     page = queries.group_page(db.session, current_user, filt)
-    variants = merge_variants(page.groups)
+    variants = page.variants
     invalid, invalid_total = invalid_code_lines(db.session, current_user)
     decisions, lines = decided_today(db.session, current_user, queries.RULE_CODE)
     last = operations.last_mapping(db.session, current_user)
@@ -90,29 +90,6 @@ def articles():  # type: ignore[no-untyped-def]
         button_form=ButtonForm(),
         thresholds=BULK_THRESHOLDS,
     )
-
-
-def merge_variants(groups: list) -> dict[str, list]:  # type: ignore[type-arg]
-    """Merge the page's near-variant groups (the engine's :func:`cluster_labels`): the first
-    group of a cluster stays, the others become its variants (removed from ``groups``).
-
-    Returns ``{kept group key: [variant groups]}``. Only groups of the same page are merged.
-    """
-    if len(groups) < 2:
-        return {}
-    clusters = cluster_labels([g.label for g in groups]).set_index("input_index")["cluster_id"]
-    first: dict[int, object] = {}
-    variants: dict[str, list] = {}  # type: ignore[type-arg]
-    kept = []
-    for i, group in enumerate(groups):
-        cluster = int(clusters.get(i, -1 - i))
-        if cluster in first:
-            variants.setdefault(first[cluster].key, []).append(group)  # type: ignore[attr-defined]
-        else:
-            first[cluster] = group
-            kept.append(group)
-    groups[:] = kept
-    return variants
 
 
 def _map_with_variants(form: MapForm, variants: list[str]):  # type: ignore[no-untyped-def]

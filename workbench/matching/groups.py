@@ -1,0 +1,425 @@
+"""The « Articles à rattacher » groups table, kept exact at every change of purchase lines.
+
+Two tables (:mod:`workbench.matching.models`):
+
+- ``article_group_lines``: the group key of every *unmapped* line (``nomenclature_code IS
+  NULL``), so that a change of line ids finds the groups the lines left as well as the ones
+  they joined;
+- ``article_groups``: one row per (group, lycée) and one region-wide row (``site_id`` 0) per
+  group, with what the page sorts, filters and pages on, and the group's near-variant cluster
+  (:func:`cluster_keys`, the engine's :func:`~workbench.matching.engine.cluster_labels` over
+  the fingerprints of the whole queue).
+
+:func:`refresh_lines` is the one maintenance function: given changed line ids it re-reads those
+lines, moves their ``article_group_lines`` rows, and recomputes only the groups they left or
+joined (one aggregate per chunk of keys), then the clusters — a full re-clustering only when
+the set of fingerprints of the queue changed (it depends on nothing else). It is called, in the
+change's transaction, by the ``records_changed`` receiver (imports, mapping, undo, bulk accept,
+nomenclature merge, approved corrections and reverts) and after each ORM flush that touched a
+purchase line (lines created or edited through the ORM, e.g. the demo's activity). Rule runs
+change anomalies only: the page looks their status up by indexed ``group_key``.
+:func:`rebuild` recomputes everything (``workbench matching rebuild-groups``, the migration,
+the demo loader).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from workbench.matching.engine import cluster_labels, normalise
+from workbench.matching.models import REGION, ArticleGroupLine, ArticleGroupRow
+from workbench.records.models import PurchaseLine
+
+logger = logging.getLogger(__name__)
+
+LINES = ArticleGroupLine.__table__
+GROUPS = ArticleGroupRow.__table__
+PL = PurchaseLine.__table__
+#: Ids or keys per ``IN (...)`` list.
+CHUNK = 2000
+#: Above this many changed lines, everything is rebuilt in one pass.
+FULL_REBUILD_LINES = 300_000
+#: Columns of a purchase line that decide its group or the group's figures.
+WATCHED = (
+    "site_id",
+    "supplier_siret",
+    "supplier_name",
+    "reference",
+    "label",
+    "nomenclature_code",
+    "amount_ht",
+    "line_date",
+)
+_ROW_COLUMNS = [
+    "key",
+    "site_id",
+    "kind",
+    "label",
+    "supplier_siret",
+    "supplier_name",
+    "reference",
+    "line_count",
+    "amount",
+    "oldest",
+    "label_count",
+    "supplier_count",
+    "fingerprint",
+    "cluster_key",
+    "sirets",
+    "suppliers",
+    "search_text",
+]
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def line_key(siret: str | None, reference: str | None, label: str | None) -> str:
+    """The group key of one unmapped line (see :mod:`workbench.matching.queries`)."""
+    from workbench.matching.queries import label_group_key, reference_group_key
+
+    reference = (reference or "").strip()
+    if reference:
+        return reference_group_key(siret, reference)
+    return label_group_key(str(label or ""))
+
+
+def _lock(connection: Connection) -> None:
+    """PostgreSQL: one maintenance at a time (transaction-scoped advisory lock)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(11016, 0)"))
+
+
+# -- article_group_lines -------------------------------------------------------------------------
+def _line_rows(connection: Connection, where: Any) -> list[dict[str, Any]]:
+    rows = connection.execute(
+        sa.select(PL.c.id, PL.c.site_id, PL.c.supplier_siret, PL.c.reference, PL.c.label).where(
+            PL.c.nomenclature_code.is_(None), where
+        )
+    ).all()
+    return [
+        {"line_id": i, "key": line_key(siret, ref, label), "site_id": site}
+        for i, site, siret, ref, label in rows
+    ]
+
+
+def _move_lines(connection: Connection, ids: Sequence[int]) -> set[str]:
+    """Re-key the given lines; the keys they left and joined."""
+    keys: set[str] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        keys.update(
+            connection.scalars(
+                sa.select(LINES.c.key).where(LINES.c.line_id.in_(chunk)).distinct()
+            ).all()
+        )
+        connection.execute(sa.delete(LINES).where(LINES.c.line_id.in_(chunk)))
+        rows = _line_rows(connection, PL.c.id.in_(chunk))
+        if rows:
+            connection.execute(sa.insert(LINES), rows)
+            keys.update(r["key"] for r in rows)
+    return keys
+
+
+# -- article_groups ------------------------------------------------------------------------------
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:32]
+
+
+def cluster_keys(labels_by_fingerprint: dict[str, str]) -> dict[str, str]:
+    """``{fingerprint: cluster key}`` for the queue's fingerprints (each with one label having
+    it): the engine's clusters, computed over the fingerprints in sorted order, so the result
+    depends on the set of fingerprints only. A cluster's key is a digest of its smallest
+    fingerprint."""
+    fps = sorted(fp for fp in labels_by_fingerprint if fp)
+    if not fps:
+        return {}
+    clusters = cluster_labels([labels_by_fingerprint[fp] for fp in fps])
+    first: dict[int, str] = {}
+    out = {}
+    for fp, cluster in zip(fps, clusters["cluster_id"].tolist(), strict=True):
+        out[fp] = _digest("c:" + first.setdefault(int(cluster), fp))
+    return out
+
+
+def _aggregate(connection: Connection, keys: Sequence[str] | None) -> pd.DataFrame:
+    """The unmapped lines of ``keys`` (all: ``None``) summed by key, lycée, supplier,
+    reference and label."""
+    columns = ["key", "site_id", "siret", "reference", "label", "supplier_name", "n", "amount"]
+    columns.append("oldest")
+    stmt = (
+        sa.select(
+            LINES.c.key,
+            PL.c.site_id,
+            PL.c.supplier_siret,
+            PL.c.reference,
+            PL.c.label,
+            sa.func.max(PL.c.supplier_name),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(PL.c.amount_ht), 0),
+            sa.func.min(PL.c.line_date),
+        )
+        .select_from(LINES.join(PL, PL.c.id == LINES.c.line_id))
+        .where(PL.c.nomenclature_code.is_(None))
+        .group_by(LINES.c.key, PL.c.site_id, PL.c.supplier_siret, PL.c.reference, PL.c.label)
+    )
+    if keys is None:
+        frames = [pd.DataFrame(connection.execute(stmt).all(), columns=columns)]
+    else:
+        frames = [
+            pd.DataFrame(connection.execute(stmt.where(LINES.c.key.in_(c))).all(), columns=columns)
+            for c in _chunks(list(keys))
+        ]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    df["siret"] = df["siret"].fillna("").astype(str).str.strip()
+    df["reference"] = df["reference"].fillna("").astype(str).str.strip()
+    df["label"] = df["label"].fillna("").astype(str)
+    df["n"] = df["n"].astype("int64")
+    df["amount"] = df["amount"].astype(float)
+    return df
+
+
+def _terms(df: pd.DataFrame) -> pd.Series:
+    """Folded search terms of each aggregated row (what the search box matches)."""
+    from workbench.matching.queries import _folded, label_key
+
+    label = df["label"].map(_folded)
+    key = df["label"].map(label_key)
+    supplier = df["supplier_name"].fillna("").astype(str).map(_folded)
+    return (
+        label
+        + "\n"
+        + key
+        + "\n"
+        + df["reference"].str.lower()
+        + "\n"
+        + supplier
+        + "\n"
+        + df["siret"]
+    )
+
+
+def _joined(values: pd.Series) -> str:
+    return "\n".join(sorted({v for v in values if v}))
+
+
+def _rows_of(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per ``by`` (key, or key and lycée) from the aggregated lines."""
+    asc = [True] * len(by)
+    labels = df.groupby([*by, "label"], sort=False)["n"].sum().reset_index()
+    top_label = labels.sort_values(
+        [*by, "n", "label"], ascending=[*asc, False, True], kind="mergesort"
+    ).drop_duplicates(by)
+    top = df.sort_values(
+        [*by, "n", "siret", "reference", "label"],
+        ascending=[*asc, False, True, True, True],
+        kind="mergesort",
+    ).drop_duplicates(by)
+    grouped = df.groupby(by, sort=False)
+    out = grouped.agg(
+        line_count=("n", "sum"),
+        amount=("amount", "sum"),
+        oldest=("oldest", "min"),
+        label_count=("label", "nunique"),
+        supplier_count=("siret", "nunique"),
+    )
+    out["sirets"] = grouped["siret"].agg(lambda s: "|" + "|".join(sorted(set(s))) + "|")
+    pairs = df["siret"] + "\t" + df["supplier_name"].fillna("").astype(str)
+    out["suppliers"] = pairs[df["siret"] != ""].groupby([df[c] for c in by]).agg(_joined)
+    out["search_text"] = df["terms"].groupby([df[c] for c in by]).agg(_joined)
+    out = out.join(top_label.set_index(by)[["label"]])
+    out = out.join(
+        top.set_index(by)[["siret", "supplier_name", "reference"]].rename(
+            columns={"siret": "supplier_siret"}
+        )
+    )
+    out = out.reset_index()
+    out["suppliers"] = out["suppliers"].fillna("")
+    return out
+
+
+def group_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The ``article_groups`` rows (no cluster key yet) of aggregated lines."""
+    if df.empty:
+        return pd.DataFrame(columns=_ROW_COLUMNS)
+    df = df.assign(terms=_terms(df))
+    region = _rows_of(df, ["key"]).assign(site_id=REGION)
+    region["fingerprint"] = region["label"].map(lambda label: normalise(label).fingerprint)
+    sites = _rows_of(df, ["key", "site_id"])
+    sites = sites.merge(region[["key", "fingerprint"]], on="key", how="left")
+    rows = pd.concat([region, sites], ignore_index=True)
+    rows["kind"] = rows["key"].str.startswith("ref:").map({True: "reference", False: "label"})
+    rows["reference"] = rows["reference"].where(rows["reference"] != "", None)
+    rows["supplier_name"] = rows["supplier_name"].where(rows["supplier_name"].notna(), None)
+    rows["cluster_key"] = ""
+    rows["site_id"] = rows["site_id"].astype("int64")
+    return rows[_ROW_COLUMNS]
+
+
+def _records(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for record in rows.to_dict("records"):
+        oldest = record["oldest"]
+        record["oldest"] = None if pd.isna(oldest) else pd.Timestamp(oldest).date()
+        record["line_count"] = int(record["line_count"])
+        record["label_count"] = int(record["label_count"])
+        record["supplier_count"] = int(record["supplier_count"])
+        record["site_id"] = int(record["site_id"])
+        record["amount"] = round(float(record["amount"]), 2)
+        out.append(record)
+    return out
+
+
+def _fingerprints(connection: Connection) -> dict[str, tuple[str, str]]:
+    """``{fingerprint: (a label having it, cluster key)}`` of the region-wide rows."""
+    rows = connection.execute(
+        sa.select(
+            GROUPS.c.fingerprint, sa.func.min(GROUPS.c.label), sa.func.min(GROUPS.c.cluster_key)
+        )
+        .where(GROUPS.c.site_id == REGION)
+        .group_by(GROUPS.c.fingerprint)
+    ).all()
+    return {fp: (label, cluster) for fp, label, cluster in rows}
+
+
+def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
+    """Recompute the ``article_groups`` rows of ``keys`` (``None``: all), then the clusters."""
+    before = {} if keys is None else _fingerprints(connection)
+    if keys is None:
+        connection.execute(sa.delete(GROUPS))
+        rows = group_rows(_aggregate(connection, None))
+    else:
+        ordered = sorted(keys)
+        for chunk in _chunks(ordered):
+            connection.execute(sa.delete(GROUPS).where(GROUPS.c.key.in_(chunk)))
+        rows = group_rows(_aggregate(connection, ordered))
+    kept = {} if keys is None else _fingerprints(connection)
+    new_fps = dict(zip(rows["fingerprint"], rows["label"], strict=True))
+    labels = {fp: label for fp, (label, _) in kept.items()}
+    labels.update({fp: label for fp, label in new_fps.items() if fp not in labels})
+    if keys is not None and set(labels) == set(before):
+        clusters = {fp: cluster for fp, (_, cluster) in before.items()}
+        changed: dict[str, str] = {}
+    else:
+        clusters = cluster_keys(labels)
+        changed = {
+            fp: clusters[fp] for fp, (_, old) in kept.items() if fp and clusters.get(fp) != old
+        }
+    rows["cluster_key"] = [
+        clusters.get(fp) or _digest("g:" + key)
+        for fp, key in zip(rows["fingerprint"], rows["key"], strict=True)
+    ]
+    records = _records(rows)
+    for chunk in _chunks(records, 5000):
+        connection.execute(sa.insert(GROUPS), list(chunk))
+    if changed:
+        connection.execute(
+            sa.update(GROUPS)
+            .where(GROUPS.c.fingerprint == sa.bindparam("fp"))
+            .values(cluster_key=sa.bindparam("ck")),
+            [{"fp": fp, "ck": ck} for fp, ck in changed.items()],
+        )
+
+
+def refresh_lines(session_or_connection: Session | Connection, ids: Iterable[int] | None) -> None:
+    """THE maintenance: keep both tables exact after a change of the purchase lines ``ids``
+    (created, edited, mapped, unmapped or deleted; ``None``: every line)."""
+    connection = _connection(session_or_connection)
+    ids = None if ids is None else list(ids)
+    if ids is not None and not ids:
+        return
+    _lock(connection)
+    if ids is None or len(ids) > FULL_REBUILD_LINES:
+        _rebuild(connection)
+        return
+    keys = _move_lines(connection, ids)
+    if keys:
+        _refresh_groups(connection, keys)
+
+
+def _connection(obj: Session | Connection) -> Connection:
+    return obj if isinstance(obj, Connection) else obj.connection()
+
+
+def _rebuild(connection: Connection) -> None:
+    connection.execute(sa.delete(LINES))
+    last = 0
+    while True:  # by id range: bounded memory whatever the table size
+        ids = connection.scalars(
+            sa.select(PL.c.id)
+            .where(PL.c.nomenclature_code.is_(None), PL.c.id > last)
+            .order_by(PL.c.id)
+            .limit(50_000)
+        ).all()
+        if not ids:
+            break
+        rows = _line_rows(connection, PL.c.id.between(ids[0], ids[-1]))
+        if rows:
+            connection.execute(sa.insert(LINES), rows)
+        last = ids[-1]
+    _refresh_groups(connection, None)
+
+
+def rebuild(session: Session) -> int:
+    """Recompute both tables from the purchase lines; the number of groups (region-wide)."""
+    connection = session.connection()
+    _lock(connection)
+    _rebuild(connection)
+    return int(
+        connection.scalar(
+            sa.select(sa.func.count()).select_from(GROUPS).where(GROUPS.c.site_id == REGION)
+        )
+        or 0
+    )
+
+
+def rebuild_on_connection(connection: Connection) -> None:
+    """The migration's build of the tables (no application needed)."""
+    _rebuild(connection)
+
+
+# -- when lines change ---------------------------------------------------------------------------
+def on_records_changed(
+    session: Session, record_kind: str = "", record_ids: list[int] | None = None, **_: Any
+) -> None:
+    """Receiver of ``records_changed`` (bulk paths: imports, mapping, undo, merges…)."""
+    if record_kind == "purchase_line":
+        refresh_lines(session, record_ids)
+
+
+def after_flush(session: Session, _context: Any) -> None:
+    """ORM changes of purchase lines (created, edited, deleted through the session)."""
+    ids: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, PurchaseLine) and obj.id is not None:
+            ids.add(obj.id)
+    for obj in session.deleted:
+        if isinstance(obj, PurchaseLine) and obj.id is not None:
+            ids.add(obj.id)
+    for obj in session.dirty:
+        if isinstance(obj, PurchaseLine) and obj.id is not None:
+            state = sa.inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in WATCHED):
+                ids.add(obj.id)
+    if ids:
+        refresh_lines(session, sorted(ids))
+
+
+def install() -> None:
+    """Connect the maintenance to ``records_changed`` and to every session's flushes (once)."""
+    from sqlalchemy import event
+
+    from workbench.core.signals import records_changed
+
+    records_changed.connect(on_records_changed)
+    if not event.contains(Session, "after_flush", after_flush):
+        event.listen(Session, "after_flush", after_flush)
