@@ -39,21 +39,27 @@ def upgrade():
         sa.Column('line_count', sa.Integer(), nullable=False),
         sa.Column('amount', sa.Numeric(precision=16, scale=2, asdecimal=False), nullable=False),
         sa.Column('oldest', sa.Date(), nullable=True),
+        sa.Column('labels', sa.Text(), nullable=False),
         sa.Column('label_count', sa.Integer(), nullable=False),
         sa.Column('supplier_count', sa.Integer(), nullable=False),
         sa.Column('fingerprint', sa.Text(), nullable=False),
         sa.Column('cluster_key', sa.String(length=64), nullable=False),
+        sa.Column('cluster_size', sa.Integer(), nullable=False),
+        sa.Column('head_oldest', sa.Boolean(), nullable=False),
+        sa.Column('head_lines', sa.Boolean(), nullable=False),
         sa.Column('sirets', sa.Text(), nullable=False),
         sa.Column('suppliers', sa.Text(), nullable=False),
         sa.Column('search_text', sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_article_groups')),
         sa.UniqueConstraint('site_id', 'key', name=op.f('uq_article_groups_site_id_key')),
     )
-    op.create_index('ix_article_groups_oldest', 'article_groups', ['site_id', 'oldest', 'line_count', 'key'])
-    op.create_index('ix_article_groups_lines', 'article_groups', ['site_id', 'line_count', 'oldest', 'key'])
+    op.create_index('ix_article_groups_oldest', 'article_groups', ['site_id', 'head_oldest', 'oldest', 'line_count'])
+    op.create_index('ix_article_groups_lines', 'article_groups', ['site_id', 'head_lines', 'line_count', 'oldest'])
     op.create_index('ix_article_groups_cluster', 'article_groups', ['site_id', 'cluster_key'])
     op.create_index('ix_article_groups_fingerprint', 'article_groups', ['site_id', 'fingerprint'])
     op.create_index('ix_article_groups_key', 'article_groups', ['key'])
+    op.create_index('ix_article_groups_suppliers', 'article_groups', ['site_id', 'suppliers'])
+    op.create_index('ix_anomalies_rule_group', 'anomalies', ['rule_code', 'group_key', 'status'])
     # Existing lines: the groups are built from them (pure SQL is not enough: a label group's
     # key is the engine's normalised label), so the application's rebuild runs here.
     from workbench.matching.groups import rebuild_on_connection
@@ -62,5 +68,6 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_anomalies_rule_group', table_name='anomalies')
     op.drop_table('article_groups')
     op.drop_table('article_group_lines')

@@ -88,9 +88,23 @@ def stored(session):  # type: ignore[no-untyped-def]
     return keys, rows, {frozenset(m) for m in by_cluster.values()}
 
 
+def assert_heads(session) -> None:  # type: ignore[no-untyped-def]
+    """Each cluster, per lycée and region-wide: its size and its first group in both orders."""
+    parts = defaultdict(list)
+    for r in session.scalars(sa.select(ArticleGroupRow)):
+        parts[(r.site_id, r.cluster_key)].append(r)
+    for members in parts.values():
+        oldest = min(members, key=lambda r: (r.oldest, -r.line_count, r.key))
+        most = min(members, key=lambda r: (-r.line_count, r.oldest, r.key))
+        for r in members:
+            assert r.cluster_size == len(members)
+            assert r.head_oldest == (r is oldest) and r.head_lines == (r is most)
+
+
 def assert_exact(session) -> None:  # type: ignore[no-untyped-def]
     session.flush()
     assert stored(session) == recompute(session)
+    assert_heads(session)
 
 
 # -- data ---------------------------------------------------------------------------------------

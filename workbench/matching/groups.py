@@ -69,10 +69,14 @@ _ROW_COLUMNS = [
     "line_count",
     "amount",
     "oldest",
+    "labels",
     "label_count",
     "supplier_count",
     "fingerprint",
     "cluster_key",
+    "cluster_size",
+    "head_oldest",
+    "head_lines",
     "sirets",
     "suppliers",
     "search_text",
@@ -216,9 +220,11 @@ def _rows_of(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One row per ``by`` (key, or key and lycée) from the aggregated lines."""
     asc = [True] * len(by)
     labels = df.groupby([*by, "label"], sort=False)["n"].sum().reset_index()
-    top_label = labels.sort_values(
+    ordered = labels.sort_values(
         [*by, "n", "label"], ascending=[*asc, False, True], kind="mergesort"
-    ).drop_duplicates(by)
+    )
+    top_label = ordered.drop_duplicates(by)
+    all_labels = ordered.groupby(by, sort=False)["label"].agg("\n".join).rename("labels")
     top = df.sort_values(
         [*by, "n", "siret", "reference", "label"],
         ascending=[*asc, False, True, True, True],
@@ -236,7 +242,7 @@ def _rows_of(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     pairs = df["siret"] + "\t" + df["supplier_name"].fillna("").astype(str)
     out["suppliers"] = pairs[df["siret"] != ""].groupby([df[c] for c in by]).agg(_joined)
     out["search_text"] = df["terms"].groupby([df[c] for c in by]).agg(_joined)
-    out = out.join(top_label.set_index(by)[["label"]])
+    out = out.join(top_label.set_index(by)[["label"]]).join(all_labels)
     out = out.join(
         top.set_index(by)[["siret", "supplier_name", "reference"]].rename(
             columns={"siret": "supplier_siret"}
@@ -261,6 +267,7 @@ def group_rows(df: pd.DataFrame) -> pd.DataFrame:
     rows["reference"] = rows["reference"].where(rows["reference"] != "", None)
     rows["supplier_name"] = rows["supplier_name"].where(rows["supplier_name"].notna(), None)
     rows["cluster_key"] = ""
+    rows["cluster_size"], rows["head_oldest"], rows["head_lines"] = 1, True, True
     rows["site_id"] = rows["site_id"].astype("int64")
     return rows[_ROW_COLUMNS]
 
@@ -274,9 +281,69 @@ def _records(rows: pd.DataFrame) -> list[dict[str, Any]]:
         record["label_count"] = int(record["label_count"])
         record["supplier_count"] = int(record["supplier_count"])
         record["site_id"] = int(record["site_id"])
+        record["cluster_size"] = int(record["cluster_size"])
+        record["head_oldest"] = bool(record["head_oldest"])
+        record["head_lines"] = bool(record["head_lines"])
         record["amount"] = round(float(record["amount"]), 2)
         out.append(record)
     return out
+
+
+def flag_heads(rows: pd.DataFrame) -> pd.DataFrame:
+    """``cluster_size``, ``head_oldest``, ``head_lines`` of rows (``site_id``, ``cluster_key``,
+    ``oldest``, ``line_count``, ``key``): per lycée (or region) and cluster, its size and its
+    first group in each of the page's orders (ties: smallest key)."""
+    rows = rows.copy()
+    part = ["site_id", "cluster_key"]
+    rows["cluster_size"] = rows.groupby(part)["key"].transform("size").astype("int64")
+    rows["_neg"] = -rows["line_count"].astype("int64")
+    for name, order in (("head_oldest", ["oldest", "_neg"]), ("head_lines", ["_neg", "oldest"])):
+        first = rows.sort_values([*part, *order, "key"], kind="mergesort").drop_duplicates(part)
+        rows[name] = rows.index.isin(first.index)
+    return rows.drop(columns="_neg")
+
+
+def _reflag(connection: Connection, clusters: set[str]) -> None:
+    """Recompute the flags of the rows of ``clusters`` (every level); update those that moved."""
+    g = GROUPS.c
+    columns = ["id", "site_id", "cluster_key", "oldest", "line_count", "key"]
+    flags = ["cluster_size", "head_oldest", "head_lines"]
+    found = []
+    for chunk in _chunks(sorted(clusters)):
+        found.extend(
+            connection.execute(
+                sa.select(*[g[c] for c in columns + flags]).where(g.cluster_key.in_(chunk))
+            ).all()
+        )
+    if not found:
+        return
+    before = pd.DataFrame(found, columns=columns + flags)
+    after = flag_heads(before[columns])
+    moved = after[
+        (after["cluster_size"].to_numpy() != before["cluster_size"].to_numpy())
+        | (after["head_oldest"].to_numpy() != before["head_oldest"].astype(bool).to_numpy())
+        | (after["head_lines"].to_numpy() != before["head_lines"].astype(bool).to_numpy())
+    ]
+    if len(moved):
+        connection.execute(
+            sa.update(GROUPS)
+            .where(g.id == sa.bindparam("row_id"))
+            .values(
+                cluster_size=sa.bindparam("size"),
+                head_oldest=sa.bindparam("ho"),
+                head_lines=sa.bindparam("hl"),
+            ),
+            [
+                {"row_id": int(i), "size": int(n), "ho": bool(o), "hl": bool(n_)}
+                for i, n, o, n_ in zip(
+                    moved["id"],
+                    moved["cluster_size"],
+                    moved["head_oldest"],
+                    moved["head_lines"],
+                    strict=True,
+                )
+            ],
+        )
 
 
 def _fingerprints(connection: Connection) -> dict[str, tuple[str, str]]:
@@ -294,12 +361,18 @@ def _fingerprints(connection: Connection) -> dict[str, tuple[str, str]]:
 def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
     """Recompute the ``article_groups`` rows of ``keys`` (``None``: all), then the clusters."""
     before = {} if keys is None else _fingerprints(connection)
+    touched: set[str] = set()
     if keys is None:
         connection.execute(sa.delete(GROUPS))
         rows = group_rows(_aggregate(connection, None))
     else:
         ordered = sorted(keys)
         for chunk in _chunks(ordered):
+            touched.update(
+                connection.scalars(
+                    sa.select(GROUPS.c.cluster_key).where(GROUPS.c.key.in_(chunk)).distinct()
+                ).all()
+            )
             connection.execute(sa.delete(GROUPS).where(GROUPS.c.key.in_(chunk)))
         rows = group_rows(_aggregate(connection, ordered))
     kept = {} if keys is None else _fingerprints(connection)
@@ -318,6 +391,11 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
         clusters.get(fp) or _digest("g:" + key)
         for fp, key in zip(rows["fingerprint"], rows["key"], strict=True)
     ]
+    if keys is None:
+        rows = flag_heads(rows)
+    touched.update(rows["cluster_key"])
+    touched.update(changed.values())
+    touched.update(cluster for fp, (_, cluster) in kept.items() if fp in changed)
     records = _records(rows)
     for chunk in _chunks(records, 5000):
         connection.execute(sa.insert(GROUPS), list(chunk))
@@ -328,6 +406,8 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
             .values(cluster_key=sa.bindparam("ck")),
             [{"fp": fp, "ck": ck} for fp, ck in changed.items()],
         )
+    if keys is not None and touched:
+        _reflag(connection, touched)
 
 
 def refresh_lines(session_or_connection: Session | Connection, ids: Iterable[int] | None) -> None:
@@ -367,6 +447,10 @@ def _rebuild(connection: Connection) -> None:
             connection.execute(sa.insert(LINES), rows)
         last = ids[-1]
     _refresh_groups(connection, None)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA analysis_limit = 400")
+    for table in ("article_group_lines", "article_groups"):
+        connection.exec_driver_sql(f"ANALYZE {table}")
 
 
 def rebuild(session: Session) -> int:

@@ -76,11 +76,13 @@ class ArticleGroupRow(Base):
     __tablename__ = "article_groups"
     __table_args__ = (
         sa.UniqueConstraint("site_id", "key"),
-        sa.Index("ix_article_groups_oldest", "site_id", "oldest", "line_count", "key"),
-        sa.Index("ix_article_groups_lines", "site_id", "line_count", "oldest", "key"),
+        # the page's two orders, over the first group of each cluster
+        sa.Index("ix_article_groups_oldest", "site_id", "head_oldest", "oldest", "line_count"),
+        sa.Index("ix_article_groups_lines", "site_id", "head_lines", "line_count", "oldest"),
         sa.Index("ix_article_groups_cluster", "site_id", "cluster_key"),
         sa.Index("ix_article_groups_fingerprint", "site_id", "fingerprint"),
         sa.Index("ix_article_groups_key", "key"),
+        sa.Index("ix_article_groups_suppliers", "site_id", "suppliers"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,11 +97,18 @@ class ArticleGroupRow(Base):
     line_count: Mapped[int] = mapped_column(sa.Integer)
     amount: Mapped[float] = mapped_column(sa.Numeric(16, 2, asdecimal=False))
     oldest: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: Every raw label, most lines first, one per line.
+    labels: Mapped[str] = mapped_column(sa.Text, default="")
     label_count: Mapped[int] = mapped_column(sa.Integer, default=1)
     supplier_count: Mapped[int] = mapped_column(sa.Integer, default=1)
     #: Engine fingerprint of the region-wide label, and the cluster of near variants it is in.
     fingerprint: Mapped[str] = mapped_column(sa.Text, default="")
     cluster_key: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: Groups of its cluster at this level, and whether it is the cluster's first group in each
+    #: order of the page (oldest first; most lines first).
+    cluster_size: Mapped[int] = mapped_column(sa.Integer, default=1)
+    head_oldest: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    head_lines: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     #: ``|siret|siret|`` (supplier filter) and ``siret<TAB>name`` lines (supplier list).
     sirets: Mapped[str] = mapped_column(sa.Text, default="")
     suppliers: Mapped[str] = mapped_column(sa.Text, default="")

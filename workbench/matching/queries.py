@@ -52,7 +52,7 @@ PER_PAGE = 20
 MIN_SCORE = 20.0
 #: Oldest first by default, as every queue (PRODUCT.md); "most lines" maps the most per decision.
 #: Variants shown (and mapped by one decision) with the first group of a cluster.
-VARIANTS_MAX = 49
+VARIANTS_MAX = 9
 SORTS = {"anciens": "Plus anciens d'abord", "lignes": "Plus de lignes d'abord"}
 
 
@@ -184,6 +184,8 @@ class ArticleGroup:
     origin: tuple[str, ...] = ()
     matrix: dict[str, Any] | None = None
     anomalies: dict[str, int] = field(default_factory=dict)
+    #: Other groups of its near-variant cluster (some shown as ``GroupPage.variants``).
+    variant_count: int = 0
 
 
 @dataclass
@@ -222,35 +224,46 @@ def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _group_rows(user: User, filt: GroupFilter) -> tuple[sa.Subquery, sa.ColumnElement[bool]]:
-    """The user's groups (``article_groups`` rows within :func:`scope_clause`, one row per
-    group) with the filters, and the clause of the scope's rows (for the supplier list).
+_DISPLAY = ("label", "labels", "supplier_siret", "supplier_name", "reference", "supplier_count")
 
-    An administrator reads the region-wide rows (or one lycée's); a canteen user one lycée's
-    rows, or the sum of its lycées' rows."""
-    g = ArticleGroupRow
+
+def _level(user: User, filt: GroupFilter) -> tuple[int | None, sa.ColumnElement[bool]]:
+    """The one ``site_id`` of the ``article_groups`` rows the user reads (an administrator: the
+    region-wide rows, or one lycée's; a canteen user: its lycée, or the one filtered), or
+    ``None`` when they are summed over its lycées; and the clause of the scope's rows."""
     scope = scope_clause("article_group", user)
+    if filt.site_id is not None:
+        return filt.site_id, sa.and_(scope, ArticleGroupRow.site_id == filt.site_id)
+    if user.role == Role.ADMIN:
+        return REGION, sa.and_(scope, ArticleGroupRow.site_id == REGION)
+    if len(user.site_ids) == 1:
+        site = next(iter(user.site_ids))
+        return site, sa.and_(scope, ArticleGroupRow.site_id == site)
+    return None, scope
+
+
+def _group_rows(
+    user: User, filt: GroupFilter, site: int | None, level: sa.ColumnElement[bool]
+) -> sa.Subquery:
+    """The user's groups with the filters, one row per group (``key``, ``cluster_key``,
+    figures, displayed label and supplier)."""
+    g = ArticleGroupRow
     filters = _filters(filt)
-    if user.role == Role.ADMIN or filt.site_id is not None or len(user.site_ids) == 1:
-        if filt.site_id is not None:
-            site = filt.site_id
-        elif user.role == Role.ADMIN:
-            site = REGION
-        else:
-            site = next(iter(user.site_ids))
-        level = sa.and_(scope, g.site_id == site)
+    if site is not None:
         columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
-        return sa.select(*columns).where(level, *filters).subquery("g"), level
+        columns += [getattr(g, c) for c in _DISPLAY]
+        return sa.select(*columns).where(level, *filters).subquery("g")
     stmt = sa.select(
         g.key,
         g.cluster_key,
         sa.func.sum(g.line_count).label("line_count"),
         sa.func.sum(g.amount).label("amount"),
         sa.func.min(g.oldest).label("oldest"),
-    ).where(scope)
+        *(sa.func.max(getattr(g, c)).label(c) for c in _DISPLAY),
+    ).where(level)
     if filters:
-        stmt = stmt.where(g.key.in_(sa.select(g.key).where(scope, *filters)))
-    return stmt.group_by(g.key, g.cluster_key).subquery("g"), scope
+        stmt = stmt.where(g.key.in_(sa.select(g.key).where(level, *filters)))
+    return stmt.group_by(g.key, g.cluster_key).subquery("g")
 
 
 def _order(rows: Any, sort: str) -> list[Any]:
@@ -265,9 +278,8 @@ def supplier_choices(session: Session, level: sa.ColumnElement[bool]) -> list[tu
     for text in session.scalars(sa.select(ArticleGroupRow.suppliers).where(level).distinct()):
         for pair in (text or "").split("\n"):
             siret, _, name = pair.partition("\t")
-            if siret and (
-                siret not in names or (name and (not names[siret] or name < names[siret]))
-            ):
+            known = names.get(siret)
+            if siret and (known is None or (name and (not known or name < known))):
                 names[siret] = name
     return sorted(((s, n or s) for s, n in names.items()), key=lambda t: t[1])
 
@@ -275,45 +287,81 @@ def supplier_choices(session: Session, level: sa.ColumnElement[bool]) -> list[tu
 def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
     """One page of near-variant clusters of groups, from the ``article_groups`` table (see
     :mod:`workbench.matching.groups`): the first group of each cluster in the page's order,
-    and up to :data:`VARIANTS_MAX` of its variants."""
-    rows, level = _group_rows(user, filt)
+    and up to :data:`VARIANTS_MAX` of its variants.
+
+    Unfiltered, one level of rows (the region, or one lycée) pages on the maintained first
+    group of each cluster (``head_oldest`` / ``head_lines``, indexed in both orders); with a
+    filter, or summed over several lycées, the first groups are ranked in the query."""
+    site, level = _level(user, filt)
     suppliers = supplier_choices(session, level)
-    total_groups, total_lines = session.execute(
-        sa.select(
-            sa.func.count(sa.distinct(rows.c.cluster_key)),
-            sa.func.coalesce(sa.func.sum(rows.c.line_count), 0),
+    rows = _group_rows(user, filt, site, level)
+    g = ArticleGroupRow
+    head = g.head_oldest if filt.sort == "anciens" else g.head_lines
+    if site is not None and not (filt.supplier or filt.search):
+        total_lines = session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(g.line_count), 0)).where(level)
         )
-    ).one()
-    if not total_groups:
-        return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
+        total_groups = session.scalar(sa.select(sa.func.count()).where(level, head.is_(True)))
+        columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
+        columns += [getattr(g, c) for c in _DISPLAY]
+        columns += [g.cluster_size.label("size"), sa.literal(1).label("rn")]
+        heads = session.execute(
+            sa.select(*columns)
+            .where(level, head.is_(True))
+            .order_by(*_order(g.__table__, filt.sort))
+            .offset((filt.page - 1) * filt.per_page)
+            .limit(filt.per_page)
+        ).all()
+        clustered = [h.cluster_key for h in heads if h.size > 1]
+        if clustered:  # rank the page's clusters' rows only
+            rows = (
+                sa.select(*[g.__table__.c[c.name] for c in rows.c])
+                .where(level, g.cluster_key.in_(clustered))
+                .subquery("g")
+            )
+    else:
+        total_groups, total_lines = session.execute(
+            sa.select(
+                sa.func.count(sa.distinct(rows.c.cluster_key)),
+                sa.func.coalesce(sa.func.sum(rows.c.line_count), 0),
+            )
+        ).one()
+        heads = []
     rank = sa.func.row_number().over(
         partition_by=rows.c.cluster_key, order_by=_order(rows, filt.sort)
     )
-    ranked = sa.select(rows, rank.label("rn")).subquery("r")
-    heads = session.execute(
-        sa.select(ranked)
-        .where(ranked.c.rn == 1)
-        .order_by(*_order(ranked, filt.sort))
-        .offset((filt.page - 1) * filt.per_page)
-        .limit(filt.per_page)
-    ).all()
+    size = sa.func.count().over(partition_by=rows.c.cluster_key)
+    ranked = sa.select(rows, rank.label("rn"), size.label("size")).subquery("r")
+    if not total_groups:
+        return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
+    if not heads and (site is None or filt.supplier or filt.search):
+        heads = session.execute(
+            sa.select(ranked)
+            .where(ranked.c.rn == 1)
+            .order_by(*_order(ranked, filt.sort))
+            .offset((filt.page - 1) * filt.per_page)
+            .limit(filt.per_page)
+        ).all()
+    clustered = [h.cluster_key for h in heads if h.size > 1]
     others = []
-    if heads:
+    if clustered:
         others = session.execute(
             sa.select(ranked)
             .where(
-                ranked.c.cluster_key.in_([h.cluster_key for h in heads]),
+                ranked.c.cluster_key.in_(clustered),
                 ranked.c.rn > 1,
                 ranked.c.rn <= VARIANTS_MAX + 1,
             )
             .order_by(ranked.c.cluster_key, ranked.c.rn)
         ).all()
-    details = _details(session, user, [r.key for r in (*heads, *others)], filt.site_id)
-    groups = [_group(r, details.get(r.key)) for r in heads]
+    details = _details(session, level, site, [h.key for h in heads])
+    groups = [_group(h, details.get(h.key, []), site) for h in heads]
     variants: dict[str, list[ArticleGroup]] = {}
-    head_of = {h.cluster_key: h.key for h in heads}
+    head_of = {h.cluster_key: h for h in heads}
     for r in others:
-        variants.setdefault(head_of[r.cluster_key], []).append(_group(r, details.get(r.key)))
+        variants.setdefault(head_of[r.cluster_key].key, []).append(_variant(r))
+    for group, h in zip(groups, heads, strict=True):
+        group.variant_count = int(h.size) - 1
     _decorate(session, user, groups, filt.site_id)
     page = GroupPage(
         groups, int(total_groups), int(total_lines), filt.page, filt.per_page, suppliers
@@ -322,76 +370,74 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
     return page
 
 
-def _group(row: Any, detail: pd.DataFrame | None) -> ArticleGroup:
-    """An :class:`ArticleGroup` from its table row and its lines' detail (within scope)."""
-    if detail is None or detail.empty:
-        detail = pd.DataFrame(
-            [
-                {
-                    "siret": "",
-                    "reference": "",
-                    "label": "",
-                    "supplier_name": None,
-                    "site_id": 0,
-                    "n": 0,
-                }
-            ]
-        )
-    by_label = (
-        detail.groupby("label", sort=False)["n"]
-        .sum()
-        .sort_values(ascending=False, kind="mergesort")
-    )
-    top = detail.sort_values("n", ascending=False, kind="mergesort").iloc[0]
-    label = str(by_label.index[0])
+def _variant(row: Any) -> ArticleGroup:
+    """A near variant shown with its cluster's first group (figures of its table row)."""
     return ArticleGroup(
         key=row.key,
         kind="reference" if row.key.startswith("ref:") else "label",
-        supplier_siret=str(top["siret"]),
-        supplier_name=top["supplier_name"],
-        reference=str(top["reference"]) or None,
+        supplier_siret="",
+        supplier_name=row.supplier_name,
+        reference=row.reference,
+        label=row.label,
+        label_key="",
+        line_count=int(row.line_count),
+        amount=float(row.amount or 0),
+        oldest=row.oldest,
+        site_ids=[],
+        sample_labels=[row.label],
+    )
+
+
+def _group(row: Any, detail: list[Any], site: int | None) -> ArticleGroup:
+    """An :class:`ArticleGroup` from its row and its lycées' rows within scope (summed over
+    several lycées: label and supplier of the lycée with the most lines)."""
+    if site is None:
+        detail = sorted(detail, key=lambda d: (-d.line_count, d.site_id))
+    source = row if site is not None or not detail else detail[0]
+    labels = [x for x in (source.labels or "").split("\n") if x]
+    if site is None:
+        for d in detail[1:]:
+            labels += [x for x in (d.labels or "").split("\n") if x and x not in labels]
+    label = str(source.label)
+    return ArticleGroup(
+        key=row.key,
+        kind="reference" if row.key.startswith("ref:") else "label",
+        supplier_siret=source.supplier_siret or "",
+        supplier_name=source.supplier_name,
+        reference=source.reference or None,
         label=label,
         label_key=label_key(label),
         line_count=int(row.line_count),
         amount=float(row.amount or 0),
         oldest=row.oldest,
-        site_ids=sorted({int(s) for s in detail["site_id"] if s}),
-        sample_labels=[str(x) for x in by_label.index[:3]],
-        labels=[str(x) for x in by_label.index],
-        suppliers=int(detail["siret"].nunique()),
+        site_ids=sorted({int(d.site_id) for d in detail}),
+        sample_labels=labels[:3],
+        labels=labels,
+        suppliers=max(
+            [int(row.supplier_count or 1)]
+            + ([int(d.supplier_count) for d in detail] if site is None else [])
+        ),
     )
 
 
 def _details(
-    session: Session, user: User, keys: Sequence[str], site_id: int | None
-) -> dict[str, pd.DataFrame]:
-    """The page's groups' unmapped lines in scope, summed by lycée, supplier, reference and
-    label (lines found by indexed key in ``article_group_lines``)."""
+    session: Session, level: sa.ColumnElement[bool], site: int | None, keys: Sequence[str]
+) -> dict[str, list[Any]]:
+    """The lycées' rows (within scope and the lycée filter) of the page's groups."""
     if not keys:
         return {}
-    lines = ArticleGroupLine.__table__.c
-    base = unmapped_clause(user, [site_id] if site_id is not None else None)
-    t = PurchaseLine.__table__.c
-    stmt = (
-        sa.select(
-            lines.key,
-            t.site_id,
-            t.supplier_siret,
-            t.reference,
-            t.label,
-            sa.func.max(t.supplier_name),
-            sa.func.count(),
-        )
-        .select_from(PurchaseLine.__table__.join(ArticleGroupLine.__table__, lines.line_id == t.id))
-        .where(base, lines.key.in_(sorted(set(keys))))
-        .group_by(lines.key, t.site_id, t.supplier_siret, t.reference, t.label)
-    )
-    columns = ["key", "site_id", "siret", "reference", "label", "supplier_name", "n"]
-    df = pd.DataFrame(session.execute(stmt).all(), columns=columns)
-    df["siret"] = df["siret"].fillna("").astype(str).str.strip()
-    df["reference"] = df["reference"].fillna("").astype(str).str.strip()
-    df["label"] = df["label"].fillna("").astype(str)
-    return {str(k): part for k, part in df.groupby("key", sort=False)}
+    g = ArticleGroupRow
+    where = [g.key.in_(sorted(set(keys))), g.site_id != REGION]
+    if site != REGION:  # one lycée, or the user's lycées (the region row: every lycée's rows)
+        where.append(level)
+    columns = [g.key, g.site_id, g.line_count]
+    if site is None:  # summed over the user's lycées: the display comes from its lycées' rows
+        columns += [getattr(g, c) for c in _DISPLAY]
+    rows = session.execute(sa.select(*columns).where(*where)).all()
+    out: dict[str, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.key, []).append(r)
+    return out
 
 
 def _decorate(
@@ -414,6 +460,9 @@ def _decorate(
         suppliers=[g.supplier_siret for g in groups],
         references=[g.reference for g in groups],
     )
+    by_group: dict[int, list[dict[str, Any]]] = {}
+    for row in suggestions.to_dict("records"):  # one conversion for the page
+        by_group.setdefault(int(row["input_index"]), []).append(row)
     matrices = matrix_entries(session, [(g.supplier_siret, g.reference) for g in groups])
     statuses = anomaly_statuses(session, user, groups, site_id)
     for i, group in enumerate(groups):
@@ -422,7 +471,7 @@ def _decorate(
         group.quality, group.origin = norm.signals.quality, norm.signals.origin
         group.suggestions = [
             {**row, "highlight": highlight(row["label"], row["matched_words"])}
-            for row in suggestions[suggestions["input_index"] == i].to_dict("records")
+            for row in by_group.get(i, ())
             if row["source"] != "fuzzy" or row["score"] >= MIN_SCORE
         ]
         group.anomalies = statuses.get(group.key, {})
