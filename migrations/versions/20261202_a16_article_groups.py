@@ -55,11 +55,13 @@ def upgrade():
     )
     op.create_index('ix_article_groups_oldest', 'article_groups', ['site_id', 'head_oldest', 'oldest', 'line_count'])
     op.create_index('ix_article_groups_lines', 'article_groups', ['site_id', 'head_lines', 'line_count', 'oldest'])
-    op.create_index('ix_article_groups_cluster', 'article_groups', ['site_id', 'cluster_key'])
+    op.create_index('ix_article_groups_cluster', 'article_groups', ['cluster_key', 'site_id'])
     op.create_index('ix_article_groups_fingerprint', 'article_groups', ['site_id', 'fingerprint'])
     op.create_index('ix_article_groups_key', 'article_groups', ['key'])
     op.create_index('ix_article_groups_suppliers', 'article_groups', ['site_id', 'suppliers'])
-    op.create_index('ix_anomalies_rule_group', 'anomalies', ['rule_code', 'group_key', 'status'])
+    op.create_index('ix_article_groups_supplier', 'article_groups', ['site_id', 'supplier_siret'])
+    op.create_index('ix_article_groups_supplier_count', 'article_groups', ['site_id', 'supplier_count'])
+    op.create_index('ix_anomalies_rule_group', 'anomalies', ['rule_code', 'group_key', 'site_id', 'status', 'owner_role'])
     # Existing lines: the groups are built from them (pure SQL is not enough: a label group's
     # key is the engine's normalised label), so the application's rebuild runs here.
     from workbench.matching.groups import rebuild_on_connection

@@ -8,6 +8,7 @@ the templates' vocabulary; their implementation is Babel's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from zoneinfo import ZoneInfo
 
@@ -53,6 +54,12 @@ def format_number(value: float | int | None, decimals: int = 0) -> str:
     rounded = round(float(value), decimals)
     if rounded == 0:
         rounded = 0.0  # never « -0 » or « -0,0 »
+    return _format_decimal(rounded, decimals)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _format_decimal(rounded: float, decimals: int) -> str:
+    """Babel's formatting of a rounded number, memoised (pages format hundreds of them)."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(rounded, format=pattern, locale=LOCALE)
 

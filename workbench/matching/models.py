@@ -79,10 +79,13 @@ class ArticleGroupRow(Base):
         # the page's two orders, over the first group of each cluster
         sa.Index("ix_article_groups_oldest", "site_id", "head_oldest", "oldest", "line_count"),
         sa.Index("ix_article_groups_lines", "site_id", "head_lines", "line_count", "oldest"),
-        sa.Index("ix_article_groups_cluster", "site_id", "cluster_key"),
+        sa.Index("ix_article_groups_cluster", "cluster_key", "site_id"),
         sa.Index("ix_article_groups_fingerprint", "site_id", "fingerprint"),
         sa.Index("ix_article_groups_key", "key"),
         sa.Index("ix_article_groups_suppliers", "site_id", "suppliers"),
+        # the supplier filter: the group's supplier, or one of the suppliers of a label group
+        sa.Index("ix_article_groups_supplier", "site_id", "supplier_siret"),
+        sa.Index("ix_article_groups_supplier_count", "site_id", "supplier_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

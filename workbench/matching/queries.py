@@ -24,6 +24,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -214,7 +215,16 @@ def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
     g = ArticleGroupRow
     where = []
     if filt.supplier:
-        where.append(g.sirets.like(f"%|{_like_escape(filt.supplier)}|%", escape="\\"))
+        # the row's main supplier, or (indexed OR) one of the suppliers of a many-supplier row
+        where.append(
+            sa.or_(
+                g.supplier_siret == filt.supplier,
+                sa.and_(
+                    g.supplier_count > 1,
+                    g.sirets.like(f"%|{_like_escape(filt.supplier)}|%", escape="\\"),
+                ),
+            )
+        )
     if filt.search:
         needle = fold(filt.search).strip()
         options = {needle, needle.replace(" ", "")} - {""}
@@ -245,13 +255,13 @@ def _level(user: User, filt: GroupFilter) -> tuple[int | None, sa.ColumnElement[
 def _group_rows(
     user: User, filt: GroupFilter, site: int | None, level: sa.ColumnElement[bool]
 ) -> sa.Subquery:
-    """The user's groups with the filters, one row per group (``key``, ``cluster_key``,
-    figures, displayed label and supplier)."""
+    """The user's groups with the filters, one row per group: ``key``, ``cluster_key`` and
+    the figures the page sorts on (the displayed columns are read for the page's groups only,
+    :func:`_display`)."""
     g = ArticleGroupRow
     filters = _filters(filt)
     if site is not None:
         columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
-        columns += [getattr(g, c) for c in _DISPLAY]
         return sa.select(*columns).where(level, *filters).subquery("g")
     stmt = sa.select(
         g.key,
@@ -259,11 +269,31 @@ def _group_rows(
         sa.func.sum(g.line_count).label("line_count"),
         sa.func.sum(g.amount).label("amount"),
         sa.func.min(g.oldest).label("oldest"),
-        *(sa.func.max(getattr(g, c)).label(c) for c in _DISPLAY),
     ).where(level)
     if filters:
         stmt = stmt.where(g.key.in_(sa.select(g.key).where(level, *filters)))
     return stmt.group_by(g.key, g.cluster_key).subquery("g")
+
+
+def _display(
+    session: Session, level: sa.ColumnElement[bool], site: int | None, rows: Sequence[Any]
+) -> list[Any]:
+    """``rows`` (key, cluster, figures, rank) with their displayed columns."""
+    if not rows:
+        return []
+    g = ArticleGroupRow
+    keys = sorted({r.key for r in rows})
+    if site is not None:
+        stmt = sa.select(g.key, *(getattr(g, c) for c in _DISPLAY)).where(level, g.key.in_(keys))
+    else:
+        stmt = (
+            sa.select(g.key, *(sa.func.max(getattr(g, c)).label(c) for c in _DISPLAY))
+            .where(level, g.key.in_(keys))
+            .group_by(g.key)
+        )
+    found = {r.key: r._mapping for r in session.execute(stmt)}
+    empty = dict.fromkeys(_DISPLAY)
+    return [SimpleNamespace(**{**empty, **found.get(r.key, {}), **r._mapping}) for r in rows]
 
 
 def _order(rows: Any, sort: str) -> list[Any]:
@@ -303,7 +333,6 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
         )
         total_groups = session.scalar(sa.select(sa.func.count()).where(level, head.is_(True)))
         columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
-        columns += [getattr(g, c) for c in _DISPLAY]
         columns += [g.cluster_size.label("size"), sa.literal(1).label("rn")]
         heads = session.execute(
             sa.select(*columns)
@@ -327,10 +356,11 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
             )
         ).one()
         heads = []
-    rank = sa.func.row_number().over(
-        partition_by=rows.c.cluster_key, order_by=_order(rows, filt.sort)
-    )
-    size = sa.func.count().over(partition_by=rows.c.cluster_key)
+    # partition by an expression: SQLite would otherwise walk the whole cluster index (every
+    # row of the level) to get the rows in cluster order, instead of using the filters' indexes
+    cluster = rows.c.cluster_key.concat("")
+    rank = sa.func.row_number().over(partition_by=cluster, order_by=_order(rows, filt.sort))
+    size = sa.func.count().over(partition_by=cluster)
     ranked = sa.select(rows, rank.label("rn"), size.label("size")).subquery("r")
     if not total_groups:
         return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
@@ -354,6 +384,7 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
             )
             .order_by(ranked.c.cluster_key, ranked.c.rn)
         ).all()
+    heads, others = _display(session, level, site, heads), _display(session, level, site, others)
     details = _details(session, level, site, [h.key for h in heads])
     groups = [_group(h, details.get(h.key, []), site) for h in heads]
     variants: dict[str, list[ArticleGroup]] = {}
@@ -368,6 +399,26 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
     )
     page.variants = variants
     return page
+
+
+def cluster_variants(
+    session: Session, user: User, key: str, site_id: int | None = None, sort: str = "anciens"
+) -> list[str]:
+    """The keys of the near variants shown with the group ``key`` (its cluster's other groups
+    within the user's scope, in the page's order, at most :data:`VARIANTS_MAX`): what one
+    decision on the card maps, looked up again on the server."""
+    filt = GroupFilter(site_id=site_id, sort=sort if sort in SORTS else "anciens")
+    site, level = _level(user, filt)
+    rows = _group_rows(user, filt, site, level)
+    cluster = sa.select(rows.c.cluster_key).where(rows.c.key == key).scalar_subquery()
+    keys = session.scalars(
+        sa.select(rows.c.key)
+        .where(rows.c.cluster_key == cluster)
+        .order_by(*_order(rows, filt.sort))
+    ).all()
+    if key not in keys:
+        return []
+    return [k for k in keys if k != key][:VARIANTS_MAX] if keys[0] == key else []
 
 
 def _variant(row: Any) -> ArticleGroup:

@@ -92,6 +92,24 @@ def articles():  # type: ignore[no-untyped-def]
     )
 
 
+def _variants(group: str | None, site: str | None) -> list[str]:
+    """The card's near variants: posted one by one, or (« variantes ») looked up again."""
+    posted = [v for v in request.form.getlist("variant") if v][:50]
+    if posted or not request.form.get("variantes") or not group:
+        return posted
+    try:
+        site_ids = _site_ids(site)
+    except ValidationError:
+        return []
+    return queries.cluster_variants(
+        db.session,
+        current_user,
+        group,
+        site_ids[0] if site_ids else None,
+        request.form.get("variantes") or "anciens",
+    )
+
+
 def _map_with_variants(form: MapForm, variants: list[str]):  # type: ignore[no-untyped-def]
     """One decision for a group and its near variants (each mapped like its own group)."""
     pairs = [(form.group.data, form.code.data)] + [(v, form.code.data) for v in variants]
@@ -117,7 +135,7 @@ def map_group():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         _flash_errors(form)
         return _back()
-    variants = [v for v in request.form.getlist("variant") if v][:50]
+    variants = _variants(form.group.data, form.site.data)
     if variants and not form.all_sites.data:
         try:
             return _map_with_variants(form, variants)
@@ -161,7 +179,7 @@ def reject():  # type: ignore[no-untyped-def]
         _flash_errors(form)
         return _back()
     try:
-        for group in [form.group.data, *[v for v in request.form.getlist("variant") if v][:50]]:
+        for group in [form.group.data, *_variants(form.group.data, form.site.data)]:
             operations.reject_for_group(
                 db.session,
                 current_user,

@@ -69,7 +69,10 @@ class Anomaly(VersionedMixin, Base):
         sa.Index("ix_anomalies_record", "record_kind", "record_id"),
         sa.Index("ix_anomalies_rule_status", "rule_code", "status"),
         # « Articles à rattacher »: a page's groups' statuses, by rule and indexed group key
-        sa.Index("ix_anomalies_rule_group", "rule_code", "group_key", "status"),
+        # (covering, also for a canteen's lycées)
+        sa.Index(
+            "ix_anomalies_rule_group", "rule_code", "group_key", "site_id", "status", "owner_role"
+        ),
         # Queues read active anomalies only, oldest first (keyset on first_seen_at, id), per
         # rule code within a scope: partial indexes matching each filter and order.
         *(
