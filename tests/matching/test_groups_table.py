@@ -318,3 +318,42 @@ def test_near_variant_groups_on_different_pages_are_one_cluster(session, make):
     second = queries.group_page(session, user, queries.GroupFilter(per_page=1, page=2))
     assert [g.key for g in second.groups] == [f"ref:{OTHER}|P1"] and not second.variants
     assert_exact(session)
+
+
+def test_one_decision_maps_the_cluster_the_server_looks_up_again(client, session, make):
+    make.nomenclature_item(code="T-CAROTTE", label="Carotte râpée", family="FRUITS_ET_LEGUMES")
+    site, other_site = make.site(), make.site()
+    canteen = make.user(role="canteen", sites=[site])
+    a = make.supplier(siret=OTHER, name="Primeurs A")
+    b = make.supplier(siret="35600000000048", name="Primeurs B")
+    mine = [
+        make.purchase_line(
+            site,
+            label="CAROTTES RAPEES 5KG",
+            supplier=a,
+            reference="CR5",
+            line_date=dt.date(2026, 1, 1),
+        ),
+        make.purchase_line(site, label="Carottes rapées seau 2,5 kg", supplier=b, reference="X9"),
+    ]
+    theirs = make.purchase_line(other_site, label="CAROTTES RAPEES 2KG", supplier=a, reference="C2")
+    assert queries.cluster_variants(session, canteen, f"ref:{OTHER}|CR5") == [
+        "ref:35600000000048|X9"
+    ]
+    client.login(canteen.email)
+    html = client.get("/articles").get_data(as_text=True)
+    assert 'name="variantes" value="anciens"' in html and f"ref:{OTHER}|C2" not in html
+    client.post_form(
+        "/articles/rattacher",
+        {
+            "group": f"ref:{OTHER}|CR5",
+            "variantes": "anciens",
+            "code": "T-CAROTTE",
+            "site": "",
+            "next": "/articles",
+        },
+    )
+    session.expire_all()
+    assert {line.nomenclature_code for line in mine} == {"T-CAROTTE"}
+    assert theirs.nomenclature_code is None  # another lycée's variant is not in the cluster
+    assert_exact(session)

@@ -358,35 +358,65 @@ def _fingerprints(connection: Connection) -> dict[str, tuple[str, str]]:
     return {fp: (label, cluster) for fp, label, cluster in rows}
 
 
+def _present(connection: Connection, fingerprints: set[str]) -> dict[str, str]:
+    """``{fingerprint: cluster key}`` of those ``fingerprints`` some region-wide row has
+    (index ``ix_article_groups_fingerprint``)."""
+    g = GROUPS.c
+    out: dict[str, str] = {}
+    for chunk in _chunks(sorted(fingerprints - {""})):
+        rows = connection.execute(
+            sa.select(g.fingerprint, sa.func.min(g.cluster_key))
+            .where(g.site_id == REGION, g.fingerprint.in_(chunk))
+            .group_by(g.fingerprint)
+        )
+        out.update({fp: cluster for fp, cluster in rows})
+    return out
+
+
 def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
-    """Recompute the ``article_groups`` rows of ``keys`` (``None``: all), then the clusters."""
-    before = {} if keys is None else _fingerprints(connection)
+    """Recompute the ``article_groups`` rows of ``keys`` (``None``: all), then the clusters.
+
+    The queue is re-clustered only when its set of fingerprints changed (a fingerprint came
+    or went: looked up for the fingerprints of ``keys`` only); otherwise a new row takes the
+    cluster its fingerprint already has."""
+    g = GROUPS.c
     touched: set[str] = set()
+    changed: dict[str, str] = {}
+    kept: dict[str, tuple[str, str]] = {}
     if keys is None:
         connection.execute(sa.delete(GROUPS))
         rows = group_rows(_aggregate(connection, None))
+        clusters = cluster_keys(dict(zip(rows["fingerprint"], rows["label"], strict=True)))
     else:
         ordered = sorted(keys)
-        for chunk in _chunks(ordered):
-            touched.update(
-                connection.scalars(
-                    sa.select(GROUPS.c.cluster_key).where(GROUPS.c.key.in_(chunk)).distinct()
-                ).all()
-            )
-            connection.execute(sa.delete(GROUPS).where(GROUPS.c.key.in_(chunk)))
         rows = group_rows(_aggregate(connection, ordered))
-    kept = {} if keys is None else _fingerprints(connection)
-    new_fps = dict(zip(rows["fingerprint"], rows["label"], strict=True))
-    labels = {fp: label for fp, (label, _) in kept.items()}
-    labels.update({fp: label for fp, label in new_fps.items() if fp not in labels})
-    if keys is not None and set(labels) == set(before):
-        clusters = {fp: cluster for fp, (_, cluster) in before.items()}
-        changed: dict[str, str] = {}
-    else:
-        clusters = cluster_keys(labels)
-        changed = {
-            fp: clusters[fp] for fp, (_, old) in kept.items() if fp and clusters.get(fp) != old
-        }
+        old_fps: set[str] = set()
+        for chunk in _chunks(ordered):
+            for fp, cluster in connection.execute(
+                sa.select(g.fingerprint, g.cluster_key)
+                .where(g.key.in_(chunk), g.site_id == REGION)
+                .distinct()
+            ):
+                old_fps.add(fp)
+                touched.add(cluster)
+        candidates = old_fps | set(rows["fingerprint"])
+        before = _present(connection, candidates)
+        for chunk in _chunks(ordered):
+            connection.execute(sa.delete(GROUPS).where(g.key.in_(chunk)))
+        after = set(_present(connection, candidates)) | (set(rows["fingerprint"]) - {""})
+        if after == set(before):
+            clusters = before
+        else:
+            kept = _fingerprints(connection)
+            labels = {fp: label for fp, (label, _) in kept.items()}
+            for fp, label in zip(rows["fingerprint"], rows["label"], strict=True):
+                labels.setdefault(fp, label)
+            clusters = cluster_keys(labels)
+            changed = {
+                fp: clusters[fp] for fp, (_, old) in kept.items() if fp and clusters.get(fp) != old
+            }
+            touched.update(changed.values())
+            touched.update(cluster for fp, (_, cluster) in kept.items() if fp in changed)
     rows["cluster_key"] = [
         clusters.get(fp) or _digest("g:" + key)
         for fp, key in zip(rows["fingerprint"], rows["key"], strict=True)
@@ -394,15 +424,13 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
     if keys is None:
         rows = flag_heads(rows)
     touched.update(rows["cluster_key"])
-    touched.update(changed.values())
-    touched.update(cluster for fp, (_, cluster) in kept.items() if fp in changed)
     records = _records(rows)
     for chunk in _chunks(records, 5000):
         connection.execute(sa.insert(GROUPS), list(chunk))
     if changed:
         connection.execute(
             sa.update(GROUPS)
-            .where(GROUPS.c.fingerprint == sa.bindparam("fp"))
+            .where(g.fingerprint == sa.bindparam("fp"))
             .values(cluster_key=sa.bindparam("ck")),
             [{"fp": fp, "ck": ck} for fp, ck in changed.items()],
         )

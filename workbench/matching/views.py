@@ -63,7 +63,8 @@ def _flash_errors(form) -> None:  # type: ignore[no-untyped-def]
 @roles_required(*ROLES)
 def articles():  # type: ignore[no-untyped-def]
     filt = queries.GroupFilter.from_args(request.args)
-    filt.per_page = int(current_app.config["PAGE_SIZE"])
+    # the PAGE_SIZE setting, at most PER_PAGE cards (each carries its suggestions and forms)
+    filt.per_page = max(1, min(int(current_app.config["PAGE_SIZE"]), queries.PER_PAGE))
     page = queries.group_page(db.session, current_user, filt)
     variants = page.variants
     invalid, invalid_total = invalid_code_lines(db.session, current_user)
