@@ -24,8 +24,10 @@ the demo loader).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -135,6 +137,11 @@ def _move_lines(connection: Connection, ids: Sequence[int]) -> set[str]:
 
 
 # -- article_groups ------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=262_144)
+def _fingerprint(label: str) -> str:
+    return normalise(label).fingerprint
+
+
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:32]
 
@@ -189,6 +196,7 @@ def _aggregate(connection: Connection, keys: Sequence[str] | None) -> pd.DataFra
     df["label"] = df["label"].fillna("").astype(str)
     df["n"] = df["n"].astype("int64")
     df["amount"] = df["amount"].astype(float)
+    df["oldest"] = pd.to_datetime(df["oldest"])
     return df
 
 
@@ -212,8 +220,31 @@ def _terms(df: pd.DataFrame) -> pd.Series:
     )
 
 
-def _joined(values: pd.Series) -> str:
-    return "\n".join(sorted({v for v in values if v}))
+def _row_keys(df: pd.DataFrame, by: list[str]) -> list[Any]:
+    return (
+        list(zip(*(df[c].tolist() for c in by), strict=True)) if len(by) > 1 else df[by[0]].tolist()
+    )
+
+
+def _texts(df: pd.DataFrame, by: list[str]) -> dict[str, dict[Any, str]]:
+    """The text columns of each ``by`` group, in one pass over the aggregated rows (no
+    per-group pandas call)."""
+    sirets: dict[Any, set[str]] = defaultdict(set)
+    suppliers: dict[Any, set[str]] = defaultdict(set)
+    terms: dict[Any, set[str]] = defaultdict(set)
+    names = df["supplier_name"].fillna("").astype(str).tolist()
+    for key, siret, name, term in zip(
+        _row_keys(df, by), df["siret"].tolist(), names, df["terms"].tolist(), strict=True
+    ):
+        sirets[key].add(siret)
+        if siret:
+            suppliers[key].add(f"{siret}\t{name}")
+        terms[key].update(t for t in term.split("\n") if t)
+    return {
+        "sirets": {k: "|" + "|".join(sorted(v)) + "|" for k, v in sirets.items()},
+        "suppliers": {k: "\n".join(sorted(v)) for k, v in suppliers.items()},
+        "search_text": {k: "\n".join(sorted(v)) for k, v in terms.items()},
+    }
 
 
 def _rows_of(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -224,33 +255,32 @@ def _rows_of(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         [*by, "n", "label"], ascending=[*asc, False, True], kind="mergesort"
     )
     top_label = ordered.drop_duplicates(by)
-    all_labels = ordered.groupby(by, sort=False)["label"].agg("\n".join).rename("labels")
+    all_labels: dict[Any, list[str]] = defaultdict(list)
+    for key, label in zip(_row_keys(ordered, by), ordered["label"].tolist(), strict=True):
+        all_labels[key].append(label)
     top = df.sort_values(
         [*by, "n", "siret", "reference", "label"],
         ascending=[*asc, False, True, True, True],
         kind="mergesort",
     ).drop_duplicates(by)
-    grouped = df.groupby(by, sort=False)
-    out = grouped.agg(
+    out = df.groupby(by, sort=False).agg(
         line_count=("n", "sum"),
         amount=("amount", "sum"),
         oldest=("oldest", "min"),
         label_count=("label", "nunique"),
         supplier_count=("siret", "nunique"),
     )
-    out["sirets"] = grouped["siret"].agg(lambda s: "|" + "|".join(sorted(set(s))) + "|")
-    pairs = df["siret"] + "\t" + df["supplier_name"].fillna("").astype(str)
-    out["suppliers"] = pairs[df["siret"] != ""].groupby([df[c] for c in by]).agg(_joined)
-    out["search_text"] = df["terms"].groupby([df[c] for c in by]).agg(_joined)
-    out = out.join(top_label.set_index(by)[["label"]]).join(all_labels)
+    index = out.index.tolist()
+    for column, values in _texts(df, by).items():
+        out[column] = [values.get(k, "") for k in index]
+    out["labels"] = ["\n".join(all_labels[k]) for k in index]
+    out = out.join(top_label.set_index(by)[["label"]])
     out = out.join(
         top.set_index(by)[["siret", "supplier_name", "reference"]].rename(
             columns={"siret": "supplier_siret"}
         )
     )
-    out = out.reset_index()
-    out["suppliers"] = out["suppliers"].fillna("")
-    return out
+    return out.reset_index()
 
 
 def group_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -259,7 +289,7 @@ def group_rows(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=_ROW_COLUMNS)
     df = df.assign(terms=_terms(df))
     region = _rows_of(df, ["key"]).assign(site_id=REGION)
-    region["fingerprint"] = region["label"].map(lambda label: normalise(label).fingerprint)
+    region["fingerprint"] = region["label"].map(_fingerprint)
     sites = _rows_of(df, ["key", "site_id"])
     sites = sites.merge(region[["key", "fingerprint"]], on="key", how="left")
     rows = pd.concat([region, sites], ignore_index=True)
@@ -303,8 +333,9 @@ def flag_heads(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.drop(columns="_neg")
 
 
-def _reflag(connection: Connection, clusters: set[str]) -> None:
-    """Recompute the flags of the rows of ``clusters`` (every level); update those that moved."""
+def _reflag(connection: Connection, clusters: set[str], new: pd.DataFrame) -> pd.DataFrame:
+    """Recompute the flags of the stored rows of ``clusters`` (every level) with the ``new``
+    rows about to be inserted: update the stored rows that moved, return ``new`` flagged."""
     g = GROUPS.c
     columns = ["id", "site_id", "cluster_key", "oldest", "line_count", "key"]
     flags = ["cluster_size", "head_oldest", "head_lines"]
@@ -315,10 +346,22 @@ def _reflag(connection: Connection, clusters: set[str]) -> None:
                 sa.select(*[g[c] for c in columns + flags]).where(g.cluster_key.in_(chunk))
             ).all()
         )
-    if not found:
-        return
     before = pd.DataFrame(found, columns=columns + flags)
-    after = flag_heads(before[columns])
+    stored = len(before)
+    parts = [before[columns]] if stored else []
+    if len(new):
+        parts.append(new.assign(id=-1)[columns])
+    if not parts:
+        return new
+    both = pd.concat(parts, ignore_index=True).astype({"line_count": "int64"})
+    both["oldest"] = pd.to_datetime(both["oldest"])
+    flagged = flag_heads(both)
+    new = new.copy()
+    for flag in flags:
+        new[flag] = flagged[flag].to_numpy()[stored:]
+    if not stored:
+        return new
+    after = flagged.iloc[:stored]
     moved = after[
         (after["cluster_size"].to_numpy() != before["cluster_size"].to_numpy())
         | (after["head_oldest"].to_numpy() != before["head_oldest"].astype(bool).to_numpy())
@@ -344,6 +387,7 @@ def _reflag(connection: Connection, clusters: set[str]) -> None:
                 )
             ],
         )
+    return new
 
 
 def _fingerprints(connection: Connection) -> dict[str, tuple[str, str]]:
@@ -421,21 +465,21 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
         clusters.get(fp) or _digest("g:" + key)
         for fp, key in zip(rows["fingerprint"], rows["key"], strict=True)
     ]
-    if keys is None:
-        rows = flag_heads(rows)
-    touched.update(rows["cluster_key"])
-    records = _records(rows)
-    for chunk in _chunks(records, 5000):
-        connection.execute(sa.insert(GROUPS), list(chunk))
-    if changed:
+    if changed:  # stored rows whose cluster moved (new rows have theirs already)
         connection.execute(
             sa.update(GROUPS)
             .where(g.fingerprint == sa.bindparam("fp"))
             .values(cluster_key=sa.bindparam("ck")),
             [{"fp": fp, "ck": ck} for fp, ck in changed.items()],
         )
-    if keys is not None and touched:
-        _reflag(connection, touched)
+    if keys is None:
+        rows = flag_heads(rows)
+    else:
+        touched.update(rows["cluster_key"])
+        rows = _reflag(connection, touched, rows)
+    records = _records(rows)
+    for chunk in _chunks(records, 5000):
+        connection.execute(sa.insert(GROUPS), list(chunk))
 
 
 def refresh_lines(session_or_connection: Session | Connection, ids: Iterable[int] | None) -> None:
