@@ -46,7 +46,7 @@ LINES = ArticleGroupLine.__table__
 GROUPS = ArticleGroupRow.__table__
 PL = PurchaseLine.__table__
 #: Ids or keys per ``IN (...)`` list.
-CHUNK = 2000
+CHUNK = 5000
 #: Above this many changed lines, everything is rebuilt in one pass.
 FULL_REBUILD_LINES = 300_000
 #: Columns of a purchase line that decide its group or the group's figures.
@@ -303,20 +303,21 @@ def group_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _records(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for record in rows.to_dict("records"):
-        oldest = record["oldest"]
-        record["oldest"] = None if pd.isna(oldest) else pd.Timestamp(oldest).date()
-        record["line_count"] = int(record["line_count"])
-        record["label_count"] = int(record["label_count"])
-        record["supplier_count"] = int(record["supplier_count"])
-        record["site_id"] = int(record["site_id"])
-        record["cluster_size"] = int(record["cluster_size"])
-        record["head_oldest"] = bool(record["head_oldest"])
-        record["head_lines"] = bool(record["head_lines"])
-        record["amount"] = round(float(record["amount"]), 2)
-        out.append(record)
-    return out
+    """Insertable dicts of native values, the columns converted once each."""
+    if rows.empty:
+        return []
+    columns: dict[str, list[Any]] = {c: rows[c].tolist() for c in _ROW_COLUMNS}
+    oldest = pd.to_datetime(rows["oldest"])
+    columns["oldest"] = [None if pd.isna(v) else v.date() for v in oldest]
+    for name in ("line_count", "label_count", "supplier_count", "site_id", "cluster_size"):
+        columns[name] = [int(v) for v in rows[name].to_numpy()]
+    for name in ("head_oldest", "head_lines"):
+        columns[name] = [bool(v) for v in rows[name].to_numpy()]
+    columns["amount"] = [round(float(v), 2) for v in rows["amount"].to_numpy()]
+    for name in ("supplier_name", "reference"):
+        columns[name] = [None if v is None or v != v else v for v in columns[name]]
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def flag_heads(rows: pd.DataFrame) -> pd.DataFrame:
