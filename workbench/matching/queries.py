@@ -293,7 +293,24 @@ def _display(
         )
     found = {r.key: r._mapping for r in session.execute(stmt)}
     empty = dict.fromkeys(_DISPLAY)
-    return [SimpleNamespace(**{**empty, **found.get(r.key, {}), **r._mapping}) for r in rows]
+    return [SimpleNamespace(**{**empty, **found.get(r.key, {}), **vars(r)}) for r in rows]
+
+
+def _sort_key(sort: str) -> Any:
+    """The page's order in Python (as :func:`_order`; a missing date last)."""
+    far = dt.date.max
+
+    if sort == "anciens":
+        return lambda r: (r.oldest or far, -int(r.line_count or 0), r.key)
+    return lambda r: (-int(r.line_count or 0), r.oldest or far, r.key)
+
+
+def _clusters(rows: Sequence[Any], sort: str) -> dict[str, list[Any]]:
+    """``{cluster key: its rows in the page's order}``."""
+    out: dict[str, list[Any]] = {}
+    for r in sorted(rows, key=_sort_key(sort)):
+        out.setdefault(r.cluster_key, []).append(r)
+    return out
 
 
 def _order(rows: Any, sort: str) -> list[Any]:
@@ -321,69 +338,56 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
 
     Unfiltered, one level of rows (the region, or one lycée) pages on the maintained first
     group of each cluster (``head_oldest`` / ``head_lines``, indexed in both orders); with a
-    filter, or summed over several lycées, the first groups are ranked in the query."""
+    filter, or summed over several lycées, the filtered rows are read once (figures only) and
+    ranked here."""
     site, level = _level(user, filt)
     suppliers = supplier_choices(session, level)
     rows = _group_rows(user, filt, site, level)
     g = ArticleGroupRow
     head = g.head_oldest if filt.sort == "anciens" else g.head_lines
+    figures = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
     if site is not None and not (filt.supplier or filt.search):
         total_lines = session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(g.line_count), 0)).where(level)
         )
         total_groups = session.scalar(sa.select(sa.func.count()).where(level, head.is_(True)))
-        columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
-        columns += [g.cluster_size.label("size"), sa.literal(1).label("rn")]
-        heads = session.execute(
-            sa.select(*columns)
-            .where(level, head.is_(True))
-            .order_by(*_order(g.__table__, filt.sort))
-            .offset((filt.page - 1) * filt.per_page)
-            .limit(filt.per_page)
-        ).all()
+        heads = [
+            SimpleNamespace(**r._asdict(), rn=1)
+            for r in session.execute(
+                sa.select(*figures, g.cluster_size.label("size"))
+                .where(level, head.is_(True))
+                .order_by(*_order(g.__table__, filt.sort))
+                .offset((filt.page - 1) * filt.per_page)
+                .limit(filt.per_page)
+            )
+        ]
         clustered = [h.cluster_key for h in heads if h.size > 1]
-        if clustered:  # rank the page's clusters' rows only
-            rows = (
-                sa.select(*[g.__table__.c[c.name] for c in rows.c])
-                .where(level, g.cluster_key.in_(clustered))
-                .subquery("g")
-            )
-    else:
-        total_groups, total_lines = session.execute(
-            sa.select(
-                sa.func.count(sa.distinct(rows.c.cluster_key)),
-                sa.func.coalesce(sa.func.sum(rows.c.line_count), 0),
-            )
-        ).one()
-        heads = []
-    # partition by an expression: SQLite would otherwise walk the whole cluster index (every
-    # row of the level) to get the rows in cluster order, instead of using the filters' indexes
-    cluster = rows.c.cluster_key.concat("")
-    rank = sa.func.row_number().over(partition_by=cluster, order_by=_order(rows, filt.sort))
-    size = sa.func.count().over(partition_by=cluster)
-    ranked = sa.select(rows, rank.label("rn"), size.label("size")).subquery("r")
+        candidates = (
+            session.execute(sa.select(*figures).where(level, g.cluster_key.in_(clustered))).all()
+            if clustered
+            else []
+        )
+        clusters = _clusters(candidates, filt.sort)
+    else:  # one pass over the filtered rows, ranked here
+        candidates = session.execute(sa.select(rows)).all()
+        total_lines = sum(int(r.line_count or 0) for r in candidates)
+        clusters = _clusters(candidates, filt.sort)
+        total_groups = len(clusters)
+        firsts = sorted((m[0] for m in clusters.values()), key=_sort_key(filt.sort))
+        start = (filt.page - 1) * filt.per_page
+        heads = [
+            SimpleNamespace(**r._asdict(), size=len(clusters[r.cluster_key]), rn=1)
+            for r in firsts[start : start + filt.per_page]
+        ]
     if not total_groups:
         return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
-    if not heads and (site is None or filt.supplier or filt.search):
-        heads = session.execute(
-            sa.select(ranked)
-            .where(ranked.c.rn == 1)
-            .order_by(*_order(ranked, filt.sort))
-            .offset((filt.page - 1) * filt.per_page)
-            .limit(filt.per_page)
-        ).all()
-    clustered = [h.cluster_key for h in heads if h.size > 1]
     others = []
-    if clustered:
-        others = session.execute(
-            sa.select(ranked)
-            .where(
-                ranked.c.cluster_key.in_(clustered),
-                ranked.c.rn > 1,
-                ranked.c.rn <= VARIANTS_MAX + 1,
-            )
-            .order_by(ranked.c.cluster_key, ranked.c.rn)
-        ).all()
+    for h in heads:
+        members = [r for r in clusters.get(h.cluster_key, ()) if r.key != h.key]
+        others += [
+            SimpleNamespace(**r._asdict(), size=h.size, rn=i + 2)
+            for i, r in enumerate(members[:VARIANTS_MAX])
+        ]
     heads, others = _display(session, level, site, heads), _display(session, level, site, others)
     details = _details(session, level, site, [h.key for h in heads])
     groups = [_group(h, details.get(h.key, []), site) for h in heads]
