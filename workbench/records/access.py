@@ -89,6 +89,7 @@ def scope_clause(kind: str, user: User | None, *, figures: bool = False) -> sa.C
 
     Every query that reads records goes through it: record pages and history
     (:func:`load_scoped`), queues (``kind="anomaly"``, via ``rules.queries.scope_anomalies``),
+    the « Articles à rattacher » groups table (``kind="article_group"``: a canteen user's lycées),
     edit permissions, exports and, with ``figures=True``, indicators. Deny by default: an
     unknown role, an unknown kind or no user reads nothing.
     """
