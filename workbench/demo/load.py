@@ -360,6 +360,9 @@ def load_demo(
             "batches": {t: bt.id for t, bt in batches.items()},
         },
     )
+    from workbench.matching.groups import rebuild as rebuild_groups
+
+    rebuild_groups(session)  # the lines were bulk-inserted: build the article groups once
     seconds = time.perf_counter() - started
     logger.info("demo dataset loaded (seed %s, size %s) in %.1f s: %s", seed, size, seconds, counts)
     return DemoResult(

@@ -2,9 +2,11 @@
 
 from flask import Blueprint
 
-from workbench.matching import views
+from workbench.matching import groups, views
 
 bp = Blueprint("matching", __name__)
+# The groups table follows every change of purchase lines, in the same transaction.
+groups.install()
 bp.add_url_rule("/articles", "articles", views.articles)
 bp.add_url_rule("/articles/rattacher", "map_group", views.map_group, methods=["POST"])
 bp.add_url_rule("/articles/refuser", "reject", views.reject, methods=["POST"])

@@ -1,7 +1,6 @@
-"""``workbench match`` and ``workbench match-eval``: the engine on plain CSV files.
-
-Neither command needs a database or a Flask application: they are plain ``click`` commands,
-which ``FlaskGroup`` runs without loading the app.
+"""``workbench match`` and ``workbench match-eval``: the engine on plain CSV files (neither
+needs a database or a Flask application: plain ``click`` commands, which ``FlaskGroup`` runs
+without loading the app); ``workbench matching rebuild-groups``: the queue's groups table.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from flask.cli import with_appcontext
 
 from workbench.matching.engine import Matcher
 
@@ -96,4 +96,28 @@ def match_eval_command(nomenclature: str | None, per_item: int, seed: int) -> No
     click.echo(format_report(run_evaluation(nom, per_item=per_item, seed=seed)))
 
 
-COMMANDS = [match_command, match_eval_command]
+@click.group("matching")
+def matching_group() -> None:
+    """File « Articles à rattacher »."""
+
+
+@matching_group.command("rebuild-groups")
+@with_appcontext
+def rebuild_groups_command() -> None:
+    """Reconstruire la table des groupes d'articles à rattacher (après un chargement hors
+    application)."""
+    import time
+
+    from workbench.extensions import db
+    from workbench.matching.groups import rebuild
+
+    start = time.perf_counter()
+    count = rebuild(db.session)
+    db.session.commit()
+    click.echo(
+        f"Groupes d'articles à rattacher reconstruits : {count} groupe(s) "
+        f"en {time.perf_counter() - start:.1f} s."
+    )
+
+
+COMMANDS = [match_command, match_eval_command, matching_group]

@@ -24,15 +24,22 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.auth.models import User
+from workbench.auth.models import Role, User
 from workbench.matching.engine import Matcher, fold, normalise, stem
-from workbench.matching.models import MatchAlias, MatchRejection
+from workbench.matching.models import (
+    REGION,
+    ArticleGroupLine,
+    ArticleGroupRow,
+    MatchAlias,
+    MatchRejection,
+)
 from workbench.records.access import scope_clause
 from workbench.records.models import PurchaseLine
 from workbench.reference.models import FAMILIES, MatrixEntry, NomenclatureItem, Site, Supplier
@@ -45,6 +52,8 @@ PER_PAGE = 20
 #: Fuzzy suggestions scoring below this are noise, not shown (learned aliases always are).
 MIN_SCORE = 20.0
 #: Oldest first by default, as every queue (PRODUCT.md); "most lines" maps the most per decision.
+#: Variants shown (and mapped by one decision) with the first group of a cluster.
+VARIANTS_MAX = 9
 SORTS = {"anciens": "Plus anciens d'abord", "lignes": "Plus de lignes d'abord"}
 
 
@@ -115,28 +124,15 @@ def unmapped_clause(
     return sa.and_(*clauses)
 
 
-def group_labels(session: Session, base: sa.ColumnElement[bool], key: GroupKey) -> list[str]:
-    """Distinct raw labels, among lines matching ``base`` without reference, of a label group."""
-    labels = session.scalars(
-        sa.select(PurchaseLine.label).where(base, _no_reference()).distinct()
-    ).all()
-    return [label for label in labels if label_key(label) == key.label_key]
-
-
 def group_clause(
     session: Session, base: sa.ColumnElement[bool], key: GroupKey
 ) -> sa.ColumnElement[bool] | None:
-    """The WHERE clause of the group's lines among ``base``; ``None`` when it has no line."""
-    if key.kind == "reference":
-        return sa.and_(
-            base,
-            sa.func.trim(PurchaseLine.reference) == key.reference,
-            sa.func.trim(sa.func.coalesce(PurchaseLine.supplier_siret, "")) == key.siret,
-        )
-    labels = group_labels(session, base, key)
-    if not labels:
+    """The WHERE clause of the group's lines among ``base`` (looked up by indexed key in
+    ``article_group_lines``); ``None`` when the group has no unmapped line at all."""
+    lines = ArticleGroupLine.__table__.c
+    if not session.scalar(sa.select(sa.exists().where(lines.key == key.text))):
         return None
-    return sa.and_(base, _no_reference(), PurchaseLine.label.in_(labels))
+    return sa.and_(base, PurchaseLine.id.in_(sa.select(lines.line_id).where(lines.key == key.text)))
 
 
 # -- the queue -----------------------------------------------------------------------------------
@@ -189,6 +185,8 @@ class ArticleGroup:
     origin: tuple[str, ...] = ()
     matrix: dict[str, Any] | None = None
     anomalies: dict[str, int] = field(default_factory=dict)
+    #: Other groups of its near-variant cluster (some shown as ``GroupPage.variants``).
+    variant_count: int = 0
 
 
 @dataclass
@@ -199,113 +197,302 @@ class GroupPage:
     page: int
     per_page: int
     suppliers: list[tuple[str, str]]
+    #: ``{group key: its near variants}`` (the other groups of its cluster, at most
+    #: :data:`VARIANTS_MAX`).
+    variants: dict[str, list[ArticleGroup]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total_groups // self.per_page))
 
 
-def unmapped_rows(session: Session, user: User, site_id: int | None = None) -> pd.DataFrame:
-    """Unmapped lines aggregated by (supplier_siret, reference, label), with their group keys."""
-    base = unmapped_clause(user, [site_id] if site_id is not None else None)
-    t = PurchaseLine.__table__.c  # Core columns: no ORM row processing on this bulk read
-    stmt = (
-        sa.select(
-            t.supplier_siret,
-            t.reference,
-            t.label,
-            sa.func.max(t.supplier_name),
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(t.amount_ht), 0),
-            sa.func.min(t.line_date),
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
+    """Supplier and search filters on ``article_groups`` rows (any line of the row matches)."""
+    g = ArticleGroupRow
+    where = []
+    if filt.supplier:
+        # the row's main supplier, or (indexed OR) one of the suppliers of a many-supplier row
+        where.append(
+            sa.or_(
+                g.supplier_siret == filt.supplier,
+                sa.and_(
+                    g.supplier_count > 1,
+                    g.sirets.like(f"%|{_like_escape(filt.supplier)}|%", escape="\\"),
+                ),
+            )
         )
-        .where(base)
-        .group_by(t.supplier_siret, t.reference, t.label)
-    )
-    columns = ["siret", "reference", "label", "supplier_name", "n", "amount", "oldest"]
-    df = pd.DataFrame(session.connection().execute(stmt).all(), columns=columns)
-    df["siret"] = df["siret"].fillna("").astype(str).str.strip()
-    df["reference"] = df["reference"].fillna("").astype(str).str.strip()
-    df["amount"] = df["amount"].astype(float)
-    df["n"] = df["n"].astype("int64")
-    df["oldest"] = pd.to_datetime(df["oldest"])
-    df["label_key"] = df["label"].astype(str).map(label_key).astype(object)
-    df["key"] = ("ref:" + df["siret"] + "|" + df["reference"]).where(
-        df["reference"] != "", "lbl:" + df["label_key"]
-    )
-    return df
+    if filt.search:
+        needle = fold(filt.search).strip()
+        options = {needle, needle.replace(" ", "")} - {""}
+        where.append(
+            sa.or_(*(g.search_text.like(f"%{_like_escape(o)}%", escape="\\") for o in options))
+        )
+    return where
 
 
-def _search_mask(df: pd.DataFrame, search: str) -> pd.Series:
-    needle = fold(search).strip()
-    folded_label = df["label"].astype(str).map(_folded)
-    supplier = df["supplier_name"].fillna("").astype(str).map(_folded)
-    mask = (
-        folded_label.str.contains(needle, regex=False)
-        | df["label_key"].str.contains(needle, regex=False)
-        | df["reference"].str.lower().str.contains(needle, regex=False)
-        | supplier.str.contains(needle, regex=False)
-        | df["siret"].str.contains(needle.replace(" ", ""), regex=False)
-    )
-    return mask
+_DISPLAY = ("label", "labels", "supplier_siret", "supplier_name", "reference", "supplier_count")
+
+
+def _level(user: User, filt: GroupFilter) -> tuple[int | None, sa.ColumnElement[bool]]:
+    """The one ``site_id`` of the ``article_groups`` rows the user reads (an administrator: the
+    region-wide rows, or one lycée's; a canteen user: its lycée, or the one filtered), or
+    ``None`` when they are summed over its lycées; and the clause of the scope's rows."""
+    scope = scope_clause("article_group", user)
+    if filt.site_id is not None:
+        return filt.site_id, sa.and_(scope, ArticleGroupRow.site_id == filt.site_id)
+    if user.role == Role.ADMIN:
+        return REGION, sa.and_(scope, ArticleGroupRow.site_id == REGION)
+    if len(user.site_ids) == 1:
+        site = next(iter(user.site_ids))
+        return site, sa.and_(scope, ArticleGroupRow.site_id == site)
+    return None, scope
+
+
+def _group_rows(
+    user: User, filt: GroupFilter, site: int | None, level: sa.ColumnElement[bool]
+) -> sa.Subquery:
+    """The user's groups with the filters, one row per group: ``key``, ``cluster_key`` and
+    the figures the page sorts on (the displayed columns are read for the page's groups only,
+    :func:`_display`)."""
+    g = ArticleGroupRow
+    filters = _filters(filt)
+    if site is not None:
+        columns = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
+        return sa.select(*columns).where(level, *filters).subquery("g")
+    stmt = sa.select(
+        g.key,
+        g.cluster_key,
+        sa.func.sum(g.line_count).label("line_count"),
+        sa.func.sum(g.amount).label("amount"),
+        sa.func.min(g.oldest).label("oldest"),
+    ).where(level)
+    if filters:
+        stmt = stmt.where(g.key.in_(sa.select(g.key).where(level, *filters)))
+    return stmt.group_by(g.key, g.cluster_key).subquery("g")
+
+
+def _display(
+    session: Session, level: sa.ColumnElement[bool], site: int | None, rows: Sequence[Any]
+) -> list[Any]:
+    """``rows`` (key, cluster, figures, rank) with their displayed columns."""
+    if not rows:
+        return []
+    g = ArticleGroupRow
+    keys = sorted({r.key for r in rows})
+    if site is not None:
+        stmt = sa.select(g.key, *(getattr(g, c) for c in _DISPLAY)).where(level, g.key.in_(keys))
+    else:
+        stmt = (
+            sa.select(g.key, *(sa.func.max(getattr(g, c)).label(c) for c in _DISPLAY))
+            .where(level, g.key.in_(keys))
+            .group_by(g.key)
+        )
+    found = {r.key: r._mapping for r in session.execute(stmt)}
+    empty = dict.fromkeys(_DISPLAY)
+    return [SimpleNamespace(**{**empty, **found.get(r.key, {}), **vars(r)}) for r in rows]
+
+
+def _sort_key(sort: str) -> Any:
+    """The page's order in Python (as :func:`_order`; a missing date last)."""
+    far = dt.date.max
+
+    if sort == "anciens":
+        return lambda r: (r.oldest or far, -int(r.line_count or 0), r.key)
+    return lambda r: (-int(r.line_count or 0), r.oldest or far, r.key)
+
+
+def _clusters(rows: Sequence[Any], sort: str) -> dict[str, list[Any]]:
+    """``{cluster key: its rows in the page's order}``."""
+    out: dict[str, list[Any]] = {}
+    for r in sorted(rows, key=_sort_key(sort)):
+        out.setdefault(r.cluster_key, []).append(r)
+    return out
+
+
+def _order(rows: Any, sort: str) -> list[Any]:
+    if sort == "anciens":
+        return [rows.c.oldest.asc(), rows.c.line_count.desc(), rows.c.key.asc()]
+    return [rows.c.line_count.desc(), rows.c.oldest.asc(), rows.c.key.asc()]
+
+
+def supplier_choices(session: Session, level: sa.ColumnElement[bool]) -> list[tuple[str, str]]:
+    """(SIRET, name) of the suppliers of the groups ``level`` selects, by name."""
+    names: dict[str, str] = {}
+    for text in session.scalars(sa.select(ArticleGroupRow.suppliers).where(level).distinct()):
+        for pair in (text or "").split("\n"):
+            siret, _, name = pair.partition("\t")
+            known = names.get(siret)
+            if siret and (known is None or (name and (not known or name < known))):
+                names[siret] = name
+    return sorted(((s, n or s) for s, n in names.items()), key=lambda t: t[1])
 
 
 def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
-    """One page of groups (keys, counts, amounts, oldest date, sites, sample labels)."""
-    df = unmapped_rows(session, user, filt.site_id)
-    supplier_names = (
-        df[df["siret"] != ""]
-        .sort_values("supplier_name", na_position="last")
-        .drop_duplicates("siret")[["siret", "supplier_name"]]
-    )
-    suppliers = sorted(
-        ((s, n or s) for s, n in supplier_names.itertuples(index=False)), key=lambda t: t[1]
-    )
-    if not df.empty and (filt.supplier or filt.search):
-        keep = pd.Series(True, index=df.index)
-        if filt.supplier:
-            keep &= df["siret"] == filt.supplier
-        if filt.search:
-            keep &= _search_mask(df, filt.search)
-        df = df[df["key"].isin(set(df.loc[keep, "key"]))]
-    if df.empty:
-        return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
-    agg = df.groupby("key", sort=False).agg(
-        n=("n", "sum"), amount=("amount", "sum"), oldest=("oldest", "min")
-    )
-    if filt.sort == "anciens":
-        agg = agg.sort_values(["oldest", "n"], ascending=[True, False], kind="mergesort")
-    else:
-        agg = agg.sort_values(["n", "oldest"], ascending=[False, True], kind="mergesort")
-    total_groups, total_lines = len(agg), int(agg["n"].sum())
-    start = (filt.page - 1) * filt.per_page
-    page_keys = agg.index[start : start + filt.per_page]
-    detail = df[df["key"].isin(set(page_keys))]
-    groups = []
-    for key in page_keys:
-        rows = detail[detail["key"] == key]
-        by_label = rows.groupby("label", sort=False)["n"].sum().sort_values(ascending=False)
-        top = rows.sort_values("n", ascending=False).iloc[0]
-        groups.append(
-            ArticleGroup(
-                key=key,
-                kind="reference" if key.startswith("ref:") else "label",
-                supplier_siret=str(top["siret"]),
-                supplier_name=top["supplier_name"],
-                reference=str(top["reference"]) or None,
-                label=str(by_label.index[0]),
-                label_key=label_key(str(by_label.index[0])),
-                line_count=int(agg.at[key, "n"]),
-                amount=float(agg.at[key, "amount"]),
-                oldest=agg.at[key, "oldest"].date(),
-                site_ids=[],
-                sample_labels=[str(label) for label in by_label.index[:3]],
-                labels=[str(label) for label in by_label.index],
-                suppliers=int(rows["siret"].nunique()),
-            )
+    """One page of near-variant clusters of groups, from the ``article_groups`` table (see
+    :mod:`workbench.matching.groups`): the first group of each cluster in the page's order,
+    and up to :data:`VARIANTS_MAX` of its variants.
+
+    Unfiltered, one level of rows (the region, or one lycée) pages on the maintained first
+    group of each cluster (``head_oldest`` / ``head_lines``, indexed in both orders); with a
+    filter, or summed over several lycées, the filtered rows are read once (figures only) and
+    ranked here."""
+    site, level = _level(user, filt)
+    suppliers = supplier_choices(session, level)
+    rows = _group_rows(user, filt, site, level)
+    g = ArticleGroupRow
+    head = g.head_oldest if filt.sort == "anciens" else g.head_lines
+    figures = [g.key, g.cluster_key, g.line_count, g.amount, g.oldest]
+    if site is not None and not (filt.supplier or filt.search):
+        total_lines = session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(g.line_count), 0)).where(level)
         )
+        total_groups = session.scalar(sa.select(sa.func.count()).where(level, head.is_(True)))
+        heads = [
+            SimpleNamespace(**r._asdict(), rn=1)
+            for r in session.execute(
+                sa.select(*figures, g.cluster_size.label("size"))
+                .where(level, head.is_(True))
+                .order_by(*_order(g.__table__, filt.sort))
+                .offset((filt.page - 1) * filt.per_page)
+                .limit(filt.per_page)
+            )
+        ]
+        clustered = [h.cluster_key for h in heads if h.size > 1]
+        candidates = (
+            session.execute(sa.select(*figures).where(level, g.cluster_key.in_(clustered))).all()
+            if clustered
+            else []
+        )
+        clusters = _clusters(candidates, filt.sort)
+    else:  # one pass over the filtered rows, ranked here
+        candidates = session.execute(sa.select(rows)).all()
+        total_lines = sum(int(r.line_count or 0) for r in candidates)
+        clusters = _clusters(candidates, filt.sort)
+        total_groups = len(clusters)
+        firsts = sorted((m[0] for m in clusters.values()), key=_sort_key(filt.sort))
+        start = (filt.page - 1) * filt.per_page
+        heads = [
+            SimpleNamespace(**r._asdict(), size=len(clusters[r.cluster_key]), rn=1)
+            for r in firsts[start : start + filt.per_page]
+        ]
+    if not total_groups:
+        return GroupPage([], 0, 0, filt.page, filt.per_page, suppliers)
+    others = []
+    for h in heads:
+        members = [r for r in clusters.get(h.cluster_key, ()) if r.key != h.key]
+        others += [
+            SimpleNamespace(**r._asdict(), size=h.size, rn=i + 2)
+            for i, r in enumerate(members[:VARIANTS_MAX])
+        ]
+    heads, others = _display(session, level, site, heads), _display(session, level, site, others)
+    details = _details(session, level, site, [h.key for h in heads])
+    groups = [_group(h, details.get(h.key, []), site) for h in heads]
+    variants: dict[str, list[ArticleGroup]] = {}
+    head_of = {h.cluster_key: h for h in heads}
+    for r in others:
+        variants.setdefault(head_of[r.cluster_key].key, []).append(_variant(r))
+    for group, h in zip(groups, heads, strict=True):
+        group.variant_count = int(h.size) - 1
     _decorate(session, user, groups, filt.site_id)
-    return GroupPage(groups, total_groups, total_lines, filt.page, filt.per_page, suppliers)
+    page = GroupPage(
+        groups, int(total_groups), int(total_lines), filt.page, filt.per_page, suppliers
+    )
+    page.variants = variants
+    return page
+
+
+def cluster_variants(
+    session: Session, user: User, key: str, site_id: int | None = None, sort: str = "anciens"
+) -> list[str]:
+    """The keys of the near variants shown with the group ``key`` (its cluster's other groups
+    within the user's scope, in the page's order, at most :data:`VARIANTS_MAX`): what one
+    decision on the card maps, looked up again on the server."""
+    filt = GroupFilter(site_id=site_id, sort=sort if sort in SORTS else "anciens")
+    site, level = _level(user, filt)
+    rows = _group_rows(user, filt, site, level)
+    cluster = sa.select(rows.c.cluster_key).where(rows.c.key == key).scalar_subquery()
+    keys = session.scalars(
+        sa.select(rows.c.key)
+        .where(rows.c.cluster_key == cluster)
+        .order_by(*_order(rows, filt.sort))
+    ).all()
+    if key not in keys:
+        return []
+    return [k for k in keys if k != key][:VARIANTS_MAX] if keys[0] == key else []
+
+
+def _variant(row: Any) -> ArticleGroup:
+    """A near variant shown with its cluster's first group (figures of its table row)."""
+    return ArticleGroup(
+        key=row.key,
+        kind="reference" if row.key.startswith("ref:") else "label",
+        supplier_siret="",
+        supplier_name=row.supplier_name,
+        reference=row.reference,
+        label=row.label,
+        label_key="",
+        line_count=int(row.line_count),
+        amount=float(row.amount or 0),
+        oldest=row.oldest,
+        site_ids=[],
+        sample_labels=[row.label],
+    )
+
+
+def _group(row: Any, detail: list[Any], site: int | None) -> ArticleGroup:
+    """An :class:`ArticleGroup` from its row and its lycées' rows within scope (summed over
+    several lycées: label and supplier of the lycée with the most lines)."""
+    if site is None:
+        detail = sorted(detail, key=lambda d: (-d.line_count, d.site_id))
+    source = row if site is not None or not detail else detail[0]
+    labels = [x for x in (source.labels or "").split("\n") if x]
+    if site is None:
+        for d in detail[1:]:
+            labels += [x for x in (d.labels or "").split("\n") if x and x not in labels]
+    label = str(source.label)
+    return ArticleGroup(
+        key=row.key,
+        kind="reference" if row.key.startswith("ref:") else "label",
+        supplier_siret=source.supplier_siret or "",
+        supplier_name=source.supplier_name,
+        reference=source.reference or None,
+        label=label,
+        label_key=label_key(label),
+        line_count=int(row.line_count),
+        amount=float(row.amount or 0),
+        oldest=row.oldest,
+        site_ids=sorted({int(d.site_id) for d in detail}),
+        sample_labels=labels[:3],
+        labels=labels,
+        suppliers=max(
+            [int(row.supplier_count or 1)]
+            + ([int(d.supplier_count) for d in detail] if site is None else [])
+        ),
+    )
+
+
+def _details(
+    session: Session, level: sa.ColumnElement[bool], site: int | None, keys: Sequence[str]
+) -> dict[str, list[Any]]:
+    """The lycées' rows (within scope and the lycée filter) of the page's groups."""
+    if not keys:
+        return {}
+    g = ArticleGroupRow
+    where = [g.key.in_(sorted(set(keys))), g.site_id != REGION]
+    if site != REGION:  # one lycée, or the user's lycées (the region row: every lycée's rows)
+        where.append(level)
+    columns = [g.key, g.site_id, g.line_count]
+    if site is None:  # summed over the user's lycées: the display comes from its lycées' rows
+        columns += [getattr(g, c) for c in _DISPLAY]
+    rows = session.execute(sa.select(*columns).where(*where)).all()
+    out: dict[str, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.key, []).append(r)
+    return out
 
 
 def _decorate(
@@ -314,10 +501,11 @@ def _decorate(
     """Sites, signals, suggestions, supplier matrix entries and anomaly statuses of a page."""
     if not groups:
         return
-    sites = group_sites(session, user, groups, site_id)
     site_names = dict(
         session.execute(
-            sa.select(Site.id, Site.name).where(Site.id.in_({s for v in sites.values() for s in v}))
+            sa.select(Site.id, Site.name).where(
+                Site.id.in_({s for g in groups for s in g.site_ids})
+            )
         ).all()
     )
     matcher = get_matcher(session)
@@ -327,16 +515,18 @@ def _decorate(
         suppliers=[g.supplier_siret for g in groups],
         references=[g.reference for g in groups],
     )
+    by_group: dict[int, list[dict[str, Any]]] = {}
+    for row in suggestions.to_dict("records"):  # one conversion for the page
+        by_group.setdefault(int(row["input_index"]), []).append(row)
     matrices = matrix_entries(session, [(g.supplier_siret, g.reference) for g in groups])
     statuses = anomaly_statuses(session, user, groups, site_id)
     for i, group in enumerate(groups):
-        group.site_ids = sorted(sites.get(group.key, ()))
         group.site_names = sorted(site_names.get(s, str(s)) for s in group.site_ids)
         norm = normalise(group.label)
         group.quality, group.origin = norm.signals.quality, norm.signals.origin
         group.suggestions = [
             {**row, "highlight": highlight(row["label"], row["matched_words"])}
-            for row in suggestions[suggestions["input_index"] == i].to_dict("records")
+            for row in by_group.get(i, ())
             if row["source"] != "fuzzy" or row["score"] >= MIN_SCORE
         ]
         group.anomalies = statuses.get(group.key, {})
@@ -399,49 +589,6 @@ def matrix_entries(
         entry["is_usable"] = bool(entry["nomenclature_code"]) and bool(entry["is_active"])
         found[(row.siret, row.reference)] = entry
     return found
-
-
-def _page_condition(groups: Sequence[ArticleGroup]) -> sa.ColumnElement[bool]:
-    """Lines of the page's groups (reference pairs, or raw labels without reference)."""
-    conditions = []
-    for g in groups:
-        if g.kind == "reference":
-            conditions.append(
-                sa.and_(
-                    sa.func.trim(PurchaseLine.reference) == g.reference,
-                    sa.func.trim(sa.func.coalesce(PurchaseLine.supplier_siret, ""))
-                    == g.supplier_siret,
-                )
-            )
-        else:
-            conditions.append(sa.and_(_no_reference(), PurchaseLine.label.in_(g.labels)))
-    return sa.or_(*conditions)
-
-
-def _row_key(siret: str | None, reference: str | None, label: str) -> str:
-    reference = (reference or "").strip()
-    return reference_group_key(siret, reference) if reference else label_group_key(label)
-
-
-def group_sites(
-    session: Session, user: User, groups: Sequence[ArticleGroup], site_id: int | None = None
-) -> dict[str, set[int]]:
-    """Sites of the unmapped lines of the page's groups."""
-    base = unmapped_clause(user, [site_id] if site_id is not None else None)
-    rows = session.execute(
-        sa.select(
-            PurchaseLine.supplier_siret,
-            PurchaseLine.reference,
-            PurchaseLine.label,
-            PurchaseLine.site_id,
-        )
-        .where(base, _page_condition(groups))
-        .distinct()
-    ).all()
-    out: dict[str, set[int]] = {}
-    for siret, reference, label, line_site in rows:
-        out.setdefault(_row_key(siret, reference, label), set()).add(int(line_site))
-    return out
 
 
 def _anomaly_keys(group: ArticleGroup) -> list[str]:

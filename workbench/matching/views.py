@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from workbench.core.edge import FAILED, commit_or_flash
@@ -13,7 +13,6 @@ from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
 from workbench.matching import operations, queries
-from workbench.matching.engine import cluster_labels
 from workbench.matching.forms import MapForm, RejectForm
 from workbench.reference.models import FAMILIES, LABELS, Site
 from workbench.review.forms import ButtonForm
@@ -65,8 +64,10 @@ def _flash_errors(form) -> None:  # type: ignore[no-untyped-def]
 @roles_required(*ROLES)
 def articles():  # type: ignore[no-untyped-def]
     filt = queries.GroupFilter.from_args(request.args)
+    # the PAGE_SIZE setting, at most PER_PAGE cards (each carries its suggestions and forms)
+    filt.per_page = max(1, min(int(current_app.config["PAGE_SIZE"]), queries.PER_PAGE))
     page = queries.group_page(db.session, current_user, filt)
-    variants = merge_variants(page.groups)
+    variants = page.variants
     invalid, invalid_total = invalid_code_lines(db.session, current_user)
     decisions, lines = decided_today(db.session, current_user, queries.RULE_CODE)
     last = operations.last_mapping(db.session, current_user)
@@ -93,27 +94,22 @@ def articles():  # type: ignore[no-untyped-def]
     )
 
 
-def merge_variants(groups: list) -> dict[str, list]:  # type: ignore[type-arg]
-    """Merge the page's near-variant groups (the engine's :func:`cluster_labels`): the first
-    group of a cluster stays, the others become its variants (removed from ``groups``).
-
-    Returns ``{kept group key: [variant groups]}``. Only groups of the same page are merged.
-    """
-    if len(groups) < 2:
-        return {}
-    clusters = cluster_labels([g.label for g in groups]).set_index("input_index")["cluster_id"]
-    first: dict[int, object] = {}
-    variants: dict[str, list] = {}  # type: ignore[type-arg]
-    kept = []
-    for i, group in enumerate(groups):
-        cluster = int(clusters.get(i, -1 - i))
-        if cluster in first:
-            variants.setdefault(first[cluster].key, []).append(group)  # type: ignore[attr-defined]
-        else:
-            first[cluster] = group
-            kept.append(group)
-    groups[:] = kept
-    return variants
+def _variants(group: str | None, site: str | None) -> list[str]:
+    """The card's near variants: posted one by one, or (« variantes ») looked up again."""
+    posted = [v for v in request.form.getlist("variant") if v][:50]
+    if posted or not request.form.get("variantes") or not group:
+        return posted
+    try:
+        site_ids = _site_ids(site)
+    except ValidationError:
+        return []
+    return queries.cluster_variants(
+        db.session,
+        current_user,
+        group,
+        site_ids[0] if site_ids else None,
+        request.form.get("variantes") or "anciens",
+    )
 
 
 def _map_with_variants(form: MapForm, variants: list[str]):  # type: ignore[no-untyped-def]
@@ -144,7 +140,7 @@ def map_group():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         _flash_errors(form)
         return _back()
-    variants = [v for v in request.form.getlist("variant") if v][:50]
+    variants = _variants(form.group.data, form.site.data)
     if variants and not form.all_sites.data:
         result = commit_or_flash(
             lambda: _map_with_variants(form, variants), refusal_as_message=True
@@ -186,7 +182,7 @@ def reject():  # type: ignore[no-untyped-def]
         return _back()
 
     def reject_all() -> None:
-        for group in [form.group.data, *[v for v in request.form.getlist("variant") if v][:50]]:
+        for group in [form.group.data, *_variants(form.group.data, form.site.data)]:
             operations.reject_for_group(
                 db.session,
                 current_user,

@@ -63,6 +63,15 @@ def _anomaly_scope_clause(user: User, kind: str) -> sa.ColumnElement[bool]:
 
 #: Kinds that are not records but are read under the same scope.
 ANOMALY_KINDS = ("anomaly", "anomaly_count")
+#: The « Articles à rattacher » groups (``article_groups`` rows, per lycée): purchase lines'.
+GROUP_KINDS = ("article_group",)
+
+
+def _article_group_scope_clause(user: User) -> sa.ColumnElement[bool]:
+    """A canteen user's lycées' rows of the groups table (never the region-wide rows)."""
+    from workbench.matching.models import ArticleGroupRow
+
+    return ArticleGroupRow.site_id.in_(user.site_ids or {-1})
 
 
 #: Aggregated figures (indicators) read wider than records: observatory readers read every
@@ -80,6 +89,7 @@ def scope_clause(kind: str, user: User | None, *, figures: bool = False) -> sa.C
 
     Every query that reads records goes through it: record pages and history
     (:func:`load_scoped`), queues (``kind="anomaly"``, via ``rules.queries.scope_anomalies``),
+    the « Articles à rattacher » groups table (``kind="article_group"``: a canteen user's lycées),
     edit permissions, exports and, with ``figures=True``, indicators. Deny by default: an
     unknown role, an unknown kind or no user reads nothing.
     """
@@ -89,9 +99,12 @@ def scope_clause(kind: str, user: User | None, *, figures: bool = False) -> sa.C
     if figures and role in FIGURES_SCOPE.get(kind, ()):
         return sa.true()
     if role in (Role.ADMIN, Role.LEGAL):
-        return sa.true() if kind in RECORD_MODELS or kind in ANOMALY_KINDS else sa.false()
+        known = kind in RECORD_MODELS or kind in ANOMALY_KINDS or kind in GROUP_KINDS
+        return sa.true() if known else sa.false()
     if kind in ANOMALY_KINDS and role in (Role.CANTEEN, Role.DIRECTION):
         return _anomaly_scope_clause(user, kind)
+    if kind in GROUP_KINDS and role == Role.CANTEEN:
+        return _article_group_scope_clause(user)
     if kind == "purchase_line" and role == Role.CANTEEN:
         return PurchaseLine.site_id.in_(user.site_ids or {-1})
     if kind == "contract" and role == Role.DIRECTION:

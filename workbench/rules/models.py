@@ -78,6 +78,11 @@ class Anomaly(VersionedMixin, Base):
             sqlite_where=sa.text(ACTIVE_BLOCKING_WHERE),
             postgresql_where=sa.text(ACTIVE_BLOCKING_WHERE),
         ),
+        # « Articles à rattacher »: a page's groups' statuses, by rule and indexed group key
+        # (covering, also for a canteen's lycées)
+        sa.Index(
+            "ix_anomalies_rule_group", "rule_code", "group_key", "site_id", "status", "owner_role"
+        ),
         # Queues read active anomalies only, oldest first (keyset on first_seen_at, id), per
         # rule code within a scope: partial indexes matching each filter and order.
         *(
