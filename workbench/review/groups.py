@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
 from workbench.core.pagination import window
-from workbench.review.queries import QueueFilter, queue_rule_codes
+from workbench.review.queries import QueueFilter, filter_clauses, queue_rule_codes, queue_sites
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 from workbench.rules.queries import scope_anomalies
 
@@ -32,39 +32,15 @@ GROUP_SORTS = {
 
 
 def _filtered(user: User, queue: str, filt: QueueFilter) -> sa.Select:
-    """The active anomalies of a queue in the user's scope, with the queue's filters."""
+    """The active anomalies of a queue in the user's scope, with the queue's filters (the
+    clauses of the line view: the literal active predicate, so the partial indexes apply)."""
     stmt = scope_anomalies(sa.select(Anomaly), user).where(
-        Anomaly.rule_code.in_(queue_rule_codes(queue))
+        Anomaly.rule_code.in_(queue_rule_codes(queue)), *filter_clauses(filt)
     )
-    if filt.status:
-        stmt = stmt.where(Anomaly.status == filt.status)
-    else:
-        stmt = stmt.where(Anomaly.status.in_(ACTIVE_STATUSES))
     if filt.site_id:
         stmt = stmt.where(Anomaly.site_id == filt.site_id)
     if filt.rule_code:
         stmt = stmt.where(Anomaly.rule_code == filt.rule_code)
-    if filt.severity:
-        stmt = stmt.where(Anomaly.severity == filt.severity)
-    if filt.supplier_id:
-        stmt = stmt.where(Anomaly.supplier_id == filt.supplier_id)
-    if filt.search:
-        pattern = f"%{filt.search}%"
-        stmt = stmt.where(
-            sa.or_(
-                Anomaly.message.ilike(pattern),
-                Anomaly.value.ilike(pattern),
-                Anomaly.group_key.ilike(pattern),
-            )
-        )
-    if filt.older_than_days:
-        import datetime as dt
-
-        from workbench.db import utcnow
-
-        stmt = stmt.where(
-            Anomaly.first_seen_at <= utcnow() - dt.timedelta(days=filt.older_than_days)
-        )
     return stmt
 
 
@@ -105,6 +81,46 @@ class AnomalyGroup:
         return f"{self.rule_code}|{self.key}"
 
 
+def _group_parts(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.Subquery | None:
+    """Partial groups, one index-only walk per rule code (and lycée): the active anomalies
+    aggregated on (rule, ``group_key``, value, supplier) — the columns of the covering partial
+    indexes ``ix_anomalies_cover_*`` in their order, so no sort — to be merged into groups by
+    :func:`grouped_queue` (every aggregate composes: count, min, max)."""
+    codes = queue_rule_codes(queue)
+    if filt.rule_code:
+        codes = [c for c in codes if c == filt.rule_code]
+    sites = queue_sites(session, user, filt)
+    if not codes or not sites:
+        return None
+    clauses = filter_clauses(filt)
+    parts = []
+    for code in codes:
+        for site in sites:
+            stmt = scope_anomalies(
+                sa.select(
+                    Anomaly.rule_code,
+                    Anomaly.group_key,
+                    Anomaly.value,
+                    Anomaly.supplier_id,
+                    sa.func.max(Anomaly.field).label("field"),
+                    sa.func.count().label("n"),
+                    sa.func.min(Anomaly.first_seen_at).label("oldest"),
+                    sa.func.max(Anomaly.first_seen_at).label("newest"),
+                    sa.func.min(Anomaly.severity).label("severity"),
+                    sa.func.min(Anomaly.id).label("sample_id"),
+                ),
+                user,
+            ).where(Anomaly.rule_code == code, *clauses)
+            if site is not None:
+                stmt = stmt.where(Anomaly.site_id == site)
+            parts.append(
+                stmt.group_by(
+                    Anomaly.rule_code, Anomaly.group_key, Anomaly.value, Anomaly.supplier_id
+                )
+            )
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("parts")
+
+
 def grouped_queue(
     session: Session,
     user: User,
@@ -115,27 +131,39 @@ def grouped_queue(
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[AnomalyGroup], int]:
-    """One page of groups (rule + same article / value / supplier) with their counts."""
-    base = _filtered(user, queue, filt).subquery()
-    a = sa.orm.aliased(Anomaly, base)
-    key = _group_expr(a).label("key")
+    """One page of groups (rule + same article / value / supplier) with their counts.
+
+    One statement: the partial groups of :func:`_group_parts` merged by group key, ordered,
+    cut to the page (OFFSET over groups, a few thousand at most per lycée), the number of
+    groups riding along as a window count; only the page's groups are then decorated.
+    """
+    parts = _group_parts(session, user, queue, filt)
+    if parts is None:
+        return [], 0
+    p = parts.c
+    key = _group_expr(p).label("key")
     grouped = sa.select(
-        a.rule_code,
+        p.rule_code,
         key,
-        sa.func.max(a.field).label("field"),
-        sa.func.count().label("n"),
-        sa.func.min(a.first_seen_at).label("oldest"),
-        sa.func.max(a.first_seen_at).label("newest"),
-        sa.func.min(a.severity).label("severity"),
-        sa.func.min(a.id).label("sample_id"),
-    ).group_by(a.rule_code, key)
-    total = session.scalar(sa.select(sa.func.count()).select_from(grouped.subquery())) or 0
+        sa.func.max(p.field).label("field"),
+        sa.func.sum(p.n).label("n"),
+        sa.func.min(p.oldest).label("oldest"),
+        sa.func.max(p.newest).label("newest"),
+        sa.func.min(p.severity).label("severity"),
+        sa.func.min(p.sample_id).label("sample_id"),
+        sa.func.count().over().label("total"),
+    ).group_by(p.rule_code, key)
     order = {
         "anciens": (sa.asc("oldest"), sa.desc("n")),
         "recents": (sa.desc("newest"), sa.desc("n")),
-        "regle": (a.rule_code, sa.desc("n")),
+        "regle": (p.rule_code, sa.desc("n")),
     }.get(sort, (sa.desc("n"), sa.asc("oldest")))
-    rows = session.execute(window(grouped.order_by(*order, a.rule_code, key), page, per_page)).all()
+    rows = session.execute(window(grouped.order_by(*order, p.rule_code, key), page, per_page)).all()
+    if rows:
+        total = int(rows[0].total)
+    else:  # a page past the end: count the groups
+        counted = grouped.with_only_columns(p.rule_code, key).subquery()
+        total = session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
     groups = [
         AnomalyGroup(
             rule_code=r.rule_code,

@@ -118,3 +118,40 @@ class ProposalMark(Base):
 
     def __repr__(self) -> str:
         return f"<ProposalMark user {self.user_id} {self.seen_at:%Y-%m-%d %H:%M}>"
+
+
+# -- covering indexes of the grouped and sorted queue views --------------------------------------
+#: Columns the grouped view groups and aggregates on and the sorted line views order by: one
+#: index-only walk, in group order, over the active anomalies of a queue (no table lookups).
+QUEUE_COVER_COLUMNS = (
+    "rule_code",
+    "group_key",
+    "value",
+    "supplier_id",
+    "first_seen_at",
+    "severity",
+    "field",
+    "status",
+    "id",
+)
+#: Name → leading scope columns: the region (admin, legal, direction) and the lycée (canteens).
+QUEUE_COVER_INDEXES = {
+    "ix_anomalies_cover_rule": (),
+    "ix_anomalies_cover_site": ("site_id", "owner_role"),
+}
+
+
+def _queue_cover_indexes() -> None:
+    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+
+    columns = Anomaly.__table__.c
+    for name, scope in QUEUE_COVER_INDEXES.items():
+        sa.Index(
+            name,
+            *(columns[c] for c in (*scope, *QUEUE_COVER_COLUMNS)),
+            sqlite_where=sa.text(ACTIVE_WHERE),
+            postgresql_where=sa.text(ACTIVE_WHERE),
+        )
+
+
+_queue_cover_indexes()
