@@ -1,5 +1,6 @@
-"""queue cover indexes: covering partial indexes on active anomalies for the grouped queue view
-and the sorted line views (index-only group walks and top-N sorts)
+"""queue cover indexes: covering partial indexes on active anomalies, (scope,) rule, group key,
+then the grouped and sortable columns: the grouped queue view is an index-only walk in group
+order, the sorted line views an index-only top-N
 
 Revision ID: a18c0ffee018
 Revises: a13c0ffee001

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from workbench.review import groups as groups_module
+from workbench.review import queries
 from workbench.review.groups import grouped_queue
 from workbench.review.queries import SORT_COLUMNS, QueueFilter, queue_page
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
@@ -197,8 +198,44 @@ def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(session, make) 
     session.execute(sa.text("PRAGMA analysis_limit = 400"))
     session.execute(sa.text("ANALYZE anomalies"))
     admin = make.user(role="admin")
-    parts = groups_module._group_parts(session, admin, "matrix", QueueFilter())
-    sql = str(sa.select(parts).compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    canteen = make.user(role="canteen", sites=[make.site()])
+    for user, index in ((admin, "ix_anomalies_cover_rule"), (canteen, "ix_anomalies_cover_site")):
+        found = groups_module._groups(session, user, "matrix", QueueFilter())
+        sql = str(
+            sa.select(found).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        )
+        plan = [r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
+        reads = [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
+        # per rule code: the keyed range grouped in index order, the NULL and empty ranges
+        assert len(reads) == 3 * len(queries.queue_rule_codes("matrix")), plan
+        assert all(f"COVERING INDEX {index}" in step for step in reads), plan
+        assert sum("group_key>?" in step for step in reads) == len(reads) // 3, plan
+    # a sorted line view reads its keys from the covering index too
+    filt = QueueFilter()
+    stmt = (
+        sa.select(Anomaly.id)
+        .where(Anomaly.rule_code.in_(["MATRIX_PRICE_GAP"]), *queries.filter_clauses(filt))
+        .order_by(Anomaly.severity, Anomaly.id)
+        .limit(50)
+    )
+    sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = " ".join(str(r) for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
     assert "COVERING INDEX ix_anomalies_cover_rule" in plan, plan
-    assert "TEMP B-TREE FOR GROUP BY" not in plan, plan
+
+
+def test_a_group_key_shaped_like_a_value_key_joins_that_group(session, make) -> None:  # type: ignore[no-untyped-def]
+    """The key is one string: a ``group_key`` spelling « value@supplier » or a supplier id is
+    the same group as the anomalies keyed that way (as with the one-statement GROUP BY)."""
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    lines = [make.purchase_line(site, supplier=supplier) for _ in range(5)]
+    spelled = f"V1@{supplier.id}"
+    make.anomaly(lines[0], "MATRIX_ARTICLE_ABSENT", value="V1", supplier_id=supplier.id)
+    make.anomaly(lines[1], "MATRIX_ARTICLE_ABSENT", group_key=spelled)
+    make.anomaly(lines[2], "MATRIX_ARTICLE_ABSENT", supplier_id=supplier.id)
+    make.anomaly(lines[3], "MATRIX_ARTICLE_ABSENT", group_key=str(supplier.id))
+    make.anomaly(lines[4], "MATRIX_ARTICLE_ABSENT", group_key="ref:1|A")
+    found, total = grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)
+    assert total == 3
+    assert {g.key: g.count for g in found} == {spelled: 2, str(supplier.id): 2, "ref:1|A": 1}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
 from workbench.core.pagination import window
+from workbench.review.models import GROUP_KEY_SQL
 from workbench.review.queries import QueueFilter, filter_clauses, queue_rule_codes, queue_sites
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 from workbench.rules.queries import scope_anomalies
@@ -44,16 +45,11 @@ def _filtered(user: User, queue: str, filt: QueueFilter) -> sa.Select:
     return stmt
 
 
-def _group_expr(entity: Any = Anomaly) -> sa.ColumnElement[str]:
+def _group_key() -> sa.ColumnElement[str]:
     """What makes anomalies of one rule "the same": the supplier article (``group_key``), else
-    the same value at the same supplier, else the same supplier."""
-    supplier = sa.func.coalesce(sa.cast(entity.supplier_id, sa.String), sa.literal(""))
-    return sa.func.coalesce(
-        sa.func.nullif(entity.group_key, ""),
-        sa.type_coerce(sa.func.nullif(entity.value, ""), sa.String) + "@" + supplier,
-        sa.func.nullif(supplier, ""),
-        sa.literal(""),
-    )
+    the same value at the same supplier, else the same supplier — the literal expression of the
+    indexes ``ix_anomalies_cover_*`` (so grouping and looking a group up walk them)."""
+    return sa.literal_column(GROUP_KEY_SQL, sa.String)
 
 
 @dataclass
@@ -81,11 +77,49 @@ class AnomalyGroup:
         return f"{self.rule_code}|{self.key}"
 
 
-def _group_parts(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.Subquery | None:
-    """Partial groups, one index-only walk per rule code (and lycée): the active anomalies
-    aggregated on (rule, ``group_key``, value, supplier) — the columns of the covering partial
-    indexes ``ix_anomalies_cover_*`` in their order, so no sort — to be merged into groups by
-    :func:`grouped_queue` (every aggregate composes: count, min, max)."""
+def _unique_key(key: Any) -> sa.ColumnElement[bool]:
+    """A ``group_key`` that can be no other kind of group's key: no ``@`` (a value-at-supplier
+    key has one) and not digits only (a supplier key; letters change case, digits do not)."""
+    return sa.and_(key.not_like("%@%"), sa.func.lower(key) != sa.func.upper(key))
+
+
+def _aggregates() -> tuple[sa.ColumnElement[Any], ...]:
+    return (
+        sa.func.max(Anomaly.field).label("field"),
+        sa.func.count().label("n"),
+        sa.func.min(Anomaly.first_seen_at).label("oldest"),
+        sa.func.max(Anomaly.first_seen_at).label("newest"),
+        sa.func.min(Anomaly.severity).label("severity"),
+        sa.func.min(Anomaly.id).label("sample_id"),
+    )
+
+
+def _merged(rows: Any) -> sa.Select:
+    """Groups of ``rows`` (partial groups with the columns of :func:`_aggregates`) merged by
+    (rule, key): every aggregate composes."""
+    c = rows.c
+    return sa.select(
+        c.rule_code,
+        c.key,
+        sa.func.max(c.field).label("field"),
+        sa.func.sum(c.n).label("n"),
+        sa.func.min(c.oldest).label("oldest"),
+        sa.func.max(c.newest).label("newest"),
+        sa.func.min(c.severity).label("severity"),
+        sa.func.min(c.sample_id).label("sample_id"),
+    ).group_by(c.rule_code, c.key)
+
+
+def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.Subquery | None:
+    """Every group of the queue in the user's scope, read from the covering partial indexes
+    ``ix_anomalies_cover_*`` (index-only: no table lookups).
+
+    Per rule code (and lycée), three index ranges, each grouped in index order (no sort): the
+    anomalies with a ``group_key`` on it (the bulk of most queues), those with a NULL and an
+    empty ``group_key`` on (value, supplier). The latter, the few groups whose ``group_key``
+    could also be another kind's key (:func:`_unique_key`), and a canteen's several lycées are
+    then merged on the key.
+    """
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
@@ -93,32 +127,38 @@ def _group_parts(session: Session, user: User, queue: str, filt: QueueFilter) ->
     if not codes or not sites:
         return None
     clauses = filter_clauses(filt)
-    parts = []
+    keyed, others = [], []
     for code in codes:
         for site in sites:
-            stmt = scope_anomalies(
-                sa.select(
-                    Anomaly.rule_code,
-                    Anomaly.group_key,
-                    Anomaly.value,
-                    Anomaly.supplier_id,
-                    sa.func.max(Anomaly.field).label("field"),
-                    sa.func.count().label("n"),
-                    sa.func.min(Anomaly.first_seen_at).label("oldest"),
-                    sa.func.max(Anomaly.first_seen_at).label("newest"),
-                    sa.func.min(Anomaly.severity).label("severity"),
-                    sa.func.min(Anomaly.id).label("sample_id"),
-                ),
-                user,
-            ).where(Anomaly.rule_code == code, *clauses)
+            where = [Anomaly.rule_code == code, *clauses]
             if site is not None:
-                stmt = stmt.where(Anomaly.site_id == site)
-            parts.append(
-                stmt.group_by(
-                    Anomaly.rule_code, Anomaly.group_key, Anomaly.value, Anomaly.supplier_id
+                where.append(Anomaly.site_id == site)
+            keyed.append(
+                scope_anomalies(
+                    sa.select(Anomaly.rule_code, Anomaly.group_key.label("key"), *_aggregates()),
+                    user,
                 )
+                .where(*where, Anomaly.group_key > "")
+                .group_by(Anomaly.rule_code, Anomaly.group_key)
             )
-    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("parts")
+            for empty in (Anomaly.group_key.is_(None), Anomaly.group_key == ""):
+                # grouped in index order too; a key may span parts (NULL or empty value)
+                others.append(
+                    scope_anomalies(
+                        sa.select(Anomaly.rule_code, _group_key().label("key"), *_aggregates()),
+                        user,
+                    )
+                    .where(*where, empty)
+                    .group_by(
+                        Anomaly.rule_code, Anomaly.group_key, Anomaly.value, Anomaly.supplier_id
+                    )
+                )
+    if len(sites) > 1:  # a canteen of several lycées: merge them all
+        return _merged(sa.union_all(*keyed, *others).subquery("parts")).subquery("groups")
+    article = sa.union_all(*keyed).cte("article_groups")
+    unique = _unique_key(article.c.key)
+    shared = sa.union_all(sa.select(article).where(sa.not_(unique)), *others).subquery("shared")
+    return sa.union_all(sa.select(article).where(unique), _merged(shared)).subquery("groups")
 
 
 def grouped_queue(
@@ -133,37 +173,25 @@ def grouped_queue(
 ) -> tuple[list[AnomalyGroup], int]:
     """One page of groups (rule + same article / value / supplier) with their counts.
 
-    One statement: the partial groups of :func:`_group_parts` merged by group key, ordered,
-    cut to the page (OFFSET over groups, a few thousand at most per lycée), the number of
-    groups riding along as a window count; only the page's groups are then decorated.
+    One statement: the groups of :func:`_groups`, ordered, cut to the page (OFFSET over
+    groups), the number of groups riding along as a window count; only the page's groups are
+    then decorated.
     """
-    parts = _group_parts(session, user, queue, filt)
-    if parts is None:
+    found = _groups(session, user, queue, filt)
+    if found is None:
         return [], 0
-    p = parts.c
-    key = _group_expr(p).label("key")
-    grouped = sa.select(
-        p.rule_code,
-        key,
-        sa.func.max(p.field).label("field"),
-        sa.func.sum(p.n).label("n"),
-        sa.func.min(p.oldest).label("oldest"),
-        sa.func.max(p.newest).label("newest"),
-        sa.func.min(p.severity).label("severity"),
-        sa.func.min(p.sample_id).label("sample_id"),
-        sa.func.count().over().label("total"),
-    ).group_by(p.rule_code, key)
+    g = found.c
     order = {
-        "anciens": (sa.asc("oldest"), sa.desc("n")),
-        "recents": (sa.desc("newest"), sa.desc("n")),
-        "regle": (p.rule_code, sa.desc("n")),
-    }.get(sort, (sa.desc("n"), sa.asc("oldest")))
-    rows = session.execute(window(grouped.order_by(*order, p.rule_code, key), page, per_page)).all()
+        "anciens": (g.oldest.asc(), g.n.desc()),
+        "recents": (g.newest.desc(), g.n.desc()),
+        "regle": (g.rule_code.asc(), g.n.desc()),
+    }.get(sort, (g.n.desc(), g.oldest.asc()))
+    stmt = sa.select(found, sa.func.count().over().label("total"))
+    rows = session.execute(window(stmt.order_by(*order, g.rule_code, g.key), page, per_page)).all()
     if rows:
         total = int(rows[0].total)
     else:  # a page past the end: count the groups
-        counted = grouped.with_only_columns(p.rule_code, key).subquery()
-        total = session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+        total = session.scalar(sa.select(sa.func.count()).select_from(found)) or 0
     groups = [
         AnomalyGroup(
             rule_code=r.rule_code,
@@ -229,7 +257,7 @@ def group_anomalies(
             continue
         rule_code, key = parsed
         stmt = _filtered(user, queue, filt).where(
-            Anomaly.rule_code == rule_code, _group_expr() == key
+            Anomaly.rule_code == rule_code, _group_key() == key
         )
         for anomaly in session.scalars(stmt.order_by(Anomaly.id)):
             found[anomaly.id] = anomaly
@@ -295,7 +323,7 @@ def invalid_code_count(session: Session, user: User) -> int:
 
 
 def group_token(anomaly: Anomaly) -> str:
-    """The token of the group an anomaly belongs to (the Python twin of :func:`_group_expr`)."""
+    """The token of the group an anomaly belongs to (the Python twin of :data:`GROUP_KEY_SQL`)."""
     supplier = str(anomaly.supplier_id) if anomaly.supplier_id is not None else ""
     key = anomaly.group_key or (f"{anomaly.value}@{supplier}" if anomaly.value else "") or supplier
     return f"{anomaly.rule_code}|{key}"

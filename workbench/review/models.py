@@ -121,8 +121,15 @@ class ProposalMark(Base):
 
 
 # -- covering indexes of the grouped and sorted queue views --------------------------------------
-#: Columns the grouped view groups and aggregates on and the sorted line views order by: one
-#: index-only walk, in group order, over the active anomalies of a queue (no table lookups).
+#: The group key of an anomaly (see :func:`workbench.review.groups.group_token`): its supplier
+#: article (``group_key``), else its value at its supplier, else its supplier.
+GROUP_KEY_SQL = (
+    "coalesce(nullif(group_key, ''), nullif(value, '') || '@' || "
+    "coalesce(CAST(supplier_id AS VARCHAR), ''), CAST(supplier_id AS VARCHAR), '')"
+)
+#: The columns the grouped view groups and aggregates on and the sorted line views order by,
+#: after the scope: one index-only walk, in (rule, ``group_key``) order, over the active
+#: anomalies of one rule (no table lookups).
 QUEUE_COVER_COLUMNS = (
     "rule_code",
     "group_key",
