@@ -128,7 +128,7 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
     if not codes or not sites:
         return None
     clauses = filter_clauses(filt)
-    keyed, others = [], []
+    keyed, valued, others = [], [], []
     for code in codes:
         for site in sites:
             where = [Anomaly.rule_code == code, *clauses]
@@ -142,24 +142,53 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
                 .where(*where, Anomaly.group_key > "")
                 .group_by(Anomaly.rule_code, Anomaly.group_key)
             )
-            for empty in (Anomaly.group_key.is_(None), Anomaly.group_key == ""):
-                # grouped in index order too; a key may span parts (NULL or empty value)
+            valued.append(
+                scope_anomalies(
+                    sa.select(
+                        Anomaly.rule_code,
+                        (
+                            Anomaly.value
+                            + "@"
+                            + sa.func.coalesce(sa.cast(Anomaly.supplier_id, sa.String), "")
+                        ).label("key"),
+                        *_aggregates(),
+                    ),
+                    user,
+                )
+                .where(*where, Anomaly.group_key.is_(None), Anomaly.value > "")
+                .group_by(Anomaly.rule_code, Anomaly.value, Anomaly.supplier_id)
+            )
+            for rest in (
+                sa.and_(
+                    Anomaly.group_key.is_(None),
+                    sa.or_(Anomaly.value.is_(None), Anomaly.value == ""),
+                ),
+                Anomaly.group_key == "",
+            ):
                 others.append(
                     scope_anomalies(
                         sa.select(Anomaly.rule_code, _group_key().label("key"), *_aggregates()),
                         user,
                     )
-                    .where(*where, empty)
+                    .where(*where, rest)
                     .group_by(
                         Anomaly.rule_code, Anomaly.group_key, Anomaly.value, Anomaly.supplier_id
                     )
                 )
     if len(sites) > 1:  # a canteen of several lycées: merge them all
-        return _merged(sa.union_all(*keyed, *others).subquery("parts")).subquery("groups")
+        parts = sa.union_all(*keyed, *valued, *others).subquery("parts")
+        return _merged(parts).subquery("groups")
     article = sa.union_all(*keyed).cte("article_groups")
+    by_value = sa.union_all(*valued).cte("value_groups")
     unique = _unique_key(article.c.key)
-    shared = sa.union_all(sa.select(article).where(sa.not_(unique)), *others).subquery("shared")
-    return sa.union_all(sa.select(article).where(unique), _merged(shared)).subquery("groups")
+    rest = sa.union_all(sa.select(article).where(sa.not_(unique)), *others).cte("other_groups")
+    met = sa.exists().where(rest.c.rule_code == by_value.c.rule_code, rest.c.key == by_value.c.key)
+    shared = sa.union_all(sa.select(rest), sa.select(by_value).where(met)).subquery("shared")
+    return sa.union_all(
+        sa.select(article).where(unique),
+        sa.select(by_value).where(sa.not_(met)),
+        _merged(shared),
+    ).subquery("groups")
 
 
 def grouped_queue(
