@@ -115,11 +115,12 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
     """Every group of the queue in the user's scope, read from the covering partial indexes
     ``ix_anomalies_cover_*`` (index-only: no table lookups).
 
-    Per rule code (and lycée), three index ranges, each grouped in index order (no sort): the
-    anomalies with a ``group_key`` on it (the bulk of most queues), those with a NULL and an
-    empty ``group_key`` on (value, supplier). The latter, the few groups whose ``group_key``
-    could also be another kind's key (:func:`_unique_key`), and a canteen's several lycées are
-    then merged on the key.
+    Per rule code (and lycée), four index ranges: the anomalies with a ``group_key`` grouped on
+    it, those without one but with a value grouped on (value, supplier) — both in index order,
+    no sort: the bulk of every queue —, then those with neither and those with an empty
+    ``group_key``. The groups whose key another part may share (the last two ranges, the
+    ``group_key`` that :func:`_unique_key` cannot vouch for, the value groups whose key one of
+    them has: a NOT EXISTS) are merged on the key; a canteen's several lycées merge all.
     """
     codes = queue_rule_codes(queue)
     if filt.rule_code:
