@@ -6,7 +6,9 @@
 Environment: ``BENCH_LINES`` (purchase lines of the demo built, default 100,000),
 ``BENCH_REPEAT`` (requests per page, default 12; 3 at most for the indicator pages),
 ``BENCH_INDICATORS=0`` (skip the indicator pages, which are measured uncached: the page
-figures cache is cleared before each of their requests), ``BENCH_DATABASE_URL`` (use that database as
+figures cache is cleared before each of their requests), ``BENCH_QUEUES=0`` (skip the queue
+views: both views of every queue, pages 1 and 2, each sort, filters), ``BENCH_ONLY`` (measure
+only the pages whose address contains this text), ``BENCH_DATABASE_URL`` (use that database as
 is; it must hold the regional demo). Prints one row per (role, page) and the target (p95 ≤ 300 ms,
 indicator pages ≤ 500 ms); exits 0 whatever the figures (it measures, it does not judge).
 """
@@ -60,6 +62,39 @@ PAGES = {
 }
 INDICATORS = ("/indicateurs",)
 
+#: The anomaly queues each role opens (admin and legal read every queue).
+ROLE_QUEUES = {
+    "admin": ("articles", "matrix", "purchases", "suppliers", "contracts"),
+    "legal": ("matrix", "contracts"),
+    "direction": ("suppliers", "contracts"),
+    "canteen": ("articles", "matrix", "purchases"),
+}
+#: One filter per queue the bench opens (rule, gravité, search), besides page 2 and the sorts.
+QUEUE_FILTERS = {
+    "articles": ("gravite=warning", "q=ref"),
+    "matrix": ("regle=MATRIX_PRICE_GAP", "gravite=warning", "q=BIO"),
+    "purchases": ("regle=PURCHASE_DUPLICATE", "gravite=blocking"),
+    "suppliers": ("gravite=warning",),
+    "contracts": ("gravite=warning",),
+}
+LINE_SORTS = ("regle", "-gravite", "etat", "champ", "valeur", "-depuis")
+GROUP_SORTS = ("nombre", "anciens", "recents", "regle")
+
+
+def queue_pages(role: str) -> list[str]:
+    """Both views of every queue of ``role``: page 1 and 2, each sort, each filter."""
+    pages: list[str] = []
+    for queue in ROLE_QUEUES.get(role, ()):
+        base = f"/files/{queue}"
+        pages += [f"{base}?page=2", f"{base}?tri=recent"]
+        pages += [f"{base}?ordre={s}" for s in LINE_SORTS]
+        pages.append(f"{base}?ordre=valeur&page=2")
+        pages += [f"{base}?{f}" for f in QUEUE_FILTERS.get(queue, ())]
+        pages += [f"{base}?vue=groupes", f"{base}?vue=groupes&page=2"]
+        pages += [f"{base}?vue=groupes&ordre={s}" for s in GROUP_SORTS[1:]]
+        pages += [f"{base}?vue=groupes&{f}" for f in QUEUE_FILTERS.get(queue, ())]
+    return pages
+
 
 def _login(client, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/connexion").get_data(as_text=True)
@@ -82,7 +117,12 @@ def measure(app, repeat: int) -> list[list[str]]:  # type: ignore[no-untyped-def
     for role, pages in PAGES.items():
         client = app.test_client()
         _login(client, ACCOUNTS[role], password)
+        if os.environ.get("BENCH_QUEUES") != "0":
+            pages = [*pages, *(p for p in queue_pages(role) if p not in pages)]
+        only = os.environ.get("BENCH_ONLY")
         for page in pages:
+            if only and only not in page:
+                continue
             indicator = page.startswith(INDICATORS)
             if indicator and os.environ.get("BENCH_INDICATORS") == "0":
                 continue

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User
+from workbench.core.pagination import window
 from workbench.matching.engine import Matcher, fold, normalise, stem
 from workbench.matching.models import (
     REGION,
@@ -354,11 +355,13 @@ def group_page(session: Session, user: User, filt: GroupFilter) -> GroupPage:
         heads = [
             SimpleNamespace(**r._asdict(), rn=1)
             for r in session.execute(
-                sa.select(*figures, g.cluster_size.label("size"))
-                .where(level, head.is_(True))
-                .order_by(*_order(g.__table__, filt.sort))
-                .offset((filt.page - 1) * filt.per_page)
-                .limit(filt.per_page)
+                window(
+                    sa.select(*figures, g.cluster_size.label("size"))
+                    .where(level, head.is_(True))
+                    .order_by(*_order(g.__table__, filt.sort)),
+                    filt.page,
+                    filt.per_page,
+                )
             )
         ]
         clustered = [h.cluster_key for h in heads if h.size > 1]

@@ -16,11 +16,15 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
 from workbench.core.pagination import window
-from workbench.review.queries import QueueFilter, queue_rule_codes
+from workbench.review.models import GROUP_KEY_SQL
+from workbench.review.queries import QueueFilter, filter_clauses, queue_rule_codes, queue_sites
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
-from workbench.rules.queries import scope_anomalies
+from workbench.rules.queries import active_counts, scope_anomalies
 
 INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
+#: A rule with fewer active anomalies in the user's scope (maintained counts) is grouped with
+#: the other small rules of its queue in one plain GROUP BY; larger ones walk their own ranges.
+SMALL_RULE = 2_000
 
 #: Sortable columns of the grouped view (query-string value → label).
 GROUP_SORTS = {
@@ -32,52 +36,23 @@ GROUP_SORTS = {
 
 
 def _filtered(user: User, queue: str, filt: QueueFilter) -> sa.Select:
-    """The active anomalies of a queue in the user's scope, with the queue's filters."""
+    """The active anomalies of a queue in the user's scope, with the queue's filters (the
+    clauses of the line view: the literal active predicate, so the partial indexes apply)."""
     stmt = scope_anomalies(sa.select(Anomaly), user).where(
-        Anomaly.rule_code.in_(queue_rule_codes(queue))
+        Anomaly.rule_code.in_(queue_rule_codes(queue)), *filter_clauses(filt)
     )
-    if filt.status:
-        stmt = stmt.where(Anomaly.status == filt.status)
-    else:
-        stmt = stmt.where(Anomaly.status.in_(ACTIVE_STATUSES))
     if filt.site_id:
         stmt = stmt.where(Anomaly.site_id == filt.site_id)
     if filt.rule_code:
         stmt = stmt.where(Anomaly.rule_code == filt.rule_code)
-    if filt.severity:
-        stmt = stmt.where(Anomaly.severity == filt.severity)
-    if filt.supplier_id:
-        stmt = stmt.where(Anomaly.supplier_id == filt.supplier_id)
-    if filt.search:
-        pattern = f"%{filt.search}%"
-        stmt = stmt.where(
-            sa.or_(
-                Anomaly.message.ilike(pattern),
-                Anomaly.value.ilike(pattern),
-                Anomaly.group_key.ilike(pattern),
-            )
-        )
-    if filt.older_than_days:
-        import datetime as dt
-
-        from workbench.db import utcnow
-
-        stmt = stmt.where(
-            Anomaly.first_seen_at <= utcnow() - dt.timedelta(days=filt.older_than_days)
-        )
     return stmt
 
 
-def _group_expr(entity: Any = Anomaly) -> sa.ColumnElement[str]:
+def _group_key() -> sa.ColumnElement[str]:
     """What makes anomalies of one rule "the same": the supplier article (``group_key``), else
-    the same value at the same supplier, else the same supplier."""
-    supplier = sa.func.coalesce(sa.cast(entity.supplier_id, sa.String), sa.literal(""))
-    return sa.func.coalesce(
-        sa.func.nullif(entity.group_key, ""),
-        sa.type_coerce(sa.func.nullif(entity.value, ""), sa.String) + "@" + supplier,
-        sa.func.nullif(supplier, ""),
-        sa.literal(""),
-    )
+    the same value at the same supplier, else the same supplier — the literal expression of the
+    indexes ``ix_anomalies_cover_*`` (so grouping and looking a group up walk them)."""
+    return sa.literal_column(GROUP_KEY_SQL, sa.String)
 
 
 @dataclass
@@ -105,6 +80,141 @@ class AnomalyGroup:
         return f"{self.rule_code}|{self.key}"
 
 
+def _unique_key(key: Any) -> sa.ColumnElement[bool]:
+    """A ``group_key`` that can be no other kind of group's key: with a ``:`` (the rules' keys
+    are ``ref:…``, ``siren:…``, ``name:…``; a supplier key is digits only) and no ``@`` (a
+    value-at-supplier key has one). Two LIKEs: cheap on both databases."""
+    return sa.and_(key.like("%:%"), key.not_like("%@%"))
+
+
+def _aggregates() -> tuple[sa.ColumnElement[Any], ...]:
+    return (
+        sa.func.max(Anomaly.field).label("field"),
+        sa.func.count().label("n"),
+        sa.func.min(Anomaly.first_seen_at).label("oldest"),
+        sa.func.max(Anomaly.first_seen_at).label("newest"),
+        sa.func.min(Anomaly.severity).label("severity"),
+        sa.func.min(Anomaly.id).label("sample_id"),
+    )
+
+
+def _merged(rows: Any) -> sa.Select:
+    """Groups of ``rows`` (partial groups with the columns of :func:`_aggregates`) merged by
+    (rule, key): every aggregate composes."""
+    c = rows.c
+    return sa.select(
+        c.rule_code,
+        c.key,
+        sa.func.max(c.field).label("field"),
+        sa.func.sum(c.n).label("n"),
+        sa.func.min(c.oldest).label("oldest"),
+        sa.func.max(c.newest).label("newest"),
+        sa.func.min(c.severity).label("severity"),
+        sa.func.min(c.sample_id).label("sample_id"),
+    ).group_by(c.rule_code, c.key)
+
+
+def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.Subquery | None:
+    """Every group of the queue in the user's scope, read from the covering partial indexes
+    ``ix_anomalies_cover_*`` (index-only: no table lookups).
+
+    Rules with fewer than :data:`SMALL_RULE` active anomalies in scope are grouped together in
+    one plain GROUP BY (a queue of fifteen small rules is one statement to plan). Per larger
+    rule code (and lycée), four index ranges: the anomalies with a ``group_key`` grouped on
+    it, those without one but with a value grouped on (value, supplier) — both in index order,
+    no sort: the bulk of every queue —, then those with neither and those with an empty
+    ``group_key``. The groups whose key another part may share (the last two ranges, the
+    ``group_key`` that :func:`_unique_key` cannot vouch for, the value groups whose key one of
+    them has: a NOT EXISTS) are merged on the key; a canteen's several lycées merge all.
+    """
+    codes = queue_rule_codes(queue)
+    if filt.rule_code:
+        codes = [c for c in codes if c == filt.rule_code]
+    sites = queue_sites(session, user, filt)
+    if not codes or not sites:
+        return None
+    clauses = filter_clauses(filt)
+    counts = active_counts(session, user)
+    small = [c for c in codes if counts.get(c, 0) < SMALL_RULE]
+    codes = [c for c in codes if c not in small]
+    few = None
+    if small:  # one plain GROUP BY over every small rule: a few statements to plan, not 60
+        where = [Anomaly.rule_code.in_(small), *clauses]
+        if sites != [None]:
+            where.append(Anomaly.site_id.in_([s for s in sites if s is not None]))
+        key = _group_key()
+        few = (
+            scope_anomalies(sa.select(Anomaly.rule_code, key.label("key"), *_aggregates()), user)
+            .where(*where)
+            .group_by(Anomaly.rule_code, key)
+        )
+        if not codes:
+            return few.subquery("groups")
+    keyed, valued, others = [], [], []
+    for code in codes:
+        for site in sites:
+            where = [Anomaly.rule_code == code, *clauses]
+            if site is not None:
+                where.append(Anomaly.site_id == site)
+            keyed.append(
+                scope_anomalies(
+                    sa.select(Anomaly.rule_code, Anomaly.group_key.label("key"), *_aggregates()),
+                    user,
+                )
+                .where(*where, Anomaly.group_key > "")
+                .group_by(Anomaly.rule_code, Anomaly.group_key)
+            )
+            valued.append(
+                scope_anomalies(
+                    sa.select(
+                        Anomaly.rule_code,
+                        (
+                            Anomaly.value
+                            + "@"
+                            + sa.func.coalesce(sa.cast(Anomaly.supplier_id, sa.String), "")
+                        ).label("key"),
+                        *_aggregates(),
+                    ),
+                    user,
+                )
+                .where(*where, Anomaly.group_key.is_(None), Anomaly.value > "")
+                .group_by(Anomaly.rule_code, Anomaly.value, Anomaly.supplier_id)
+            )
+            for rest in (
+                sa.and_(
+                    Anomaly.group_key.is_(None),
+                    sa.or_(Anomaly.value.is_(None), Anomaly.value == ""),
+                ),
+                Anomaly.group_key == "",
+            ):
+                others.append(
+                    scope_anomalies(
+                        sa.select(Anomaly.rule_code, _group_key().label("key"), *_aggregates()),
+                        user,
+                    )
+                    .where(*where, rest)
+                    .group_by(
+                        Anomaly.rule_code, Anomaly.group_key, Anomaly.value, Anomaly.supplier_id
+                    )
+                )
+    finals = [few] if few is not None else []
+    if len(sites) > 1:  # a canteen of several lycées: merge them all
+        parts = sa.union_all(*keyed, *valued, *others).subquery("parts")
+        return sa.union_all(_merged(parts), *finals).subquery("groups")
+    article = sa.union_all(*keyed).cte("article_groups")
+    by_value = sa.union_all(*valued).cte("value_groups")
+    unique = _unique_key(article.c.key)
+    rest = sa.union_all(sa.select(article).where(sa.not_(unique)), *others).cte("other_groups")
+    met = sa.exists().where(rest.c.rule_code == by_value.c.rule_code, rest.c.key == by_value.c.key)
+    shared = sa.union_all(sa.select(rest), sa.select(by_value).where(met)).subquery("shared")
+    return sa.union_all(
+        sa.select(article).where(unique),
+        sa.select(by_value).where(sa.not_(met)),
+        _merged(shared),
+        *finals,
+    ).subquery("groups")
+
+
 def grouped_queue(
     session: Session,
     user: User,
@@ -115,27 +225,27 @@ def grouped_queue(
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[AnomalyGroup], int]:
-    """One page of groups (rule + same article / value / supplier) with their counts."""
-    base = _filtered(user, queue, filt).subquery()
-    a = sa.orm.aliased(Anomaly, base)
-    key = _group_expr(a).label("key")
-    grouped = sa.select(
-        a.rule_code,
-        key,
-        sa.func.max(a.field).label("field"),
-        sa.func.count().label("n"),
-        sa.func.min(a.first_seen_at).label("oldest"),
-        sa.func.max(a.first_seen_at).label("newest"),
-        sa.func.min(a.severity).label("severity"),
-        sa.func.min(a.id).label("sample_id"),
-    ).group_by(a.rule_code, key)
-    total = session.scalar(sa.select(sa.func.count()).select_from(grouped.subquery())) or 0
+    """One page of groups (rule + same article / value / supplier) with their counts.
+
+    One statement: the groups of :func:`_groups`, ordered, cut to the page (OFFSET over
+    groups), the number of groups riding along as a window count; only the page's groups are
+    then decorated.
+    """
+    found = _groups(session, user, queue, filt)
+    if found is None:
+        return [], 0
+    g = found.c
     order = {
-        "anciens": (sa.asc("oldest"), sa.desc("n")),
-        "recents": (sa.desc("newest"), sa.desc("n")),
-        "regle": (a.rule_code, sa.desc("n")),
-    }.get(sort, (sa.desc("n"), sa.asc("oldest")))
-    rows = session.execute(window(grouped.order_by(*order, a.rule_code, key), page, per_page)).all()
+        "anciens": (g.oldest.asc(), g.n.desc()),
+        "recents": (g.newest.desc(), g.n.desc()),
+        "regle": (g.rule_code.asc(), g.n.desc()),
+    }.get(sort, (g.n.desc(), g.oldest.asc()))
+    stmt = sa.select(found, sa.func.count().over().label("total"))
+    rows = session.execute(window(stmt.order_by(*order, g.rule_code, g.key), page, per_page)).all()
+    if rows:
+        total = int(rows[0].total)
+    else:  # a page past the end: count the groups
+        total = session.scalar(sa.select(sa.func.count()).select_from(found)) or 0
     groups = [
         AnomalyGroup(
             rule_code=r.rule_code,
@@ -201,7 +311,7 @@ def group_anomalies(
             continue
         rule_code, key = parsed
         stmt = _filtered(user, queue, filt).where(
-            Anomaly.rule_code == rule_code, _group_expr() == key
+            Anomaly.rule_code == rule_code, _group_key() == key
         )
         for anomaly in session.scalars(stmt.order_by(Anomaly.id)):
             found[anomaly.id] = anomaly
@@ -267,7 +377,7 @@ def invalid_code_count(session: Session, user: User) -> int:
 
 
 def group_token(anomaly: Anomaly) -> str:
-    """The token of the group an anomaly belongs to (the Python twin of :func:`_group_expr`)."""
+    """The token of the group an anomaly belongs to (the Python twin of :data:`GROUP_KEY_SQL`)."""
     supplier = str(anomaly.supplier_id) if anomaly.supplier_id is not None else ""
     key = anomaly.group_key or (f"{anomaly.value}@{supplier}" if anomaly.value else "") or supplier
     return f"{anomaly.rule_code}|{key}"

@@ -118,3 +118,47 @@ class ProposalMark(Base):
 
     def __repr__(self) -> str:
         return f"<ProposalMark user {self.user_id} {self.seen_at:%Y-%m-%d %H:%M}>"
+
+
+# -- covering indexes of the grouped and sorted queue views --------------------------------------
+#: The group key of an anomaly (see :func:`workbench.review.groups.group_token`): its supplier
+#: article (``group_key``), else its value at its supplier, else its supplier.
+GROUP_KEY_SQL = (
+    "coalesce(nullif(group_key, ''), nullif(value, '') || '@' || "
+    "coalesce(CAST(supplier_id AS VARCHAR), ''), CAST(supplier_id AS VARCHAR), '')"
+)
+#: The columns the grouped view groups and aggregates on and the sorted line views order by,
+#: after the scope: one index-only walk, in (rule, ``group_key``) order, over the active
+#: anomalies of one rule (no table lookups).
+QUEUE_COVER_COLUMNS = (
+    "rule_code",
+    "group_key",
+    "value",
+    "supplier_id",
+    "first_seen_at",
+    "severity",
+    "field",
+    "status",
+    "id",
+)
+#: Name → leading scope columns: the region (admin, legal, direction) and the lycée (canteens).
+QUEUE_COVER_INDEXES = {
+    "ix_anomalies_cover_rule": (),
+    "ix_anomalies_cover_site": ("site_id", "owner_role"),
+}
+
+
+def _queue_cover_indexes() -> None:
+    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+
+    columns = Anomaly.__table__.c
+    for name, scope in QUEUE_COVER_INDEXES.items():
+        sa.Index(
+            name,
+            *(columns[c] for c in (*scope, *QUEUE_COVER_COLUMNS)),
+            sqlite_where=sa.text(ACTIVE_WHERE),
+            postgresql_where=sa.text(ACTIVE_WHERE),
+        )
+
+
+_queue_cover_indexes()

@@ -176,7 +176,9 @@ def _status_clauses(filt: QueueFilter) -> list[Any]:
     return clauses
 
 
-def _filter_clauses(filt: QueueFilter) -> list[Any]:
+def filter_clauses(filt: QueueFilter) -> list[Any]:
+    """The WHERE clauses of a queue's filters (status, gravité, supplier, age, search); the
+    active predicate is the literal one of the partial indexes."""
     clauses = _status_clauses(filt)
     if filt.severity:
         clauses.append(Anomaly.severity == filt.severity)
@@ -197,7 +199,7 @@ def _filter_clauses(filt: QueueFilter) -> list[Any]:
     return clauses
 
 
-def _sites(session: Session, user: User, filt: QueueFilter) -> list[int | None]:
+def queue_sites(session: Session, user: User, filt: QueueFilter) -> list[int | None]:
     """The lycées queried one by one (each an index range): a canteen's own, or the filter's."""
     if user.role == Role.CANTEEN:
         own = sorted(
@@ -228,7 +230,7 @@ def _queue_total(
     for code in codes:
         for site in sites:
             stmt = scope_anomalies(sa.select(Anomaly.id), user).where(
-                Anomaly.rule_code == code, *_filter_clauses(filt)
+                Anomaly.rule_code == code, *filter_clauses(filt)
             )
             if site is not None:
                 stmt = stmt.where(Anomaly.site_id == site)
@@ -267,14 +269,14 @@ def queue_page(
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
-    sites = _sites(session, user, filt)
+    sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)
     desc = filt.newest_first
     skip = 0 if filt.after else (max(page, 1) - 1) * per_page
     need = skip + per_page
     keys: list[tuple[dt.datetime, int]] = []
-    clauses = _filter_clauses(filt)
+    clauses = filter_clauses(filt)
     for code in codes:
         for site in sites:
             stmt = scope_anomalies(sa.select(Anomaly.first_seen_at, Anomaly.id), user).where(
@@ -314,22 +316,29 @@ def queue_page(
 def _sorted_page(
     session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int, sort: str
 ) -> tuple[list[Anomaly], QueueTotal]:
-    """A page ordered by another column than the age (OFFSET over the filtered anomalies)."""
+    """A page ordered by another column than the age.
+
+    Two steps: the page's ids, read from the covering partial indexes ``ix_anomalies_cover_*``
+    (every sortable column is in them: an index-only walk and a top-N sort of
+    ``page × per_page`` keys, never the rows), then those rows by primary key.
+    """
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
-    sites = _sites(session, user, filt)
+    sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)
-    stmt = scope_anomalies(sa.select(Anomaly), user).where(
-        Anomaly.rule_code.in_(codes), *_filter_clauses(filt)
+    stmt = scope_anomalies(sa.select(Anomaly.id), user).where(
+        Anomaly.rule_code.in_(codes), *filter_clauses(filt)
     )
     if sites != [None]:
         stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
     column = SORT_COLUMNS[sort.lstrip("-")]
     order = (column.desc() if sort.startswith("-") else column.asc(), Anomaly.id)
-    rows = session.scalars(window(stmt.order_by(*order), page, per_page)).all()
-    return list(rows), _queue_total(session, user, codes, filt, sites)
+    ids = list(session.scalars(window(stmt.order_by(*order), page, per_page)))
+    found = {a.id: a for a in session.scalars(sa.select(Anomaly).where(Anomaly.id.in_(ids)))}
+    rows = [found[i] for i in ids if i in found]
+    return rows, _queue_total(session, user, codes, filt, sites)
 
 
 def record_labels(session: Session, anomalies: list[Anomaly]) -> dict[tuple[str, int], str]:

@@ -1,0 +1,254 @@
+"""The grouped view and the sorted line views at scale: pages of groups and of sorted rows are
+the ones a full in-memory sort gives, scoped to the user's lycées, read from the covering
+partial indexes ``ix_anomalies_cover_*``."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from workbench.review import groups as groups_module
+from workbench.review import queries
+from workbench.review.groups import grouped_queue
+from workbench.review.queries import SORT_COLUMNS, QueueFilter, queue_page
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+
+
+@pytest.fixture(autouse=True, params=[0, 10**9], ids=["index-ranges", "one-group-by"])
+def small_rule(request, monkeypatch):  # type: ignore[no-untyped-def]
+    """Every test twice: each rule walking its own index ranges, every rule in one GROUP BY."""
+    monkeypatch.setattr(groups_module, "SMALL_RULE", request.param)
+    return request.param
+
+
+def _matrix_groups(make, site, supplier, prefix: str, sizes: list[int]):  # type: ignore[no-untyped-def]
+    """Groups of MATRIX_LABEL_MISMATCH on one site, group ``i`` of ``sizes[i]`` anomalies, its
+    anomalies ``days`` old (older groups first); plus lone MATRIX_ARTICLE_ABSENT anomalies keyed
+    by value and supplier (no group_key), NULL and empty group keys mixed."""
+    made = []
+    for i, size in enumerate(sizes):
+        for j in range(size):
+            line = make.purchase_line(site, supplier=supplier, reference=f"{prefix}{i}")
+            made.append(
+                make.anomaly(
+                    line,
+                    "MATRIX_LABEL_MISMATCH",
+                    field="labels",
+                    value="BIO" if j % 2 else "AOP",
+                    supplier_id=supplier.id,
+                    group_key=f"ref:{supplier.siret}|{prefix}{i}",
+                    days_old=30 - i,
+                    severity="warning" if j else "blocking",
+                )
+            )
+    for j in range(3):
+        line = make.purchase_line(site, supplier=supplier, reference=f"{prefix}Z")
+        made.append(
+            make.anomaly(
+                line,
+                "MATRIX_ARTICLE_ABSENT",
+                field="reference",
+                value=f"{prefix}Z",
+                supplier_id=supplier.id,
+                group_key=None if j % 2 else "",
+                days_old=5,
+            )
+        )
+    return made
+
+
+def _expected(anomalies: list[Anomaly], sort: str) -> list[tuple[str, str, int]]:
+    """The groups as the former one-statement GROUP BY ordered them, computed in Python."""
+    found: dict[tuple[str, str], dict] = {}
+    for a in anomalies:
+        if a.status not in ACTIVE_STATUSES:
+            continue
+        rule, key = groups_module.group_token(a).split("|", 1)
+        g = found.setdefault((rule, key), {"n": 0, "oldest": a.first_seen_at, "newest": None})
+        g["n"] += 1
+        g["oldest"] = min(g["oldest"], a.first_seen_at)
+        g["newest"] = max(g["newest"] or a.first_seen_at, a.first_seen_at)
+    keys = {
+        "nombre": lambda item: (-item[1]["n"], item[1]["oldest"], item[0]),
+        "anciens": lambda item: (item[1]["oldest"], -item[1]["n"], item[0]),
+        "regle": lambda item: (item[0][0], -item[1]["n"], item[0]),
+    }
+    ordered = sorted(found.items(), key=keys[sort])
+    return [(rule, key, g["n"]) for (rule, key), g in ordered]
+
+
+def test_group_pages_are_the_full_sort_cut_in_pages(session, make) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier(name="Laiterie de l'Ouest")
+    anomalies = _matrix_groups(make, site, supplier, "YA-", [1, 4, 2, 5, 3, 2, 1])
+    for sort in ("nombre", "anciens", "regle"):
+        expected = _expected(anomalies, sort)
+        assert len(expected) == 8  # 7 article groups + the value@supplier group (NULL and '')
+        seen = []
+        for page in (1, 2, 3):
+            found, total = grouped_queue(
+                session, admin, "matrix", QueueFilter(), sort=sort, page=page, per_page=3
+            )
+            assert total == 8, (sort, page)
+            seen += [(g.rule_code, g.key, g.count) for g in found]
+        assert seen == expected, sort
+    # a page past the end is empty and still knows the total
+    found, total = grouped_queue(session, admin, "matrix", QueueFilter(), page=9, per_page=3)
+    assert found == [] and total == 8
+    # the value@supplier group gathers its NULL and empty group_key anomalies, decorated
+    absent = next(
+        g
+        for g in grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)[0]
+        if g.rule_code == "MATRIX_ARTICLE_ABSENT"
+    )
+    assert (absent.count, absent.key) == (3, f"YA-Z@{supplier.id}")
+    assert absent.supplier_name == "Laiterie de l'Ouest" and absent.sample_label
+
+
+def test_group_page_two_of_a_canteen_holds_its_lycee_only(session, make) -> None:  # type: ignore[no-untyped-def]
+    site, other = make.site(), make.site()
+    supplier = make.supplier()
+    mine = _matrix_groups(make, site, supplier, "YA-", [2, 3, 1, 4])
+    # the other lycée buys the same articles, more often: it must change nothing here
+    theirs = _matrix_groups(make, other, supplier, "YA-", [6, 6, 6, 6])
+    _matrix_groups(make, other, supplier, "ZZ-", [7, 7])
+    canteen = make.user(role="canteen", sites=[site])
+    expected = _expected(mine, "nombre")
+    seen = []
+    for page in (1, 2):
+        found, total = grouped_queue(
+            session, canteen, "matrix", QueueFilter(), page=page, per_page=3
+        )
+        assert total == len(expected) == 5
+        seen += [(g.rule_code, g.key, g.count) for g in found]
+    assert seen == expected
+    assert not any(
+        g.key.endswith(("|ZZ-0", "|ZZ-1"))
+        for g in grouped_queue(session, canteen, "matrix", QueueFilter(), per_page=50)[0]
+    )
+    # a forged lycée filter finds nothing; the admin filtered on the other lycée sees it
+    assert grouped_queue(session, canteen, "matrix", QueueFilter(site_id=other.id)) == ([], 0)
+    admin = make.user(role="admin")
+    found, total = grouped_queue(
+        session, admin, "matrix", QueueFilter(site_id=other.id), per_page=50
+    )
+    assert total == 8 and sum(g.count for g in found) == len(theirs) + 17
+    # a canteen of both lycées sees both, merged per article
+    both = make.user(role="canteen", sites=[site, other])
+    found, _ = grouped_queue(session, both, "matrix", QueueFilter(), per_page=50)
+    ya0 = next(g for g in found if g.key.endswith("|YA-0"))
+    assert ya0.count == 2 + 6
+
+
+def test_group_filters_and_closed_anomalies(session, make) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    anomalies = _matrix_groups(make, site, supplier, "YA-", [3, 2])
+    anomalies[0].status = "dismissed"
+    anomalies[0].dismiss_reason = "other"
+    session.flush()
+    found, total = grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)
+    assert total == 3
+    assert {(g.key.rsplit("|", 1)[-1], g.count) for g in found} == {
+        ("YA-0", 2),
+        ("YA-1", 2),
+        (f"YA-Z@{supplier.id}", 3),
+    }
+    blocking, total = grouped_queue(session, admin, "matrix", QueueFilter(severity="blocking"))
+    # the dismissed one was YA-0's blocking anomaly: only YA-1's remains
+    assert total == 1 and blocking[0].key.endswith("|YA-1") and blocking[0].count == 1
+    dismissed, total = grouped_queue(session, admin, "matrix", QueueFilter(status="dismissed"))
+    assert total == 1 and dismissed[0].count == 1
+
+
+def _line_order(anomalies: list[Anomaly], sort: str, dialect: str) -> list[int]:
+    column = SORT_COLUMNS[sort.lstrip("-")].key
+    desc = sort.startswith("-")
+    active = [a for a in anomalies if a.status in ACTIVE_STATUSES]
+
+    def value(a: Anomaly):  # type: ignore[no-untyped-def]
+        return getattr(a, column)
+
+    # NULLs sort first ascending on SQLite, last ascending on PostgreSQL
+    nulls_low = dialect == "sqlite"
+    present = sorted((a for a in active if value(a) is not None), key=lambda a: a.id)
+    present.sort(key=value, reverse=desc)  # stable: ties stay by id ascending
+    missing = sorted((a for a in active if value(a) is None), key=lambda a: a.id)
+    low_first = nulls_low != desc
+    return [a.id for a in (missing + present if low_first else present + missing)]
+
+
+def test_sorted_line_pages_follow_the_full_sort_and_the_scope(session, make) -> None:  # type: ignore[no-untyped-def]
+    site, other = make.site(), make.site()
+    supplier = make.supplier()
+    mine = _matrix_groups(make, site, supplier, "YA-", [3, 2, 4])
+    _matrix_groups(make, other, supplier, "YA-", [5, 5])
+    mine.append(
+        make.anomaly(make.purchase_line(site), "MATRIX_PRICE_GAP", field="amount_ht", value=None)
+    )
+    canteen = make.user(role="canteen", sites=[site])
+    dialect = session.get_bind().dialect.name
+    for sort in ("regle", "-gravite", "etat", "champ", "valeur", "-valeur"):
+        expected = _line_order(mine, sort, dialect)
+        seen = []
+        for page in (1, 2, 3, 4):
+            rows, total = queue_page(session, canteen, "matrix", QueueFilter(), page, 4, sort=sort)
+            assert total == len(expected) == 13
+            seen += [a.id for a in rows]
+        assert seen == expected, sort
+
+
+def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(session, make, small_rule) -> None:  # type: ignore[no-untyped-def]
+    if session.get_bind().dialect.name != "sqlite" or small_rule:
+        return
+    session.execute(sa.text("PRAGMA analysis_limit = 400"))
+    session.execute(sa.text("ANALYZE anomalies"))
+    admin = make.user(role="admin")
+    canteen = make.user(role="canteen", sites=[make.site()])
+    for user, index in ((admin, "ix_anomalies_cover_rule"), (canteen, "ix_anomalies_cover_site")):
+        found = groups_module._groups(session, user, "matrix", QueueFilter())
+        sql = str(
+            sa.select(found).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        )
+        plan = [r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
+        reads = [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
+        # per rule code, four ranges: keyed by article and by value (grouped in index
+        # order), the NULL-valued and the empty group_key ones
+        codes = len(queries.queue_rule_codes("matrix"))
+        assert len(reads) == 4 * codes, plan
+        assert all(f"COVERING INDEX {index}" in step for step in reads), plan
+        assert sum("group_key>?" in step for step in reads) == codes, plan
+        assert sum("value>?" in step for step in reads) == codes, plan
+        assert plan.count("USE TEMP B-TREE FOR GROUP BY") <= 2 * codes + 1, plan
+    # a sorted line view reads its keys from the covering index too
+    filt = QueueFilter()
+    stmt = (
+        sa.select(Anomaly.id)
+        .where(Anomaly.rule_code.in_(["MATRIX_PRICE_GAP"]), *queries.filter_clauses(filt))
+        .order_by(Anomaly.severity, Anomaly.id)
+        .limit(50)
+    )
+    sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    plan = " ".join(str(r) for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+    assert "COVERING INDEX ix_anomalies_cover_rule" in plan, plan
+
+
+def test_a_group_key_shaped_like_a_value_key_joins_that_group(session, make) -> None:  # type: ignore[no-untyped-def]
+    """The key is one string: a ``group_key`` spelling « value@supplier » or a supplier id is
+    the same group as the anomalies keyed that way (as with the one-statement GROUP BY)."""
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    lines = [make.purchase_line(site, supplier=supplier) for _ in range(6)]
+    spelled = f"V1@{supplier.id}"
+    make.anomaly(lines[0], "MATRIX_ARTICLE_ABSENT", value="V1", supplier_id=supplier.id)
+    make.anomaly(lines[1], "MATRIX_ARTICLE_ABSENT", group_key=spelled)
+    make.anomaly(lines[2], "MATRIX_ARTICLE_ABSENT", supplier_id=supplier.id)
+    make.anomaly(lines[3], "MATRIX_ARTICLE_ABSENT", group_key=str(supplier.id))
+    make.anomaly(lines[4], "MATRIX_ARTICLE_ABSENT", group_key="ref:1|A")
+    make.anomaly(lines[5], "MATRIX_ARTICLE_ABSENT", value="", supplier_id=supplier.id)
+    found, total = grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)
+    assert total == 3
+    assert {g.key: g.count for g in found} == {spelled: 2, str(supplier.id): 3, "ref:1|A": 1}
