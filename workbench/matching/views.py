@@ -9,6 +9,7 @@ from flask_login import current_user
 from workbench.core.edge import FAILED, commit_or_flash
 from workbench.core.errors import ValidationError
 from workbench.core.formatting import format_number
+from workbench.core.pagination import Page
 from workbench.core.permissions import roles_required
 from workbench.core.security import is_safe_next
 from workbench.extensions import db
@@ -74,6 +75,8 @@ def articles():  # type: ignore[no-untyped-def]
     return render_template(
         "matching/articles.html",
         page=page,
+        # the one pager, over clusters of groups
+        listing=Page.of(page.groups, page.total_groups, page.page, page.per_page),
         invalid=invalid,
         invalid_total=invalid_total,
         filt=filt,
@@ -99,15 +102,13 @@ def _variants(group: str | None, site: str | None) -> list[str]:
     posted = [v for v in request.form.getlist("variant") if v][:50]
     if posted or not request.form.get("variantes") or not group:
         return posted
-    try:
-        site_ids = _site_ids(site)
-    except ValidationError:
-        return []
+    if site and not site.isdigit():
+        return []  # a forged lycée: the decision itself refuses it (« Lycée invalide. »)
     return queries.cluster_variants(
         db.session,
         current_user,
         group,
-        site_ids[0] if site_ids else None,
+        int(site) if site else None,
         request.form.get("variantes") or "anciens",
     )
 
