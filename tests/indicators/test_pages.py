@@ -106,3 +106,79 @@ def test_public_observatory_is_off_by_default_and_needs_no_login_when_on(client,
         assert client.get("/observatoire/spaser.csv").status_code == 200
     finally:
         app.config["PUBLIC_OBSERVATORY"] = False
+
+
+def test_the_quality_page_reads_grouped_counts_and_finds_what_every_row_gives(
+    client, login_as, make, session, app
+):  # type: ignore[no-untyped-def]
+    """The page's figures come from ``anomaly_counts`` and per-day groups; they are those of the
+    pure functions over every anomaly row (the reference computation)."""
+    import datetime as dt
+
+    import pandas as pd
+    import sqlalchemy as sa
+    from flask import template_rendered
+
+    from workbench.indicators import quality
+    from workbench.indicators.queries import site_line_counts
+    from workbench.rules.models import Anomaly
+
+    login_as("viewer")
+    now = dt.datetime.now(dt.UTC)
+    first, second = make.site(name="Lycée Un"), make.site(name="Lycée Deux")
+    for site, n in ((first, 3), (second, 1)):
+        for _ in range(n):
+            make.anomaly(make.purchase_line(site), rule_code="ARTICLE_UNMAPPED", days_old=3)
+    closed = make.anomaly(make.purchase_line(first), rule_code="PURCHASE_DUPLICATE", days_old=9)
+    closed.status, closed.closed_at = "resolved", now - dt.timedelta(days=2)
+    make.anomaly(make.contract(), rule_code="CPV_UNKNOWN", status="claimed", days_old=20)
+    session.flush()
+    seen = []
+
+    def rendered(sender, template, context, **_):  # type: ignore[no-untyped-def]
+        seen.append(context)
+
+    with template_rendered.connected_to(rendered, app):
+        assert client.get("/indicateurs/qualite").status_code == 200
+    context = seen[-1]
+
+    rows = pd.DataFrame(
+        session.execute(
+            sa.select(
+                Anomaly.rule_code,
+                Anomaly.status,
+                Anomaly.site_id,
+                Anomaly.first_seen_at,
+                Anomaly.closed_at,
+            )
+        ).all(),
+        columns=["rule_code", "status", "site_id", "first_seen_at", "closed_at"],
+    )
+    assert context["total_open"] == 5
+    expected_rules = quality.by_rule(rows).to_dict("records")
+    assert [(r["rule_code"], r["open"]) for r in context["rules"]] == [
+        (r["rule_code"], r["open"]) for r in expected_rules
+    ]
+    expected_sites = quality.per_thousand(rows, site_line_counts(session), "site_id")
+    assert [(s["name"], s["open"], s["per_thousand"]) for s in context["sites"]] == [
+        (s.name, s.open, s.per_thousand) for s in expected_sites.itertuples()
+    ]
+    assert context["median_days"] == quality.median_resolution_days(rows) == 7.0
+    expected_trend = quality.weekly_trend(rows).to_dict("records")
+    assert context["trend"] == expected_trend and sum(t["opened"] for t in expected_trend) == 6
+
+
+def test_lines_per_lycee_from_the_summary_are_the_live_count(make, session):  # type: ignore[no-untyped-def]
+    from workbench.indicators import queries, summary
+
+    first, second = make.site(name="Lycée Un"), make.site(name="Lycée Deux")
+    make.site(name="Lycée sans ligne")
+    for site, n in ((first, 3), (second, 2)):
+        for _ in range(n):
+            make.purchase_line(site)
+    live = queries.site_line_counts(session).sort_values("site_id").to_dict("records")
+    assert not summary.ensure(session, summary._region_code())  # lines made without the signal
+    summary.rebuild_all(session)
+    assert summary.ensure(session, summary._region_code())
+    rolled = queries.site_line_counts(session).sort_values("site_id").to_dict("records")
+    assert rolled == live and sorted(r["records"] for r in live) == [0, 2, 3]

@@ -1,4 +1,8 @@
-"""Data quality scorecards, pure pandas: open anomalies per 1,000 records, resolution time, trend."""
+"""Data quality scorecards, pure pandas: open anomalies per 1,000 records, resolution time, trend.
+
+Each function takes anomaly rows; an ``n`` column, when present, weighs each row (the page feeds
+them grouped counts: ``anomaly_counts`` and per-day groups, not millions of rows).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ ACTIVE = ("open", "claimed", "proposed")
 def per_thousand(anomalies: pd.DataFrame, records: pd.DataFrame, key: str) -> pd.DataFrame:
     """Open anomalies per 1,000 records, grouped by ``key`` (``records`` has key, name, records)."""
     active = anomalies[anomalies["status"].isin(ACTIVE)]
-    counts = active.groupby(key).size().rename("open")
+    counts = _weights(active).groupby(active[key]).sum().rename("open")
     out = records.set_index(key).join(counts).fillna({"open": 0})
     out["per_thousand"] = (1000 * out["open"] / out["records"].where(out["records"] > 0)).round(1)
     return out.reset_index().sort_values("per_thousand", ascending=False)
@@ -19,12 +23,20 @@ def per_thousand(anomalies: pd.DataFrame, records: pd.DataFrame, key: str) -> pd
 def by_rule(anomalies: pd.DataFrame) -> pd.DataFrame:
     active = anomalies[anomalies["status"].isin(ACTIVE)]
     return (
-        active.groupby("rule_code")
-        .size()
+        _weights(active)
+        .groupby(active["rule_code"])
+        .sum()
         .rename("open")
+        .rename_axis("rule_code")
         .reset_index()
         .sort_values("open", ascending=False)
     )
+
+
+def _weights(anomalies: pd.DataFrame) -> pd.Series:
+    if "n" in anomalies:
+        return anomalies["n"].astype("int64")
+    return pd.Series(1, index=anomalies.index, dtype="int64")
 
 
 def median_resolution_days(anomalies: pd.DataFrame) -> float | None:
@@ -44,16 +56,16 @@ def weekly_trend(anomalies: pd.DataFrame, weeks: int = 12) -> pd.DataFrame:
     if anomalies.empty:
         return pd.DataFrame(columns=["week", "opened", "closed"])
 
+    weights = _weights(anomalies)
+
     def week_of(values: pd.Series) -> pd.Series:
-        stamps = pd.to_datetime(values, utc=True).dropna().dt.tz_localize(None)
-        return stamps.dt.to_period("W").astype(str)
+        stamps = pd.to_datetime(values, utc=True)
+        kept = stamps.notna()
+        labels = stamps[kept].dt.tz_localize(None).dt.to_period("W").astype(str)
+        return weights[kept].groupby(labels.to_numpy()).sum()
 
     opened = week_of(anomalies["first_seen_at"])
     closed = week_of(anomalies["closed_at"])
-    frame = (
-        pd.DataFrame({"opened": opened.value_counts(), "closed": closed.value_counts()})
-        .fillna(0)
-        .astype(int)
-    )
+    frame = pd.DataFrame({"opened": opened, "closed": closed}).fillna(0).astype(int)
     frame = frame.sort_index().tail(weeks)
     return frame.rename_axis("week").reset_index()

@@ -513,37 +513,86 @@ def filter_choices(session: Session, user: User | None) -> dict[str, list[tuple[
 
 
 # -- data quality -------------------------------------------------------------------------------
-def quality_frames(session: Session) -> tuple[pd.DataFrame, dict[str, int]]:
-    anomalies = _frame(
+@dataclasses.dataclass
+class QualityFrames:
+    """What the quality page reads, grouped in the database (rows for :mod:`.quality`)."""
+
+    #: Active anomalies per (rule, status, lycée) from ``anomaly_counts``; ``n`` = how many.
+    active: pd.DataFrame
+    #: Closed anomalies (their opening and closing times), for the median resolution time.
+    closed: pd.DataFrame
+    #: Anomalies per (day opened, day closed); ``n`` = how many (the weekly trend).
+    days: pd.DataFrame
+    counts: dict[str, int]
+
+
+def quality_frames(session: Session) -> QualityFrames:
+    """The quality page's figures: counts from the maintained ``anomaly_counts``, the trend
+    from one grouped scan (per day), durations of the closed anomalies only — never a row per
+    anomaly (two million at the Region's scale)."""
+    from workbench.rules.models import ACTIVE_STATUSES, AnomalyCount
+
+    site = sa.case((AnomalyCount.site_id == 0, None), else_=AnomalyCount.site_id)
+    active = _frame(
         session,
         sa.select(
-            Anomaly.rule_code,
-            Anomaly.record_kind,
-            Anomaly.status,
-            Anomaly.site_id,
-            Anomaly.direction_code,
-            Anomaly.supplier_id,
-            Anomaly.first_seen_at,
-            Anomaly.closed_at,
+            AnomalyCount.rule_code,
+            AnomalyCount.status,
+            site.label("site_id"),
+            sa.func.sum(AnomalyCount.n).label("n"),
+        )
+        .where(AnomalyCount.status.in_([str(s) for s in ACTIVE_STATUSES]), AnomalyCount.n != 0)
+        .group_by(AnomalyCount.rule_code, AnomalyCount.status, site),
+    )
+    closed = _frame(
+        session,
+        sa.select(Anomaly.status, Anomaly.first_seen_at, Anomaly.closed_at).where(
+            Anomaly.closed_at.is_not(None)
         ),
+    )
+    opened_day = sa.func.date(Anomaly.first_seen_at)
+    closed_day = sa.func.date(Anomaly.closed_at)
+    days = _frame(
+        session,
+        sa.select(
+            opened_day.label("first_seen_at"),
+            closed_day.label("closed_at"),
+            sa.func.count().label("n"),
+        ).group_by(opened_day, closed_day),
     )
     counts = {
         "purchase_line": session.scalar(sa.select(sa.func.count()).select_from(PurchaseLine)) or 0,
         "contract": session.scalar(sa.select(sa.func.count()).select_from(Contract)) or 0,
         "supplier": session.scalar(sa.select(sa.func.count()).select_from(Supplier)) or 0,
     }
-    return anomalies, counts
+    return QualityFrames(active, closed, days, counts)
 
 
 def site_line_counts(session: Session) -> pd.DataFrame:
-    return _frame(
-        session,
-        sa.select(
-            Site.id.label("site_id"), Site.name, sa.func.count(PurchaseLine.id).label("records")
+    """Purchase lines per lycée (every lycée, 0 without lines): from the EGalim summary's
+    per-lycée rollup when it counts every line (a few thousand rows), else counted live."""
+    from workbench.indicators import summary
+
+    if summary.ensure(session, summary._region_code()):
+        per_site = (
+            sa.select(
+                summary.BY_SITE.c.site_id, sa.func.sum(summary.BY_SITE.c.lines).label("lines")
+            )
+            .group_by(summary.BY_SITE.c.site_id)
+            .subquery()
         )
-        .join(PurchaseLine, PurchaseLine.site_id == Site.id, isouter=True)
-        .group_by(Site.id, Site.name),
+        records = sa.func.coalesce(per_site.c.lines, 0)
+        join = per_site.c.site_id == Site.id
+    else:
+        per_site = PurchaseLine.__table__
+        records = sa.func.count(PurchaseLine.id)
+        join = PurchaseLine.site_id == Site.id
+    stmt = sa.select(Site.id.label("site_id"), Site.name, records.label("records")).join(
+        per_site, join, isouter=True
     )
+    if per_site is PurchaseLine.__table__:
+        stmt = stmt.group_by(Site.id, Site.name)
+    return _frame(session, stmt)
 
 
 def site_names(session: Session) -> dict[int, str]:

@@ -197,23 +197,24 @@ def spaser_csv():  # type: ignore[no-untyped-def]
 
 @roles_required("legal", "admin", "viewer")
 def quality_page():  # type: ignore[no-untyped-def]
-    anomalies, counts = queries.quality_frames(db.session)
+    frames = queries.quality_frames(db.session)
+    active = frames.active
     sites = (
-        quality.per_thousand(anomalies, queries.site_line_counts(db.session), "site_id")
-        if not anomalies.empty
+        quality.per_thousand(active, queries.site_line_counts(db.session), "site_id")
+        if not active.empty
         else None
     )
-    trend = quality.weekly_trend(anomalies)
+    trend = quality.weekly_trend(frames.days)
     peak = int(max(trend["opened"].max(), trend["closed"].max())) if not trend.empty else 0
     return render_template(
         "indicators/quality.html",
         sites=_records(sites) if sites is not None else [],
-        rules=_records(quality.by_rule(anomalies)) if not anomalies.empty else [],
-        median_days=quality.median_resolution_days(anomalies) if not anomalies.empty else None,
+        rules=_records(quality.by_rule(active)) if not active.empty else [],
+        median_days=quality.median_resolution_days(frames.closed)
+        if not frames.closed.empty
+        else None,
         trend=_records(trend),
         peak=peak,
-        counts=counts,
-        total_open=int(anomalies["status"].isin(quality.ACTIVE).sum())
-        if not anomalies.empty
-        else 0,
+        counts=frames.counts,
+        total_open=int(active["n"].sum()) if not active.empty else 0,
     )
