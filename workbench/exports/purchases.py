@@ -158,22 +158,25 @@ def macantine_row(line: Sequence[Any]) -> list[Any]:
     ]
 
 
+class _Buffer:
+    """A file-like target for ``csv.writer`` whose text is taken chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
+
+
 def csv_chunks(
     columns: Sequence[str], rows: Iterable[list[Any]], bom: bool = True
 ) -> Iterator[str]:
     """The CSV text in chunks of :data:`BATCH` rows (for streaming responses and files)."""
-
-    class _Buffer:
-        def __init__(self) -> None:
-            self.parts: list[str] = []
-
-        def write(self, text: str) -> None:
-            self.parts.append(text)
-
-        def take(self) -> str:
-            text = "".join(self.parts)
-            self.parts.clear()
-            return text
 
     buffer = _Buffer()
     writer = csv.writer(buffer)
@@ -219,18 +222,6 @@ def chunked_csv(
     columns: Sequence[str], chunks: Iterable[list[Any]], bom: bool = True
 ) -> Iterator[str]:
     """The CSV text of the header and of each chunk of ready rows (one string per chunk)."""
-
-    class _Buffer:
-        def __init__(self) -> None:
-            self.parts: list[str] = []
-
-        def write(self, text: str) -> None:
-            self.parts.append(text)
-
-        def take(self) -> str:
-            text = "".join(self.parts)
-            self.parts.clear()
-            return text
 
     buffer = _Buffer()
     writer = csv.writer(buffer)
