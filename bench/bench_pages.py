@@ -38,6 +38,9 @@ PAGES = {
     "admin": [
         "/",
         "/articles",
+        "/articles?page=2",
+        "/articles?tri=lignes",
+        "/articles?q=yaourt",
         "/files/matrix",
         "/files/purchases",
         "/files/suppliers",
@@ -54,6 +57,8 @@ PAGES = {
     "canteen": [
         "/",
         "/articles",
+        "/articles?page=2",
+        "/articles?q=yaourt",
         "/files/matrix",
         "/files/purchases",
         "/files/purchases?tri=recent",
