@@ -284,25 +284,10 @@ def figures(agg: pd.DataFrame) -> dict[str, Any]:
     local = float(agg["local_amount"].sum())
     short = float(agg["short_circuit_amount"].sum())
     regional = float(agg["regional_amount"].sum())
-    return {
-        "lines": int(round(agg["lines"].sum())),
-        "total_ht": round(total, 2),
-        "bio_ht": round(bio, 2),
-        "egalim_ht": round(egalim, 2),
-        "meat_fish_ht": round(mf_total, 2),
-        "meat_fish_egalim_ht": round(mf_egalim, 2),
-        "france_ht": round(france, 2),
-        "local_ht": round(local, 2),
-        "short_circuit_ht": round(short, 2),
-        "regional_supplier_ht": round(regional, 2),
-        "bio_share": _share(bio, total),
-        "egalim_share": _share(egalim, total),
-        "meat_fish_egalim_share": _share(mf_egalim, mf_total),
-        "france_share": _share(france, total),
-        "local_share": _share(local, total),
-        "short_circuit_share": _share(short, total),
-        "regional_supplier_share": _share(regional, total),
-    }
+    lines = float(agg["lines"].sum())
+    return _figures_of_sums(
+        (lines, total, bio, egalim, mf_total, mf_egalim, france, local, short, regional)
+    )
 
 
 def published(agg: pd.DataFrame) -> dict[str, Any]:
