@@ -17,7 +17,7 @@ mandataire of the grouping) for the SME, first-time-winner and regional indicato
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -408,15 +408,26 @@ def parts_of_rows(
             short,
             regional,
         ]
-        for name, keys in margins.items():
-            group = (*(row[k] for k in keys), excluded)
-            found = result[name].get(group)
-            if found is None:
-                result[name][group] = list(values)
-            else:
-                for j, v in enumerate(values):
-                    found[j] += v
+        _add_to_margins(result, margins, row, excluded, values)
     return result
+
+
+def _add_to_margins(
+    result: dict[str, Parts],
+    margins: Mapping[str, Sequence[str]],
+    row: Mapping[str, Any],
+    excluded: int,
+    values: Sequence[float],
+) -> None:
+    """Add one row's sums to its group in every margin (``(*keys, excluded)`` → sums)."""
+    for name, keys in margins.items():
+        group = (*(row[k] for k in keys), excluded)
+        found = result[name].get(group)
+        if found is None:
+            result[name][group] = list(values)
+        else:
+            for j, v in enumerate(values):
+                found[j] += v
 
 
 def parts_of(agg: pd.DataFrame, keys: Sequence[str]) -> Parts:
@@ -511,14 +522,7 @@ def parts_of_lines(
             "local_definition": str(definition) if is_local else "",
         }
         excluded = 1 if blocked is True or blocked == 1 else 0
-        for name, keys in margins.items():
-            group = (*(row[k] for k in keys), excluded)
-            found = result[name].get(group)
-            if found is None:
-                result[name][group] = list(values)
-            else:
-                for j, v in enumerate(values):
-                    found[j] += v
+        _add_to_margins(result, margins, row, excluded, values)
     return result
 
 

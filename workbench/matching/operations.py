@@ -54,6 +54,7 @@ from workbench.matching.queries import (
 )
 from workbench.records.models import PurchaseLine
 from workbench.reference.models import NomenclatureItem
+from workbench.reference.nomenclature import active_item
 from workbench.review.models import Correction, CorrectionKind, CorrectionStatus
 from workbench.review.operations import approval_policy
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
@@ -87,27 +88,6 @@ class MapResult:
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def validate_code(session: Session, raw: str | None) -> NomenclatureItem:
-    """The active nomenclature item of ``raw`` (exact code, else case-insensitive), or a French
-    :class:`ValidationError`."""
-    code = (raw or "").strip()
-    if not code:
-        raise ValidationError("Indiquez un code de la nomenclature.")
-    item = session.scalar(sa.select(NomenclatureItem).where(NomenclatureItem.code == code))
-    if item is None:
-        item = session.scalar(
-            sa.select(NomenclatureItem).where(sa.func.upper(NomenclatureItem.code) == code.upper())
-        )
-    if item is None:
-        raise ValidationError(f"Le code « {code} » n'existe pas dans la nomenclature.")
-    if not item.is_active:
-        raise ValidationError(
-            f"Le code « {item.code} » ({item.label}) est désactivé dans la nomenclature : "
-            "choisissez un code actif."
-        )
-    return item
 
 
 def _check_mapper(user: User, all_sites: bool) -> None:
@@ -161,7 +141,7 @@ def map_group(
     """Map every unmapped line of ``group`` in the user's scope to ``code`` (see module doc)."""
     _check_mapper(user, all_sites)
     key = _parse(group)
-    item = validate_code(session, code)
+    item = active_item(session, code)
     base = unmapped_clause(user, None if all_sites else site_ids, all_sites=all_sites)
     where = group_clause(session, base, key)
     if where is None:

@@ -60,6 +60,25 @@ def _item(session: Session, code: str) -> NomenclatureItem | None:
     return session.scalar(sa.select(NomenclatureItem).where(NomenclatureItem.code == code))
 
 
+def active_item(session: Session, raw: str | None) -> NomenclatureItem:
+    """The ACTIVE nomenclature item of ``raw`` (exact code, else case-insensitive), or a French
+    :class:`ValidationError` — what every code a person types (a mapping, a correction) must be."""
+    code = (raw or "").strip()
+    if not code:
+        raise ValidationError("Indiquez un code de la nomenclature.")
+    item = _item(session, code) or session.scalar(
+        sa.select(NomenclatureItem).where(sa.func.upper(NomenclatureItem.code) == code.upper())
+    )
+    if item is None:
+        raise ValidationError(f"Le code « {code} » n'existe pas dans la nomenclature.")
+    if not item.is_active:
+        raise ValidationError(
+            f"Le code « {item.code} » ({item.label}) est désactivé dans la nomenclature : "
+            "choisissez un code actif."
+        )
+    return item
+
+
 def propose_item(
     session: Session,
     user: Any,

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from stdnum.fr import siret as stdnum_siret
 
@@ -176,21 +175,9 @@ def _active_nomenclature_code(session: Session, value: str | None) -> str | None
     """
     if value is None:
         return None
-    from workbench.reference.models import NomenclatureItem
+    from workbench.reference.nomenclature import active_item
 
-    item = session.scalar(sa.select(NomenclatureItem).where(NomenclatureItem.code == value))
-    if item is None:
-        item = session.scalar(
-            sa.select(NomenclatureItem).where(sa.func.upper(NomenclatureItem.code) == value.upper())
-        )
-    if item is None:
-        raise ValidationError(f"Le code « {value} » n'existe pas dans la nomenclature.")
-    if not item.is_active:
-        raise ValidationError(
-            f"Le code « {item.code} » ({item.label}) est désactivé dans la nomenclature : "
-            "choisissez un code actif."
-        )
-    return item.code
+    return active_item(session, value).code
 
 
 def _unchecked(session: Session, value: Any) -> Any:
