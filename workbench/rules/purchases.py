@@ -463,6 +463,10 @@ class FauxAmiOrigin(_MatrixRule):
 @register
 class PurchaseDuplicate(_PurchaseRule):
     code = "PURCHASE_DUPLICATE"
+    site_day_fields = frozenset(
+        {"site_id", "line_date", "supplier_siret", "supplier_id", "reference", "label"}
+        | {"amount_ht", "quantity"}
+    )
     title = "Ligne d'achat en double"
     explanation = (
         "Une autre ligne a le même lycée, la même date, le même fournisseur, la même référence "

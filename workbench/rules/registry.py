@@ -113,6 +113,10 @@ class Rule:
     #: A manual rule's anomalies are raised by people (a report), not by ``check``: the engine
     #: never runs it, and its anomalies close when a correction linked to them is applied.
     is_manual: ClassVar[bool] = False
+    #: Purchase rules whose verdict on a line depends on the other lines of the same lycée and
+    #: day: the columns they read (a re-check loads that context; a change of other columns
+    #: only leaves their verdicts as they are). Empty: the rule looks at one line.
+    site_day_fields: ClassVar[frozenset[str]] = frozenset()
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         raise NotImplementedError

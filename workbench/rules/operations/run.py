@@ -52,14 +52,6 @@ LINE_CHUNK = 100_000
 BY_ID_MAX = 50_000
 #: Rows written above which the anomalies table is ANALYZEd at the end of a run.
 ANALYZE_AFTER = 20_000
-#: Rules whose verdict on a line depends on the other lines of the same site and day.
-SITE_DAY_RULES = frozenset({"PURCHASE_DUPLICATE"})
-#: The columns those rules read: a change of other columns only (a nomenclature code mapped)
-#: leaves their verdicts as they are, and their (lycée, day) context unread.
-SITE_DAY_FIELDS = frozenset(
-    {"site_id", "line_date", "supplier_siret", "supplier_id", "reference", "label"}
-    | {"amount_ht", "quantity"}
-)
 PURCHASE = "purchase_line"
 #: Columns compared to decide whether an active anomaly needs an update (through their hash,
 #: ``anomalies.fingerprint``: see :func:`fingerprints`).
@@ -577,7 +569,7 @@ class _Run:
             if not orphans.empty:
                 self.apply(_evaluate([], small, self.today, self.result), orphans, by_code)
             return
-        if any(v.code in SITE_DAY_RULES for v in enabled):
+        if any(v.rule.site_day_fields for v in enabled):
             # the changed lines with every line of the same lycée and day, lycée by lycée
             started = time.perf_counter()
             days, deleted = site_days(self.session, ids)
@@ -658,7 +650,8 @@ def run_rules(
     alone. Suppliers are always checked whole (the table is small and the duplicate rule pairs
     records); contracts and matrix entries load their tables whole (they are small). The run
     is recorded once in ``rule_runs`` (no per-anomaly "last seen" write). ``fields``: the
-    only columns of those records that changed (``None``: any), see :data:`SITE_DAY_FIELDS`.
+    only columns of those records that changed (``None``: any): a rule whose
+    ``site_day_fields`` miss them all keeps its verdicts.
     """
     started = time.perf_counter()
     started_at = utcnow()
@@ -678,9 +671,13 @@ def run_rules(
         and (record_kind is None or v.rule.record_kind == record_kind)
         and not v.rule.is_manual
     ]
-    if record_ids is not None and fields is not None and not set(fields) & SITE_DAY_FIELDS:
-        # only columns the (lycée, day) rules do not read changed: their verdicts stand
-        selected = [v for v in selected if v.code not in SITE_DAY_RULES]
+    if record_ids is not None and fields is not None:
+        # only columns a (lycée, day) rule does not read changed: its verdicts stand
+        selected = [
+            v
+            for v in selected
+            if not v.rule.site_day_fields or v.rule.site_day_fields & set(fields)
+        ]
     result = RunResult(counts={v.code: RuleCount(enabled=v.enabled) for v in selected})
     if not selected:
         return result
