@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from workbench.audit.operations import record_many
 from workbench.core.errors import NotFound
 from workbench.db import utcnow
-from workbench.imports.writer import analyze, copy_rows, is_postgresql, stage_table
+from workbench.imports.writer import (
+    analyze,
+    drop_stage,
+    insert_staged,
+    is_postgresql,
+    stage_rows,
+)
 from workbench.records.models import PurchaseLine
 from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
@@ -257,12 +263,6 @@ REFRESHED = (*COMPARED, "fingerprint", "details")
 
 
 # -- bulk writes ------------------------------------------------------------------------------
-def _stage(session: Session, name: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """PostgreSQL: ``COPY`` ``rows`` into a temporary table with ``columns`` of ``anomalies``."""
-    stage_table(session, name, "anomalies", columns)
-    copy_rows(session, name, columns, rows)
-
-
 def _insert_new(session: Session, new: pd.DataFrame, now: dt.datetime) -> None:
     connection = session.connection()
     dialect = connection.dialect
@@ -294,47 +294,43 @@ def _insert_new(session: Session, new: pd.DataFrame, now: dt.datetime) -> None:
         )
         for row in rows
     ]
-    if is_postgresql(session):
-        # COPY into a staging table, then one INSERT … SELECT (a concurrent run's rows win)
-        _stage(session, "anomalies_new", names, tuples)
-        columns = ", ".join(names)
-        connection.exec_driver_sql(
-            f"INSERT INTO anomalies ({columns}) SELECT {columns} FROM anomalies_new "
-            "ON CONFLICT (rule_code, record_kind, record_id, field) DO NOTHING"
-        )
-        return
-    # One driver-level executemany: no per-row statement processing (the values are converted).
-    sql = f"INSERT INTO anomalies ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))})"
-    connection.exec_driver_sql(sql, tuples)
+    # staged (COPY on PostgreSQL), then one INSERT … SELECT; on PostgreSQL a concurrent run's
+    # rows win (SQLite runs hold the single writer lock)
+    insert_staged(
+        session,
+        "anomalies",
+        names,
+        tuples,
+        "ON CONFLICT (rule_code, record_kind, record_id, field) DO NOTHING"
+        if is_postgresql(session)
+        else "",
+    )
 
 
 def _update_values(session: Session, rows: list[dict[str, Any]]) -> None:
     """Refresh :data:`REFRESHED` on the anomalies ``rows`` (``_id`` = anomaly id)."""
     connection = session.connection()
-    if is_postgresql(session):
-        to_db_json = ANOMALIES.c.details.type.bind_processor(connection.dialect)
-        names = ("id", *REFRESHED)
-        tuples = [
-            (
-                row["_id"],
-                *(row[c] for c in COMPARED),
-                row["fingerprint"],
-                to_db_json(row["details"]) if row["details"] is not None else None,
-            )
-            for row in rows
-        ]
-        _stage(session, "anomalies_changed", names, tuples)
-        sets = ", ".join(f"{c} = s.{c}" for c in REFRESHED)
-        connection.exec_driver_sql(
-            f"UPDATE anomalies AS a SET {sets} FROM anomalies_changed AS s WHERE a.id = s.id"
+    to_db_json = ANOMALIES.c.details.type.bind_processor(connection.dialect)
+    names = ("id", *REFRESHED)
+    tuples = [
+        (
+            row["_id"],
+            *(row[c] for c in COMPARED),
+            row["fingerprint"],
+            to_db_json(row["details"])
+            if (to_db_json and row["details"] is not None)
+            else row["details"],
         )
-        return
-    stmt = (
-        sa.update(ANOMALIES)
-        .where(ANOMALIES.c.id == sa.bindparam("_id"))
-        .values({c: sa.bindparam(c) for c in REFRESHED})
+        for row in rows
+    ]
+    # staged, then one UPDATE … FROM (SQLite ≥ 3.33 and PostgreSQL): one statement, not one
+    # per row (each paying the triggers' statement journal on SQLite)
+    stage_rows(session, "anomalies_changed", "anomalies", names, tuples)
+    sets = ", ".join(f"{c} = s.{c}" for c in REFRESHED)
+    connection.exec_driver_sql(
+        f"UPDATE anomalies AS a SET {sets} FROM anomalies_changed AS s WHERE a.id = s.id"
     )
-    connection.execute(stmt, rows)
+    drop_stage(session, "anomalies_changed")
 
 
 def _in_chunks(session: Session, ids: Sequence[int], values: dict[str, Any]) -> None:
