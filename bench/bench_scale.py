@@ -9,8 +9,8 @@ Steps, each in its own process (its peak RSS is its own):
 1. imports of a canonical purchase file of ``BENCH_LINES`` lines **with the re-check connected**
    (as the web page and the CLI run it), on SQLite and, when ``BENCH_POSTGRES_URL`` is set (that
    database is emptied), on PostgreSQL; each against its floor measured in the same run:
-   pandas + pyarrow read plus ``sqlite3`` ``executemany`` into a bare table, and pandas +
-   pyarrow read plus ``COPY`` into a table with the same indexes as ``purchase_lines``; then
+   pandas + pyarrow read plus ``sqlite3`` ``executemany``, or plus ``COPY``, into a table with
+   the same indexes as ``purchase_lines`` (:data:`FLOOR_INDEXES`); then
    the same file with 1 % of its lines changed, re-imported (peak RSS of every step: ≤ 1 GB);
 2. the regional demo (115 lycées, ``BENCH_LINES`` lines) loaded without rules, then: the table
    load (what the rules read, into pandas), the first rule run, a run where nothing changed,
@@ -113,50 +113,62 @@ def step_reimport(url: str, changed_path: str) -> dict:
     }
 
 
+#: The indexes of ``purchase_lines`` (natural key, import batch, supplier, unmapped lines,
+#: lycée+day, day), on the floor's table of the file's text columns (``batch`` a constant).
+FLOOR_INDEXES = (
+    "CREATE UNIQUE INDEX floor_key ON floor_lines "
+    "(uai, date, siret_fournisseur, reference_article, libelle, quantite, prix_ht, id)",
+    "CREATE INDEX floor_batch ON floor_lines (batch)",
+    "CREATE INDEX floor_supplier ON floor_lines (siret_fournisseur)",
+    "CREATE INDEX floor_unmapped ON floor_lines (uai, siret_fournisseur, reference_article) "
+    "WHERE code_nomenclature IS NULL",
+    "CREATE INDEX floor_site_date ON floor_lines (uai, date)",
+    "CREATE INDEX floor_date ON floor_lines (date)",
+)
+
+
 def step_floor(url: str, csv_path: str) -> dict:
+    """What an import cannot do without: the file read by pandas + pyarrow, then its rows
+    into a table with the same indexes as ``purchase_lines`` — sqlite3 ``executemany`` in one
+    transaction, or PostgreSQL ``COPY``."""
     import pandas as pd
 
     started = time.perf_counter()
     frame = pd.read_csv(csv_path, sep=";", engine="pyarrow", dtype=str)
+    frame["batch"] = "1"
     columns = list(frame.columns)
     rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    create = "CREATE TABLE floor_lines (id {pk}, " + ", ".join(f"{c} text" for c in columns) + ")"
     if url.startswith("postgresql"):
         import psycopg
 
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-            conn.execute("DROP TABLE IF EXISTS bench_floor")
-            conn.execute(
-                "CREATE TABLE bench_floor (id bigserial PRIMARY KEY, "
-                + ", ".join(f"{c} text" for c in columns)
-                + ")"
-            )
-            # the indexes of purchase_lines: unique key, lycée, lycée+day, supplier, unmapped
-            conn.execute(
-                "CREATE UNIQUE INDEX bench_floor_key ON bench_floor "
-                "(uai, date, siret_fournisseur, reference_article, libelle, id)"
-            )
-            conn.execute("CREATE INDEX bench_floor_site ON bench_floor (uai)")
-            conn.execute("CREATE INDEX bench_floor_site_date ON bench_floor (uai, date)")
-            conn.execute("CREATE INDEX bench_floor_supplier ON bench_floor (siret_fournisseur)")
-            conn.execute(
-                "CREATE INDEX bench_floor_unmapped ON bench_floor "
-                "(uai, siret_fournisseur, reference_article) WHERE code_nomenclature IS NULL"
-            )
+            conn.execute("DROP TABLE IF EXISTS floor_lines")
+            conn.execute(create.format(pk="bigserial PRIMARY KEY"))
+            for ddl in FLOOR_INDEXES:
+                conn.execute(ddl)
             with (
                 conn.cursor() as cursor,
-                cursor.copy(f"COPY bench_floor ({', '.join(columns)}) FROM STDIN") as copy,
+                cursor.copy(f"COPY floor_lines ({', '.join(columns)}) FROM STDIN") as copy,
             ):
                 for row in rows:
                     copy.write_row(row)
             conn.commit()
-            conn.execute("DROP TABLE bench_floor")
+            conn.execute("DROP TABLE floor_lines")
     else:
         import sqlite3
 
         path = Path(tempfile.mkdtemp(prefix="bench-floor-")) / "floor.sqlite3"
         connection = sqlite3.connect(path)
-        connection.execute(f"CREATE TABLE bare ({', '.join(c + ' TEXT' for c in columns)})")
-        connection.executemany(f"INSERT INTO bare VALUES ({', '.join('?' for _ in columns)})", rows)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(create.format(pk="INTEGER PRIMARY KEY"))
+        for ddl in FLOOR_INDEXES:
+            connection.execute(ddl)
+        connection.executemany(
+            f"INSERT INTO floor_lines ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            rows,
+        )
         connection.commit()
         connection.close()
         path.unlink()

@@ -10,7 +10,9 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -36,6 +38,42 @@ Money = sa.Numeric(14, 2, asdecimal=False)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class _AnyOf(sa.sql.expression.ColumnElement[bool]):
+    """``column IN (values)``, written ``column = ANY(:values)`` on PostgreSQL (see
+    :func:`any_of`)."""
+
+    inherit_cache = False  # the values are part of the element: no statement caching
+    type = sa.Boolean()
+
+    def __init__(self, column: sa.ColumnElement[Any], values: list[Any]) -> None:
+        self.column = column
+        self.values = values
+
+    def self_group(self, against: Any = None) -> _AnyOf:
+        return self  # a predicate already: no ``= 1`` around it in a WHERE on SQLite
+
+
+@compiles(_AnyOf)
+def _any_of_in(element: _AnyOf, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.values), **kw)
+
+
+@compiles(_AnyOf, "postgresql")
+def _any_of_array(element: _AnyOf, compiler: Any, **kw: Any) -> str:
+    array = sa.bindparam(None, element.values, type_=postgresql.ARRAY(element.column.type))
+    return compiler.process(element.column == sa.any_(array), **kw)
+
+
+def any_of(column: sa.ColumnElement[Any], values: Any) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` for long lists of ids or keys (thousands).
+
+    SQLite: an ``IN`` list. PostgreSQL: ``column = ANY(%s)`` with **one** array parameter — an
+    ``IN`` of 5,000 placeholders made SQLAlchemy render and psycopg parse 5,000 bind casts per
+    statement, a quarter of a large import's time. Integer and text columns.
+    """
+    return _AnyOf(column, list(values))
 
 
 class UTCDateTime(sa.TypeDecorator):

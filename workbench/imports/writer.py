@@ -129,14 +129,31 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def copy_rows(
+    session: Session | sa.Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]
+) -> None:
     """PostgreSQL ``COPY table (columns) FROM STDIN`` of Python rows (psycopg 3), in the
-    session's transaction."""
-    driver = session.connection().connection.driver_connection
+    session's (or connection's) transaction."""
+    connection = session if isinstance(session, sa.Connection) else session.connection()
+    driver = connection.connection.driver_connection
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
         for row in rows:
             copy.write_row(row)
+
+
+def insert_dicts(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``: PostgreSQL ``COPY`` (an
+    ``executemany`` is one round of the pipeline per row), SQLite ``executemany``."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(table), list(rows))
+        return
+    names = list(rows[0])
+    copy_rows(connection, table.name, names, (tuple(row[n] for n in names) for row in rows))
 
 
 def stage_table(session: Session, name: str, table: str, columns: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workbench.auth.models import User
-from workbench.db import Base
+from workbench.db import Base, any_of
 from workbench.indicators import engine
 from workbench.records.models import PurchaseLine
 from workbench.reference.models import Site
@@ -279,7 +279,7 @@ def on_records_changed(
     for start in range(0, len(ids), ID_BATCH):
         batch = ids[start : start + ID_BATCH]
         rows = session.execute(
-            sa.select(PurchaseLine.site_id, year).where(PurchaseLine.id.in_(batch)).distinct()
+            sa.select(PurchaseLine.site_id, year).where(any_of(PurchaseLine.id, batch)).distinct()
         )
         found.update((int(s), int(y)) for s, y in rows if y is not None)
     # a corrected date or lycée moves a line: the lycée's other years are summed again too

@@ -36,6 +36,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from workbench.db import any_of
+from workbench.imports.writer import insert_dicts
 from workbench.matching.engine import cluster_labels, normalise
 from workbench.matching.models import REGION, ArticleGroupLine, ArticleGroupRow
 from workbench.records.models import PurchaseLine
@@ -125,13 +127,13 @@ def _move_lines(connection: Connection, ids: Sequence[int]) -> set[str]:
     for chunk in _chunks(sorted(set(ids))):
         keys.update(
             connection.scalars(
-                sa.select(LINES.c.key).where(LINES.c.line_id.in_(chunk)).distinct()
+                sa.select(LINES.c.key).where(any_of(LINES.c.line_id, chunk)).distinct()
             ).all()
         )
-        connection.execute(sa.delete(LINES).where(LINES.c.line_id.in_(chunk)))
-        rows = _line_rows(connection, PL.c.id.in_(chunk))
+        connection.execute(sa.delete(LINES).where(any_of(LINES.c.line_id, chunk)))
+        rows = _line_rows(connection, any_of(PL.c.id, chunk))
         if rows:
-            connection.execute(sa.insert(LINES), rows)
+            insert_dicts(connection, LINES, rows)
             keys.update(r["key"] for r in rows)
     return keys
 
@@ -187,7 +189,9 @@ def _aggregate(connection: Connection, keys: Sequence[str] | None) -> pd.DataFra
         frames = [pd.DataFrame(connection.execute(stmt).all(), columns=columns)]
     else:
         frames = [
-            pd.DataFrame(connection.execute(stmt.where(LINES.c.key.in_(c))).all(), columns=columns)
+            pd.DataFrame(
+                connection.execute(stmt.where(any_of(LINES.c.key, c))).all(), columns=columns
+            )
             for c in _chunks(list(keys))
         ]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
@@ -344,7 +348,7 @@ def _reflag(connection: Connection, clusters: set[str], new: pd.DataFrame) -> pd
     for chunk in _chunks(sorted(clusters)):
         found.extend(
             connection.execute(
-                sa.select(*[g[c] for c in columns + flags]).where(g.cluster_key.in_(chunk))
+                sa.select(*[g[c] for c in columns + flags]).where(any_of(g.cluster_key, chunk))
             ).all()
         )
     before = pd.DataFrame(found, columns=columns + flags)
@@ -411,7 +415,7 @@ def _present(connection: Connection, fingerprints: set[str]) -> dict[str, str]:
     for chunk in _chunks(sorted(fingerprints - {""})):
         rows = connection.execute(
             sa.select(g.fingerprint, sa.func.min(g.cluster_key))
-            .where(g.site_id == REGION, g.fingerprint.in_(chunk))
+            .where(g.site_id == REGION, any_of(g.fingerprint, chunk))
             .group_by(g.fingerprint)
         )
         out.update({fp: cluster for fp, cluster in rows})
@@ -439,7 +443,7 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
         for chunk in _chunks(ordered):
             for fp, cluster in connection.execute(
                 sa.select(g.fingerprint, g.cluster_key)
-                .where(g.key.in_(chunk), g.site_id == REGION)
+                .where(any_of(g.key, chunk), g.site_id == REGION)
                 .distinct()
             ):
                 old_fps.add(fp)
@@ -447,7 +451,7 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
         candidates = old_fps | set(rows["fingerprint"])
         before = _present(connection, candidates)
         for chunk in _chunks(ordered):
-            connection.execute(sa.delete(GROUPS).where(g.key.in_(chunk)))
+            connection.execute(sa.delete(GROUPS).where(any_of(g.key, chunk)))
         after = set(_present(connection, candidates)) | (set(rows["fingerprint"]) - {""})
         if after == set(before):
             clusters = before
@@ -480,7 +484,7 @@ def _refresh_groups(connection: Connection, keys: set[str] | None) -> None:
         rows = _reflag(connection, touched, rows)
     records = _records(rows)
     for chunk in _chunks(records, 5000):
-        connection.execute(sa.insert(GROUPS), list(chunk))
+        insert_dicts(connection, GROUPS, chunk)
 
 
 def refresh_lines(session_or_connection: Session | Connection, ids: Iterable[int] | None) -> None:
@@ -517,7 +521,7 @@ def _rebuild(connection: Connection) -> None:
             break
         rows = _line_rows(connection, PL.c.id.between(ids[0], ids[-1]))
         if rows:
-            connection.execute(sa.insert(LINES), rows)
+            insert_dicts(connection, LINES, rows)
         last = ids[-1]
     _refresh_groups(connection, None)
     if connection.dialect.name == "sqlite":

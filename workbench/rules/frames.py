@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench import PACKAGE_DIR
+from workbench.db import any_of
 from workbench.records.models import (
     Contract,
     ContractHolder,
@@ -82,7 +83,7 @@ def ids_clause(column: Any, batch: Sequence[int]) -> sa.ColumnElement[bool]:
     """``column`` in ``batch`` (sorted): a ``BETWEEN`` when the batch has no gap, else ``IN``."""
     if batch and batch[-1] - batch[0] + 1 == len(batch):
         return column.between(batch[0], batch[-1])
-    return column.in_(list(batch))
+    return any_of(column, batch)
 
 
 COLUMNS: dict[str, tuple[sa.ColumnElement, ...]] = {

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.audit.operations import record_many
+from workbench.db import any_of
 from workbench.imports import decp
 from workbench.imports.models import ImportBatch
 from workbench.imports.operations.common import _StagedPurchases
@@ -125,7 +126,7 @@ def _existing_lines(
     rows: list[Any] = []
     for start in range(0, len(wanted), KEY_LOOKUP_BATCH):
         batch = wanted[start : start + KEY_LOOKUP_BATCH]
-        rows += session.execute(sa.select(*selected).where(table.c.line_key.in_(batch))).all()
+        rows += session.execute(sa.select(*selected).where(any_of(table.c.line_key, batch))).all()
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workbench.audit.operations import record_many
 from workbench.core.errors import NotFound
-from workbench.db import utcnow
+from workbench.db import any_of, utcnow
 from workbench.imports.writer import (
     analyze,
     drop_stage,
@@ -338,7 +338,7 @@ def _in_chunks(session: Session, ids: Sequence[int], values: dict[str, Any]) -> 
     for start in range(0, len(id_list), CHUNK):
         session.connection().execute(
             sa.update(ANOMALIES)
-            .where(ANOMALIES.c.id.in_(id_list[start : start + CHUNK]))
+            .where(any_of(ANOMALIES.c.id, id_list[start : start + CHUNK]))
             .values(**values)
         )
 
