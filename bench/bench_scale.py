@@ -114,10 +114,11 @@ def step_reimport(url: str, changed_path: str) -> dict:
 
 
 #: The indexes of ``purchase_lines`` (natural key, import batch, supplier, unmapped lines,
-#: lycée+day, day), on the floor's table of the file's text columns (``batch`` a constant).
+#: lycée+day, day), on the floor's table of the file's text columns (``batch`` a constant). The
+#: unique key is about as wide as ``line_key`` (40 characters): lycée, day, SIRET, reference.
 FLOOR_INDEXES = (
     "CREATE UNIQUE INDEX floor_key ON floor_lines "
-    "(uai, date, siret_fournisseur, reference_article, libelle, quantite, prix_ht, id)",
+    "(uai, date, siret_fournisseur, reference_article, id)",
     "CREATE INDEX floor_batch ON floor_lines (batch)",
     "CREATE INDEX floor_supplier ON floor_lines (siret_fournisseur)",
     "CREATE INDEX floor_unmapped ON floor_lines (uai, siret_fournisseur, reference_article) "
