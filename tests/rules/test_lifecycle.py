@@ -36,7 +36,12 @@ def test_running_twice_changes_nothing(session, make) -> None:  # type: ignore[n
     journal = _audit_count(session)
     second = run_rules(session, today=TODAY)
     assert (second.total("opened"), second.total("closed"), second.total("reopened")) == (0, 0, 0)
-    assert second.total("unchanged") == first.total("failing")
+    assert first.sites_checked and second.sites_checked == 0  # no lycée changed
+    # evaluated again whole, everything still fails, unchanged
+    third = run_rules(session, today=TODAY, full=True)
+    assert (third.total("opened"), third.total("closed"), third.total("reopened")) == (0, 0, 0)
+    assert third.sites_checked == first.sites_checked
+    assert third.total("unchanged") == first.total("failing")
     assert (
         session.execute(
             sa.select(Anomaly.id, Anomaly.status, Anomaly.version, Anomaly.message).order_by(

@@ -24,7 +24,7 @@ from workbench.demo.generate import generate_demo
 from workbench.imports.models import ImportBatch
 from workbench.imports.operations.write import PURCHASE_VALUES
 from workbench.imports.parsing import ROW
-from workbench.imports.writer import analyze, copy_rows, executemany, frame_rows, is_postgresql
+from workbench.imports.writer import analyze, insert_frame
 from workbench.records.models import Contract, ContractHolder, ContractModification, PurchaseLine
 from workbench.reference.models import Direction, MatrixEntry, NomenclatureItem, Site, Supplier
 
@@ -73,23 +73,11 @@ def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
 
 
 def bulk_insert(session: Session, table: sa.Table, frame: pd.DataFrame, batch_id: int) -> int:
-    """Insert purchase lines as the importer does: ``COPY`` on PostgreSQL, a driver-level
-    ``executemany`` on SQLite, one chunk of rows converted to Python values at a time."""
+    """Insert purchase lines as the importer does (:func:`~workbench.imports.writer.
+    insert_frame`), one chunk of rows converted to Python values at a time."""
     names = ["line_key", *PURCHASE_VALUES, "import_batch_id", "source_row"]
     frame = frame.assign(**{ROW: frame["source_row"]})
-    constants = {"import_batch_id": batch_id}
-    if is_postgresql(session):
-        copy_rows(session, table.name, names, frame_rows(table, names, frame, None, constants))
-    else:
-        placeholders = ", ".join("{}" for _ in names)
-        executemany(
-            session,
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})",
-            table,
-            names,
-            frame,
-            constants=constants,
-        )
+    insert_frame(session, table, names, frame, constants={"import_batch_id": batch_id})
     return len(frame)
 
 

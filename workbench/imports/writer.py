@@ -156,6 +156,25 @@ def insert_dicts(
     copy_rows(connection, table.name, names, (tuple(row[n] for n in names) for row in rows))
 
 
+def insert_frame(
+    session: Session,
+    table: sa.Table,
+    names: list[str],
+    frame: pd.DataFrame,
+    positions: np.ndarray | None = None,
+    constants: dict[str, Any] | None = None,
+) -> None:
+    """Insert new rows of ``frame`` (``positions``, ``constants`` as in :func:`executemany`):
+    PostgreSQL ``COPY`` straight into the table (their keys are not in it); SQLite through a
+    staging table and one ``INSERT … SELECT`` (the table's row triggers then fire inside one
+    statement: row by row, each ``INSERT`` would open a statement journal)."""
+    rows = frame_rows(table, names, frame, positions, constants or {})
+    if is_postgresql(session):
+        copy_rows(session, table.name, names, rows)
+    else:
+        insert_staged(session, table.name, names, rows)
+
+
 def stage_table(session: Session, name: str, table: str, columns: Sequence[str]) -> None:
     """A fresh temporary table ``name`` with ``columns`` of ``table`` (no constraints, no
     index): dropped at commit on PostgreSQL, at the next staging (or with the connection)
@@ -511,25 +530,8 @@ def upsert(
     if has_provenance:
         names += ["import_batch_id", "source_row"]
         constants["import_batch_id"] = batch_id
-    if not len(new_positions):
-        pass
-    elif is_postgresql(session):  # COPY: the rows are new (their keys are not in the table)
-        copy_rows(
-            session,
-            table.name,
-            names,
-            frame_rows(table, names, frame, new_positions, constants),
-        )
-    else:
-        executemany(
-            session,
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('{}' for _ in names)})",
-            table,
-            names,
-            frame,
-            positions=new_positions,
-            constants=constants,
-        )
+    if len(new_positions):
+        insert_frame(session, table, names, frame, new_positions, constants)
     # updates
     if not changed.empty:
         names = list(db_cols)

@@ -24,15 +24,21 @@ def rules_group() -> None:
     "--rule", "rule_codes", multiple=True, help="Code d'une règle (répétable) ; toutes par défaut."
 )
 @click.option("--json", "as_json", is_flag=True, help="Résultat en JSON.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Réévaluer tous les lycées (par défaut, seuls ceux dont les lignes ont changé depuis "
+    "la dernière exécution complète, tant que réglages, code et petites tables sont les mêmes).",
+)
 @with_appcontext
-def run_command(rule_codes: tuple[str, ...], as_json: bool) -> None:
+def run_command(rule_codes: tuple[str, ...], as_json: bool, full: bool) -> None:
     """Exécuter les règles sur toutes les données et mettre les anomalies à jour."""
     from workbench.core.errors import WorkbenchError
     from workbench.rules.operations import run_rules
 
     try:
         with acting_as(Actor(email="cli", role="system")):
-            result = run_rules(db.session, rule_codes=list(rule_codes) or None)
+            result = run_rules(db.session, rule_codes=list(rule_codes) or None, full=full)
         db.session.commit()
     except WorkbenchError as error:
         db.session.rollback()
@@ -53,6 +59,11 @@ def run_command(rule_codes: tuple[str, ...], as_json: bool) -> None:
         f"{'TOTAL':40s} {result.total('failing'):9d} {result.total('opened'):9d} {result.total('reopened'):9d}"
         f" {result.total('closed'):9d} {result.total('unchanged'):10d}"
     )
+    if result.sites_checked is not None:
+        click.echo(
+            f"Lycées évalués : {result.sites_checked} (les autres n'ont pas changé depuis la "
+            "dernière exécution complète ; --full pour tout réévaluer)."
+        )
     click.echo(
         f"Durée : {result.duration:.2f} s (chargement {result.load_seconds:.2f} s, règles "
         f"{result.check_seconds:.2f} s, écriture {result.write_seconds:.2f} s)."

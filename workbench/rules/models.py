@@ -178,6 +178,12 @@ class RuleRun(Base):
     reopened: Mapped[int] = mapped_column(sa.Integer, default=0)
     closed: Mapped[int] = mapped_column(sa.Integer, default=0)
     duration_seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    #: A full run of the purchase rules: the signature of what they read besides the lines
+    #: (:func:`workbench.rules.marks.signature`); the next full run with the same signature
+    #: evaluates only the lycées marked since.
+    purchase_signature: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Lycées whose purchase lines that run evaluated (None: no full purchase run).
+    sites_checked: Mapped[int | None] = mapped_column(sa.Integer)
 
     def __repr__(self) -> str:
         return f"<RuleRun {self.id} {self.finished_at:%Y-%m-%d %H:%M}>"
@@ -207,6 +213,16 @@ class AnomalyCountPause(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
 
 
+class RuleSiteMark(Base):
+    """A lycée whose purchase lines (or their anomalies) changed since the last full run of the
+    purchase rules: written by database triggers only (:mod:`workbench.rules.marks`)."""
+
+    __tablename__ = "rule_site_marks"
+
+    site_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+
+
 def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
     from workbench.rules.counts import trigger_statements
 
@@ -216,3 +232,14 @@ def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any
 
 # Databases built from the metadata (not the migrations) get the triggers too.
 sa.event.listen(Anomaly.__table__, "after_create", _create_count_triggers)
+
+
+def _create_mark_triggers(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    from workbench.rules.marks import trigger_statements as mark_triggers
+
+    if {"purchase_lines", "anomalies", "rule_site_marks"} <= set(target.tables):
+        for statement in mark_triggers(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+
+sa.event.listen(Base.metadata, "after_create", _create_mark_triggers)

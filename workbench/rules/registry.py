@@ -117,6 +117,9 @@ class Rule:
     #: day: the columns they read (a re-check loads that context; a change of other columns
     #: only leaves their verdicts as they are). Empty: the rule looks at one line.
     site_day_fields: ClassVar[frozenset[str]] = frozenset()
+    #: The rule's verdict depends on the date (``params["today"]``): a whole run of the
+    #: purchase rules re-evaluates every lycée on a new day (:mod:`workbench.rules.marks`).
+    reads_today: ClassVar[bool] = False
 
     def check(self, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
         raise NotImplementedError

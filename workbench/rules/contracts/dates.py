@@ -236,6 +236,7 @@ class ContractDatesOrder(_ContractRule):
 @register
 class ContractDateFuture(_ContractRule):
     code = "CONTRACT_DATE_FUTURE"
+    reads_today = True
     title = "Date dans le futur"
     explanation = (
         "Une date de notification, de publication, de signature ou de début d'exécution est "

@@ -25,6 +25,7 @@ from workbench.imports.writer import (
     stage_rows,
 )
 from workbench.records.models import PurchaseLine
+from workbench.rules import marks as site_marks
 from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
 from workbench.rules.frames import (
@@ -109,6 +110,10 @@ class RunResult:
     run_id: int | None = None
     #: Peak number of purchase lines held at once (bounded by :data:`LINE_CHUNK` per lycée).
     peak_lines: int = 0
+    #: A whole run of the purchase rules: the lycées evaluated (the others had no change,
+    #: :mod:`workbench.rules.marks`), and the signature of what the rules read besides lines.
+    sites_checked: int | None = None
+    purchase_signature: str | None = None
 
     def total(self, name: str) -> int:
         return sum(getattr(c, name) for c in self.counts.values())
@@ -120,6 +125,7 @@ class RunResult:
             "check_seconds": round(self.check_seconds, 3),
             "write_seconds": round(self.write_seconds, 3),
             "peak_lines": self.peak_lines,
+            "sites_checked": self.sites_checked,
             "rules": {code: dataclasses.asdict(c) for code, c in sorted(self.counts.items())},
             "totals": {
                 name: self.total(name)
@@ -518,7 +524,17 @@ class _Run:
         self.apply(found, existing, {v.code: v for v in views})
 
     # -- purchase lines, lycée by lycée --
-    def purchase_lines(self, views: list[RuleView], ids: list[int] | None) -> None:
+    def purchase_lines(
+        self,
+        views: list[RuleView],
+        ids: list[int] | None,
+        *,
+        whole: bool = False,
+        full: bool = False,
+    ) -> None:
+        """``whole``: every purchase rule over every line — only the lycées marked since the
+        last whole run with the same signature (:mod:`workbench.rules.marks`), every lycée when
+        ``full`` or when the signature changed."""
         enabled = [v for v in views if v.enabled]
         codes = [v.code for v in views]
         by_code = {v.code: v for v in views}
@@ -528,7 +544,17 @@ class _Run:
         )
         self.timed("load_seconds", started)
         if ids is None:
-            sizes = _site_sizes(self.session)
+            sizes = everywhere = _site_sizes(self.session)
+            marked: dict[int, int] | None = None
+            unchanged_elsewhere = False
+            if whole:
+                marked = site_marks.read(self.session)
+                signature = site_marks.signature(views, small, self.today)
+                unchanged_elsewhere = not full and signature == _last_signature(self.session)
+                if unchanged_elsewhere:
+                    sizes = {s: n for s, n in everywhere.items() if s in marked}
+                self.result.purchase_signature = signature
+                self.result.sites_checked = len(sizes)
             for sites in _site_chunks(sizes):
                 if len(sites) == 1 and sizes[sites[0]] > LINE_CHUNK:
                     # a lycée bigger than a chunk: by ranges of days (each day whole)
@@ -554,16 +580,24 @@ class _Run:
                     ),
                 )
             # anomalies of lycées without any line left (or of no lycée): nothing fails there
-            orphans = _existing_where(
-                self.session,
-                codes,
-                PURCHASE,
-                sa.or_(
-                    ANOMALIES.c.site_id.is_(None), ANOMALIES.c.site_id.not_in(sorted(sizes) or [-1])
-                ),
-            )
-            if not orphans.empty:
-                self.apply(_evaluate([], small, self.today, self.result), orphans, by_code)
+            # (when only marked lycées are evaluated, a lycée whose lines all went is marked)
+            gone = sorted(set(marked or ()) - set(everywhere))
+            if not unchanged_elsewhere or gone:
+                orphans = _existing_where(
+                    self.session,
+                    codes,
+                    PURCHASE,
+                    any_of(ANOMALIES.c.site_id, gone)
+                    if unchanged_elsewhere
+                    else sa.or_(
+                        ANOMALIES.c.site_id.is_(None),
+                        ANOMALIES.c.site_id.not_in(sorted(everywhere) or [-1]),
+                    ),
+                )
+                if not orphans.empty:
+                    self.apply(_evaluate([], small, self.today, self.result), orphans, by_code)
+            if marked is not None:
+                site_marks.consume(self.session, marked)
             return
         if any(v.rule.site_day_fields for v in enabled):
             # the changed lines with every line of the same lycée and day, lycée by lycée
@@ -635,6 +669,7 @@ def run_rules(
     record_ids: Sequence[int] | None = None,
     today: dt.date | None = None,
     fields: Iterable[str] | None = None,
+    full: bool = False,
 ) -> RunResult:
     """Run the enabled rules (all, or ``rule_codes``, or those of ``record_kind``) and bring the
     anomalies in step: open, refresh, reopen, close — in bulk, audited, writing only what changed.
@@ -648,6 +683,10 @@ def run_rules(
     is recorded once in ``rule_runs`` (no per-anomaly "last seen" write). ``fields``: the
     only columns of those records that changed (``None``: any): a rule whose
     ``site_day_fields`` miss them all keeps its verdicts.
+
+    A run of every purchase rule over every line evaluates only the lycées whose lines changed
+    since the last such run, unless what else the rules read changed (settings, code, small
+    tables: :mod:`workbench.rules.marks`) or ``full`` is set.
     """
     started = time.perf_counter()
     started_at = utcnow()
@@ -683,7 +722,8 @@ def run_rules(
         of_kind = [v for v in selected if v.rule.record_kind == kind]
         kind_ids = ids if kind == record_kind else None
         if kind == PURCHASE:
-            run.purchase_lines(of_kind, kind_ids)
+            whole = rule_codes is None and kind_ids is None
+            run.purchase_lines(of_kind, kind_ids, whole=whole, full=full)
         else:
             run.whole(of_kind, kind, None if kind == "supplier" else kind_ids)
     _journal_run(session, result)
@@ -699,6 +739,8 @@ def run_rules(
         reopened=result.total("reopened"),
         closed=result.total("closed"),
         duration_seconds=round(result.duration, 3),
+        purchase_signature=result.purchase_signature,
+        sites_checked=result.sites_checked,
     )
     session.add(run_row)
     session.flush()
@@ -721,6 +763,16 @@ def run_rules(
         result.duration,
     )
     return result
+
+
+def _last_signature(session: Session) -> str | None:
+    """The signature of the last whole run of the purchase rules."""
+    return session.scalar(
+        sa.select(RuleRun.purchase_signature)
+        .where(RuleRun.purchase_signature.is_not(None))
+        .order_by(RuleRun.id.desc())
+        .limit(1)
+    )
 
 
 def last_run(session: Session) -> RuleRun | None:
