@@ -147,3 +147,14 @@ def test_simulated_activity_goes_through_the_real_operations(session, loaded) ->
         .where(AuditEntry.action == "correction.applied")
     )
     assert applied_entries == statuses["applied"]
+
+
+def test_the_loaded_demo_has_its_summary_and_its_marks(session, loaded) -> None:  # type: ignore[no-untyped-def]
+    """Bulk-inserted lines (no ``records_changed``): the EGalim summary is built at load, so the
+    first mapping does not pay its rebuild; every lycée is marked for the first rule run."""
+    from workbench.indicators import summary
+    from workbench.rules import marks
+
+    assert summary._built(session) and summary._complete(session)
+    sites = set(session.scalars(sa.select(PurchaseLine.site_id).distinct()))
+    assert sites and sites <= set(marks.read(session))

@@ -348,9 +348,13 @@ def load_demo(
             "batches": {t: bt.id for t, bt in batches.items()},
         },
     )
+    from workbench.indicators.summary import rebuild_all as rebuild_summary
     from workbench.matching.groups import rebuild as rebuild_groups
 
-    rebuild_groups(session)  # the lines were bulk-inserted: build the article groups once
+    # the lines were bulk-inserted (no records_changed): build the article groups and the EGalim
+    # summary once, or the first change of a line (a mapping) would pay the summary's rebuild
+    rebuild_groups(session)
+    rebuild_summary(session)
     seconds = time.perf_counter() - started
     logger.info("demo dataset loaded (seed %s, size %s) in %.1f s: %s", seed, size, seconds, counts)
     return DemoResult(

@@ -17,9 +17,12 @@ d'elle-même (`anomaly.closed_auto`) quand la donnée ne viole plus la règle, e
 (`anomaly.reopened`) si elle la viole de nouveau. Une anomalie écartée le reste. Désactiver une
 règle ferme ses anomalies actives (motif `rule_disabled`) ; la réactiver les rouvre.
 
-Exécution : `workbench rules run [--rule CODE] [--json]` (toutes les règles), et après chaque
-correction ou import, une revérification des seuls enregistrements modifiés (signal
-`records_changed`). Export : `workbench anomalies export -o anomalies.csv` (colonnes
+Exécution : `workbench rules run [--rule CODE] [--json] [--full]` (toutes les règles), et après
+chaque correction ou import, une revérification des seuls enregistrements modifiés (signal
+`records_changed`). Une exécution de toutes les règles ne réévalue les achats que des lycées
+dont les lignes ont changé depuis la précédente (marqués par la base elle-même), sauf si les
+réglages, le code des règles ou les petites tables qu'elles lisent ont changé ; `--full`
+réévalue tout. Export : `workbench anomalies export -o anomalies.csv` (colonnes
 `rule,severity,status,record_kind,record_key,record_label,field,value,message` ; clé
 d'enregistrement : marché `acheteur/id`, fournisseur SIRET ou `#id`, ligne d'achat sa clé
 naturelle `line_key`, article de matrice `SIRET/référence`).
