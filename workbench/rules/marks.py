@@ -6,7 +6,7 @@ code, and — for a rule that says so (``reads_today``) — on the date. A full 
 re-evaluates only:
 
 - every lycée, when the **signature** of the small tables, the settings, the code and the date
-  (:func:`signature`) differs from the last full run's (``rule_runs.purchase_signature``);
+  (:func:`signature`, the code being the application's source) differs from the last full run's (``rule_runs.purchase_signature``);
 - else the lycées **marked** in ``rule_site_marks`` since: the database marks them itself, with
   triggers, whoever writes (imports, mappings, corrections, ORM flushes, raw SQL): a purchase
   line inserted, updated or deleted marks its lycée (both lycées when it moves); an anomaly of a
@@ -150,8 +150,9 @@ def _file_digest(path: str, mtime_ns: int) -> str:
 
 
 def _package_digest() -> str:
-    """The source of the rules package (the rules, their helpers, the engine)."""
-    root = Path(__file__).resolve().parent
+    """The application's source (the rules, the helpers and constants they import, the
+    engine): after a deployment, the first whole run evaluates every lycée."""
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode())
