@@ -37,6 +37,7 @@ def test_running_twice_changes_nothing(session, make) -> None:  # type: ignore[n
     second = run_rules(session, today=TODAY)
     assert (second.total("opened"), second.total("closed"), second.total("reopened")) == (0, 0, 0)
     assert first.sites_checked and second.sites_checked == 0  # no lycée changed
+    assert second.total("unchanged") == first.total("failing")
     # evaluated again whole, everything still fails, unchanged
     third = run_rules(session, today=TODAY, full=True)
     assert (third.total("opened"), third.total("closed"), third.total("reopened")) == (0, 0, 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 import sqlalchemy as sa
 
 from tests.rules.fixture import TODAY
@@ -165,3 +166,47 @@ def test_every_rule_reading_the_date_says_so() -> None:
     for rule in all_rules().values():
         reads = '"today"' in inspect.getsource(rule)
         assert rule.reads_today == reads, rule.code
+
+
+def test_a_run_that_leaves_lycees_alone_counts_them_as_a_whole_run_would(session, make) -> None:  # type: ignore[no-untyped-def]
+    sites = _lycees(session, make)
+    run_rules(session, today=TODAY)
+    dismissed = session.scalar(
+        sa.select(Anomaly).where(
+            Anomaly.rule_code == "PURCHASE_AMOUNT_INVALID", Anomaly.site_id == sites[0].id
+        )
+    )
+    dismissed.status, dismissed.dismiss_reason = "dismissed", "false_positive"
+    session.flush()
+    skipped = run_rules(session, today=TODAY)
+    whole = run_rules(session, today=TODAY, full=True)
+    assert skipped.sites_checked == 0 < whole.sites_checked
+    for code, count in whole.counts.items():
+        assert (skipped.counts[code].failing, skipped.counts[code].unchanged) == (
+            count.failing,
+            count.unchanged,
+        ), code
+
+
+def test_a_mark_locked_by_a_concurrent_change_is_skipped_not_waited_for(app, session) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: a transaction changing a lycée holds its mark; the run neither waits for it
+    nor removes it."""
+    from workbench.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: no mark can be locked by another transaction")
+    site_id = 987_654
+    with db.engine.connect() as other:
+        other.execute(sa.insert(RuleSiteMark).values(site_id=site_id, version=1))
+        other.commit()
+        try:
+            other.execute(
+                sa.select(RuleSiteMark).where(RuleSiteMark.site_id == site_id).with_for_update()
+            )
+            session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            marks.consume(session, {site_id: 1})  # no wait, no lock error
+            assert marks.read(session)[site_id] == 1
+        finally:
+            other.rollback()
+            other.execute(sa.delete(RuleSiteMark).where(RuleSiteMark.site_id == site_id))
+            other.commit()

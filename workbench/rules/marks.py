@@ -5,8 +5,9 @@ A purchase rule's verdict on a line depends on that line, on the other lines of 
 code, and — for a rule that says so (``reads_today``) — on the date. A full run therefore
 re-evaluates only:
 
-- every lycée, when the **signature** of the small tables, the settings, the code and the date
-  (:func:`signature`, the code being the application's source) differs from the last full run's (``rule_runs.purchase_signature``);
+- every lycée, when the **signature** of the small tables, the settings, the code (the
+  application's source) and the date (:func:`signature`) differs from the last full run's
+  (``rule_runs.purchase_signature``);
 - else the lycées **marked** in ``rule_site_marks`` since: the database marks them itself, with
   triggers, whoever writes (imports, mappings, corrections, ORM flushes, raw SQL): a purchase
   line inserted, updated or deleted marks its lycée (both lycées when it moves); an anomaly of a
@@ -24,7 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.db import any_of
 from workbench.rules.models import RuleSiteMark
 from workbench.rules.registry import RuleView
 
@@ -125,22 +125,22 @@ def read(session: Session) -> dict[int, int]:
     return {int(site): int(version) for site, version in rows}
 
 
-def consume(session: Session, marks: dict[int, int], sites: Iterable[int] | None = None) -> None:
-    """Remove the marks read (``marks``; only those of ``sites`` when given) that no change
-    bumped since."""
-    wanted = marks if sites is None else {s: marks[s] for s in sites if s in marks}
-    by_version: dict[int, list[int]] = {}
-    for site, version in wanted.items():
-        by_version.setdefault(version, []).append(site)
-    connection = session.connection()
-    for version, site_ids in by_version.items():
-        for start in range(0, len(site_ids), 5000):
-            connection.execute(
-                sa.delete(MARKS).where(
-                    any_of(MARKS.c.site_id, site_ids[start : start + 5000]),
-                    MARKS.c.version == version,
-                )
-            )
+def consume(session: Session, marks: dict[int, int]) -> None:
+    """Remove the marks read (``{site_id: version}``) that no change bumped since. A mark locked
+    by a concurrent transaction (its lycée changing now) is skipped, not waited for: it stays
+    for the next run (``SKIP LOCKED`` on PostgreSQL; SQLite has one writer)."""
+    if not marks:
+        return
+    locked = (
+        sa.select(MARKS.c.site_id)
+        .where(MARKS.c.site_id == sa.bindparam("site"), MARKS.c.version == sa.bindparam("version"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    session.connection().execute(
+        sa.delete(MARKS).where(MARKS.c.site_id == locked),
+        [{"site": site, "version": version} for site, version in marks.items()],
+    )
 
 
 # -- the signature of everything else ----------------------------------------------------------
@@ -188,6 +188,6 @@ def signature(views: Sequence[RuleView], small: dict[str, pd.DataFrame], today: 
         )
     for name in sorted(small):
         parts.append([name, _frame_digest(small[name])])
-    if any(getattr(v.rule, "reads_today", False) for v in views):
+    if any(v.rule.reads_today for v in views):
         parts.append(["today", today.isoformat()])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

@@ -40,7 +40,7 @@ from workbench.rules.frames import (
     read_table,
     site_days,
 )
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyStatus, RuleRun
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyCount, AnomalyStatus, RuleRun
 from workbench.rules.operations.settings import effective_rules
 from workbench.rules.registry import (
     FAILURE_COLUMNS,
@@ -493,6 +493,29 @@ class _Run:
         self.today = today
         self.now = utcnow()
         self.written = 0
+        #: The marks a whole run of the purchase rules read (consumed at its end).
+        self.marked: dict[int, int] = {}
+
+    def standing(self, codes: list[str], sites: set[int]) -> None:
+        """Count the lycées left alone as a whole run would have found them: their anomalies
+        stand as they are (maintained counts): active ones still fail, unchanged; dismissed
+        ones count as failing."""
+        if not sites:
+            return
+        rows = self.session.execute(
+            sa.select(AnomalyCount.rule_code, AnomalyCount.status, sa.func.sum(AnomalyCount.n))
+            .where(
+                AnomalyCount.rule_code.in_(codes),
+                AnomalyCount.status.in_([*ACTIVE_STATUSES, AnomalyStatus.DISMISSED.value]),
+                any_of(AnomalyCount.site_id, sorted(sites)),
+            )
+            .group_by(AnomalyCount.rule_code, AnomalyCount.status)
+        )
+        for code, status, n in rows:
+            count = self.result.counts[code]
+            count.failing += int(n or 0)
+            if status in ACTIVE_STATUSES:
+                count.unchanged += int(n or 0)
 
     def timed(self, name: str, started: float) -> None:
         setattr(self.result, name, getattr(self.result, name) + time.perf_counter() - started)
@@ -545,14 +568,14 @@ class _Run:
         self.timed("load_seconds", started)
         if ids is None:
             sizes = everywhere = _site_sizes(self.session)
-            marked: dict[int, int] | None = None
-            unchanged_elsewhere = False
+            only_marked = False
             if whole:
-                marked = site_marks.read(self.session)
+                self.marked = site_marks.read(self.session)
                 signature = site_marks.signature(views, small, self.today)
-                unchanged_elsewhere = not full and signature == _last_signature(self.session)
-                if unchanged_elsewhere:
-                    sizes = {s: n for s, n in everywhere.items() if s in marked}
+                only_marked = not full and signature == _last_signature(self.session)
+                if only_marked:
+                    sizes = {s: n for s, n in everywhere.items() if s in self.marked}
+                    self.standing(codes, set(everywhere) - set(sizes))
                 self.result.purchase_signature = signature
                 self.result.sites_checked = len(sizes)
             for sites in _site_chunks(sizes):
@@ -579,25 +602,19 @@ class _Run:
                         self.session, "purchase_lines", PurchaseLine.site_id.in_(s)
                     ),
                 )
-            # anomalies of lycées without any line left (or of no lycée): nothing fails there
-            # (when only marked lycées are evaluated, a lycée whose lines all went is marked)
-            gone = sorted(set(marked or ()) - set(everywhere))
-            if not unchanged_elsewhere or gone:
-                orphans = _existing_where(
-                    self.session,
-                    codes,
-                    PURCHASE,
-                    any_of(ANOMALIES.c.site_id, gone)
-                    if unchanged_elsewhere
-                    else sa.or_(
-                        ANOMALIES.c.site_id.is_(None),
-                        ANOMALIES.c.site_id.not_in(sorted(everywhere) or [-1]),
-                    ),
-                )
+            # anomalies of lycées without any line left (or of no lycée): nothing fails there.
+            # When only marked lycées are evaluated, a lycée whose lines all went is marked.
+            orphans_of: sa.ColumnElement[bool] | None = sa.or_(
+                ANOMALIES.c.site_id.is_(None),
+                ANOMALIES.c.site_id.not_in(sorted(everywhere) or [-1]),
+            )
+            if only_marked:
+                gone = sorted(set(self.marked) - set(everywhere))
+                orphans_of = any_of(ANOMALIES.c.site_id, gone) if gone else None
+            if orphans_of is not None:
+                orphans = _existing_where(self.session, codes, PURCHASE, orphans_of)
                 if not orphans.empty:
                     self.apply(_evaluate([], small, self.today, self.result), orphans, by_code)
-            if marked is not None:
-                site_marks.consume(self.session, marked)
             return
         if any(v.rule.site_day_fields for v in enabled):
             # the changed lines with every line of the same lycée and day, lycée by lycée
@@ -727,6 +744,8 @@ def run_rules(
         else:
             run.whole(of_kind, kind, None if kind == "supplier" else kind_ids)
     _journal_run(session, result)
+    # last: a mark locked by a concurrent change is skipped, not waited for (it stays)
+    site_marks.consume(session, run.marked)
     result.duration = time.perf_counter() - started
     run_row = RuleRun(
         started_at=started_at,
