@@ -119,8 +119,13 @@ def executemany(
     if (len(frame) if positions is None else len(positions)) == 0:
         return
     sql = sql.replace("{}", _placeholder(session))
+    execute_chunks(session, sql, frame_rows(table, columns, frame, positions, constants or {}))
+
+
+def execute_chunks(session: Session, sql: str, rows: Iterable[tuple]) -> None:
+    """One driver-level ``executemany`` of ``sql`` per :data:`WRITE_CHUNK` rows of ``rows``."""
     connection = session.connection()
-    rows = frame_rows(table, columns, frame, positions, constants or {})
+    rows = iter(rows)
     while batch := list(itertools.islice(rows, WRITE_CHUNK)):
         connection.exec_driver_sql(sql, batch)
 
@@ -203,11 +208,9 @@ def stage_rows(
     if is_postgresql(session):
         copy_rows(session, name, columns, rows)
         return
-    connection = session.connection()
-    sql = f"INSERT INTO temp.{name} VALUES ({', '.join('?' for _ in columns)})"
-    rows = iter(rows)
-    while batch := list(itertools.islice(rows, WRITE_CHUNK)):
-        connection.exec_driver_sql(sql, batch)
+    execute_chunks(
+        session, f"INSERT INTO temp.{name} VALUES ({', '.join('?' for _ in columns)})", rows
+    )
 
 
 def drop_stage(session: Session, name: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from workbench.db import any_of
 from workbench.rules.frames import CHUNK
 from workbench.rules.operations.run import RunResult, run_rules
 
@@ -53,15 +54,17 @@ def recheck_records(
         if record_kind == "supplier":
             sirets = [
                 s
-                for s in session.scalars(sa.select(Supplier.siret).where(Supplier.id.in_(chunk)))
+                for s in session.scalars(
+                    sa.select(Supplier.siret).where(any_of(Supplier.id, chunk))
+                )
                 if s
             ]
             line_ids.update(
                 session.scalars(
                     sa.select(PurchaseLine.id).where(
                         sa.or_(
-                            PurchaseLine.supplier_id.in_(chunk),
-                            PurchaseLine.supplier_siret.in_(sirets),
+                            any_of(PurchaseLine.supplier_id, chunk),
+                            any_of(PurchaseLine.supplier_siret, sirets),
                         )
                     )
                 )
@@ -69,14 +72,14 @@ def recheck_records(
             contract_ids.update(
                 session.scalars(
                     sa.select(ContractHolder.contract_id).where(
-                        ContractHolder.identifier.in_(sirets)
+                        any_of(ContractHolder.identifier, sirets)
                     )
                 )
             )
         elif record_kind == "matrix_entry":
             pairs = session.execute(
                 sa.select(MatrixEntry.supplier_id, MatrixEntry.reference).where(
-                    MatrixEntry.id.in_(chunk)
+                    any_of(MatrixEntry.id, chunk)
                 )
             ).all()
             for supplier_id in {p[0] for p in pairs}:
@@ -85,19 +88,19 @@ def recheck_records(
                     session.scalars(
                         sa.select(PurchaseLine.id).where(
                             PurchaseLine.supplier_id == supplier_id,
-                            PurchaseLine.reference.in_(refs),
+                            any_of(PurchaseLine.reference, refs),
                         )
                     )
                 )
         elif record_kind == "nomenclature_item":
             codes = list(
                 session.scalars(
-                    sa.select(NomenclatureItem.code).where(NomenclatureItem.id.in_(chunk))
+                    sa.select(NomenclatureItem.code).where(any_of(NomenclatureItem.id, chunk))
                 )
             )
             line_ids.update(
                 session.scalars(
-                    sa.select(PurchaseLine.id).where(PurchaseLine.nomenclature_code.in_(codes))
+                    sa.select(PurchaseLine.id).where(any_of(PurchaseLine.nomenclature_code, codes))
                 )
             )
     if record_kind == "supplier":
