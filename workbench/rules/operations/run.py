@@ -224,28 +224,25 @@ def _add_scope(found: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
     return found
 
 
-def _none(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
-
-
-def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (NaN → None, ids as int)."""
+def _driver_columns(
+    frame: pd.DataFrame, columns: Sequence[str], dialect: sa.Dialect
+) -> list[list[Any]]:
+    """``columns`` of anomaly rows as lists of driver values, one pass per column: NaN → None,
+    ids as int, ``value`` as text, ``message`` never NULL, ``details`` as JSON text."""
     out = frame[list(columns)].copy()
-    for column in ("site_id", "supplier_id", "record_id", "anomaly_id"):
+    for column in ("id", "site_id", "supplier_id", "record_id"):
         if column in out:
             out[column] = out[column].astype("float64").astype("Int64")
     out = out.astype(object).where(out.notna(), None)
-    names = list(out.columns)
-    values = [out[c].tolist() for c in names]
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+    values = {c: out[c].tolist() for c in columns}
+    if "value" in values:
+        values["value"] = [None if v is None else str(v) for v in values["value"]]
+    if "message" in values:
+        values["message"] = ["" if v is None else str(v) for v in values["message"]]
+    to_db_json = ANOMALIES.c.details.type.bind_processor(dialect)
+    if "details" in values and to_db_json is not None:
+        values["details"] = [None if v is None else to_db_json(v) for v in values["details"]]
+    return [values[c] for c in columns]
 
 
 INSERTED = (
@@ -270,35 +267,13 @@ REFRESHED = (*COMPARED, "fingerprint", "details")
 
 # -- bulk writes ------------------------------------------------------------------------------
 def _insert_new(session: Session, new: pd.DataFrame, now: dt.datetime) -> None:
-    connection = session.connection()
-    dialect = connection.dialect
+    dialect = session.connection().dialect
     to_db_time = ANOMALIES.c.first_seen_at.type.bind_processor(dialect)
-    to_db_json = ANOMALIES.c.details.type.bind_processor(dialect)
     now_db = to_db_time(now) if to_db_time else now
-    frame = new.assign(
-        value=new["value"].map(
-            lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-        ),
-        message=new["message"].fillna("").astype(str),
-        details=new["details"].map(
-            lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-        ),
-    )
-    rows = _records(frame, INSERTED)
-    status = AnomalyStatus.OPEN.value
     names = (*INSERTED, "status", "first_seen_at", "last_seen_at", "version")
+    constants = (AnomalyStatus.OPEN.value, now_db, now_db, 1)
     tuples = [
-        (
-            *(row[name] for name in INSERTED[:-1]),
-            to_db_json(row["details"])
-            if (to_db_json and row["details"] is not None)
-            else row["details"],
-            status,
-            now_db,
-            now_db,
-            1,
-        )
-        for row in rows
+        (*row, *constants) for row in zip(*_driver_columns(new, INSERTED, dialect), strict=True)
     ]
     # staged (COPY on PostgreSQL), then one INSERT … SELECT; on PostgreSQL a concurrent run's
     # rows win (SQLite runs hold the single writer lock)
@@ -313,22 +288,11 @@ def _insert_new(session: Session, new: pd.DataFrame, now: dt.datetime) -> None:
     )
 
 
-def _update_values(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Refresh :data:`REFRESHED` on the anomalies ``rows`` (``_id`` = anomaly id)."""
+def _update_values(session: Session, changed: pd.DataFrame) -> None:
+    """Refresh :data:`REFRESHED` on the anomalies of ``changed`` (``id`` = anomaly id)."""
     connection = session.connection()
-    to_db_json = ANOMALIES.c.details.type.bind_processor(connection.dialect)
     names = ("id", *REFRESHED)
-    tuples = [
-        (
-            row["_id"],
-            *(row[c] for c in COMPARED),
-            row["fingerprint"],
-            to_db_json(row["details"])
-            if (to_db_json and row["details"] is not None)
-            else row["details"],
-        )
-        for row in rows
-    ]
+    tuples = list(zip(*_driver_columns(changed, names, connection.dialect), strict=True))
     # staged, then one UPDATE … FROM (SQLite ≥ 3.33 and PostgreSQL): one statement, not one
     # per row (each paying the triggers' statement journal on SQLite)
     stage_rows(session, "anomalies_changed", "anomalies", names, tuples)
@@ -877,14 +841,7 @@ def _apply(
         if not new.empty:
             _insert_new(session, new, now)
         if not to_update.empty:
-            to_update = to_update.assign(anomaly_id=to_update["id"].astype("int64"))
-            rows = _records(to_update, ["anomaly_id", *REFRESHED])
-            for row in rows:
-                row["_id"] = row.pop("anomaly_id")
-                if row["value"] is not None:
-                    row["value"] = str(row["value"])
-                row["message"] = row["message"] or ""
-            _update_values(session, rows)
+            _update_values(session, to_update)
         if not reopen.empty:
             _in_chunks(
                 session,
