@@ -608,7 +608,7 @@ def anomaly_statuses(
     session: Session, user: User, groups: Sequence[ArticleGroup], site_id: int | None = None
 ) -> dict[str, dict[str, int]]:
     """Counts of ARTICLE_UNMAPPED anomalies by status (resolved ones aside), per group of the
-    page: one grouped SELECT by indexed ``group_key`` (``ix_anomalies_group_key``) within the
+    page: one grouped SELECT by rule and ``group_key`` (``ix_anomalies_rule_group``) within the
     user's scope — no join with the lines."""
     from workbench.rules.queries import scope_anomalies
 

@@ -17,8 +17,14 @@ from sqlalchemy.orm import Session
 from workbench.auth.models import User
 from workbench.core.pagination import window
 from workbench.review.models import GROUP_KEY_SQL
-from workbench.review.queries import QueueFilter, filter_clauses, queue_rule_codes, queue_sites
-from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+from workbench.review.queries import (
+    ACTIVE,
+    QueueFilter,
+    filter_clauses,
+    queue_rule_codes,
+    queue_sites,
+)
+from workbench.rules.models import Anomaly
 from workbench.rules.queries import active_counts, scope_anomalies
 
 INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
@@ -365,8 +371,10 @@ def invalid_code_lines(
 
 
 def _invalid_codes(user: User) -> sa.Select:
+    # the literal active predicate: the partial indexes ``ix_anomalies_active_*`` (rule or
+    # lycée, then first_seen_at, id) count and order these without a sort
     return scope_anomalies(sa.select(Anomaly), user).where(
-        Anomaly.rule_code == INVALID_CODE_RULE, Anomaly.status.in_(ACTIVE_STATUSES)
+        Anomaly.rule_code == INVALID_CODE_RULE, ACTIVE
     )
 
 

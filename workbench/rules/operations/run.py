@@ -28,6 +28,7 @@ from workbench.records.models import PurchaseLine
 from workbench.rules import marks as site_marks
 from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
+from workbench.rules.deferred import indexes_built_after
 from workbench.rules.frames import (
     CHUNK,
     day_ranges,
@@ -459,6 +460,16 @@ class _Run:
         self.written = 0
         #: The marks a whole run of the purchase rules read (consumed at its end).
         self.marked: dict[int, int] = {}
+        #: When the run started on an (almost) empty table: the purchase lines that had an
+        #: anomaly then — the only ones whose anomaly can carry another lycée than the line.
+        self.prior: set[int] | None = None
+
+    def note_prior(self) -> None:
+        self.prior = set(
+            self.session.scalars(
+                sa.select(ANOMALIES.c.record_id).where(ANOMALIES.c.record_kind == PURCHASE)
+            )
+        )
 
     def standing(self, codes: list[str], sites: set[int]) -> None:
         """Count the lycées left alone as a whole run would have found them: their anomalies
@@ -635,6 +646,8 @@ class _Run:
         if sites is not None and len(ids) > BY_ID_MAX:
             # a failing line whose anomaly carries another lycée (the line moved) is found by id
             unknown = set(found["record_id"]) - set(existing["record_id"])
+            if self.prior is not None:
+                unknown &= self.prior
             if unknown:
                 moved = _existing_by_ids(self.session, codes, PURCHASE, unknown)
                 existing = pd.concat([existing, moved], ignore_index=True).drop_duplicates("id")
@@ -699,14 +712,22 @@ def run_rules(
         return result
     ids = None if record_ids is None else sorted({int(i) for i in record_ids})
     run = _Run(session, result, today)
-    for kind in dict.fromkeys(v.rule.record_kind for v in selected):
-        of_kind = [v for v in selected if v.rule.record_kind == kind]
-        kind_ids = ids if kind == record_kind else None
-        if kind == PURCHASE:
-            whole = rule_codes is None and kind_ids is None
-            run.purchase_lines(of_kind, kind_ids, whole=whole, full=full)
-        else:
-            run.whole(of_kind, kind, None if kind == "supplier" else kind_ids)
+    # purchase lines evaluated (None: all of them); a large run on an (almost) empty anomalies
+    # table builds their secondary indexes after its writes (:mod:`workbench.rules.deferred`)
+    lines = 0
+    if any(v.rule.record_kind == PURCHASE for v in selected):
+        lines = len(ids) if ids is not None and record_kind == PURCHASE else None
+    with indexes_built_after(session, lines) as deferred:
+        if deferred:  # a table of a few anomalies at most
+            run.note_prior()
+        for kind in dict.fromkeys(v.rule.record_kind for v in selected):
+            of_kind = [v for v in selected if v.rule.record_kind == kind]
+            kind_ids = ids if kind == record_kind else None
+            if kind == PURCHASE:
+                whole = rule_codes is None and kind_ids is None
+                run.purchase_lines(of_kind, kind_ids, whole=whole, full=full)
+            else:
+                run.whole(of_kind, kind, None if kind == "supplier" else kind_ids)
     _journal_run(session, result)
     # last: a mark locked by a concurrent change is skipped, not waited for (it stays)
     site_marks.consume(session, run.marked)
