@@ -43,12 +43,9 @@ def _bounded_count(session: Session, table: str, limit: int) -> int:
     )
 
 
-def worth_deferring(session: Session, lines: int | None) -> bool:
-    """Whether a run evaluating ``lines`` purchase lines (``None``: every line) should build
-    the secondary indexes of ``anomalies`` after its writes: SQLite, a large run, a table
-    (almost) empty."""
-    if session.connection().dialect.name != "sqlite":
-        return False
+def starts_small(session: Session, lines: int | None) -> bool:
+    """Whether a run evaluating ``lines`` purchase lines (``None``: every line) is large and
+    starts on an (almost) empty ``anomalies`` table (both databases)."""
     if lines is not None and lines < DEFER_LINES:
         return False
     if _bounded_count(session, TABLE, DEFER_BELOW) >= DEFER_BELOW:
@@ -68,12 +65,18 @@ def secondary_indexes(session: Session, table: str = TABLE) -> list[tuple[str, s
     return [(name, sql) for name, sql in rows if sql.upper().startswith("CREATE INDEX ")]
 
 
+def worth_deferring(session: Session, lines: int | None) -> bool:
+    """Whether a run evaluating ``lines`` purchase lines should build the secondary indexes of
+    ``anomalies`` after its writes: SQLite, a large run, a table (almost) empty."""
+    return session.connection().dialect.name == "sqlite" and starts_small(session, lines)
+
+
 @contextlib.contextmanager
-def indexes_built_after(session: Session, lines: int | None) -> Iterator[bool]:
-    """Around the writes of a run: when :func:`worth_deferring`, the secondary indexes of
-    ``anomalies`` are dropped, then created again (and analysed) on the way out, in the same
-    transaction. Yields whether they were."""
-    if not worth_deferring(session, lines):
+def indexes_built_after(session: Session, small_start: bool) -> Iterator[bool]:
+    """Around the writes of a run that :func:`starts_small`: on SQLite, the secondary indexes
+    of ``anomalies`` are dropped, then created again (and analysed) on the way out, in the
+    same transaction. Yields whether they were."""
+    if not small_start or session.connection().dialect.name != "sqlite":
         yield False
         return
     connection = session.connection()
@@ -93,5 +96,10 @@ def indexes_built_after(session: Session, lines: int | None) -> Iterator[bool]:
 
 def _create(session: Session, indexes: list[tuple[str, str]]) -> None:
     connection = session.connection()
-    for _name, sql in indexes:
-        connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS " + sql[len("CREATE INDEX ") :])
+    # the sorts of CREATE INDEX may use a helper thread (about a quarter quicker on two cores)
+    connection.exec_driver_sql("PRAGMA threads = 2")
+    try:
+        for _name, sql in indexes:
+            connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS " + sql[len("CREATE INDEX ") :])
+    finally:
+        connection.exec_driver_sql("PRAGMA threads = 0")

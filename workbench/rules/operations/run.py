@@ -28,7 +28,7 @@ from workbench.records.models import PurchaseLine
 from workbench.rules import marks as site_marks
 from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
-from workbench.rules.deferred import indexes_built_after
+from workbench.rules.deferred import indexes_built_after, starts_small
 from workbench.rules.frames import (
     CHUNK,
     day_ranges,
@@ -460,15 +460,20 @@ class _Run:
         self.written = 0
         #: The marks a whole run of the purchase rules read (consumed at its end).
         self.marked: dict[int, int] = {}
-        #: When the run started on an (almost) empty table: the purchase lines that had an
-        #: anomaly then — the only ones whose anomaly can carry another lycée than the line.
-        self.prior: set[int] | None = None
+        #: When a large run started on an (almost) empty table: the purchase lines that had an
+        #: anomaly then (sorted ids), the only ones that can have one in a chunk of lines.
+        self.prior: np.ndarray | None = None
 
     def note_prior(self) -> None:
-        self.prior = set(
-            self.session.scalars(
-                sa.select(ANOMALIES.c.record_id).where(ANOMALIES.c.record_kind == PURCHASE)
-            )
+        self.prior = np.array(
+            sorted(
+                set(
+                    self.session.scalars(
+                        sa.select(ANOMALIES.c.record_id).where(ANOMALIES.c.record_kind == PURCHASE)
+                    )
+                )
+            ),
+            dtype="int64",
         )
 
     def standing(self, codes: list[str], sites: set[int]) -> None:
@@ -642,12 +647,16 @@ class _Run:
         found = _evaluate(enabled, {**small, "purchase_lines": lines}, self.today, self.result)
         self.timed("check_seconds", started)
         del lines
-        existing = _existing_for_lines(self.session, codes, sites, ids)
-        if sites is not None and len(ids) > BY_ID_MAX:
+        if self.prior is not None:
+            # a run started on an (almost) empty table: only lines that had an anomaly then
+            # can have one now (each line is in one chunk), wherever their lycée
+            known = ids[np.isin(ids, self.prior)]
+            existing = _existing_by_ids(self.session, codes, PURCHASE, known.tolist())
+        else:
+            existing = _existing_for_lines(self.session, codes, sites, ids)
+        if self.prior is None and sites is not None and len(ids) > BY_ID_MAX:
             # a failing line whose anomaly carries another lycée (the line moved) is found by id
             unknown = set(found["record_id"]) - set(existing["record_id"])
-            if self.prior is not None:
-                unknown &= self.prior
             if unknown:
                 moved = _existing_by_ids(self.session, codes, PURCHASE, unknown)
                 existing = pd.concat([existing, moved], ignore_index=True).drop_duplicates("id")
@@ -717,9 +726,10 @@ def run_rules(
     lines = 0
     if any(v.rule.record_kind == PURCHASE for v in selected):
         lines = len(ids) if ids is not None and record_kind == PURCHASE else None
-    with indexes_built_after(session, lines) as deferred:
-        if deferred:  # a table of a few anomalies at most
-            run.note_prior()
+    small_start = starts_small(session, lines)
+    if small_start:  # a table of a few anomalies at most
+        run.note_prior()
+    with indexes_built_after(session, small_start):
         for kind in dict.fromkeys(v.rule.record_kind for v in selected):
             of_kind = [v for v in selected if v.rule.record_kind == kind]
             kind_ids = ids if kind == record_kind else None
