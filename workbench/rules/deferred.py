@@ -37,7 +37,9 @@ TABLE = "anomalies"
 def _bounded_count(session: Session, table: str, limit: int) -> int:
     return int(
         session.connection()
-        .exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {int(limit)})")
+        .exec_driver_sql(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {int(limit)}) AS bounded"
+        )
         .scalar()
         or 0
     )
