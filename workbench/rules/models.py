@@ -39,6 +39,8 @@ STATUS_LABELS = {
 ACTIVE_STATUSES = ("open", "claimed", "proposed")
 #: The predicate of the partial indexes on active anomalies (queries must repeat it verbatim).
 ACTIVE_WHERE = "status IN ('open', 'claimed', 'proposed')"
+#: The predicate of the partial index on a direction's active anomalies.
+ACTIVE_DIRECTION_WHERE = f"direction_code IS NOT NULL AND {ACTIVE_WHERE}"
 #: Records under an open blocking anomaly are left out of the published indicators.
 ACTIVE_BLOCKING_WHERE = f"severity = 'blocking' AND {ACTIVE_WHERE}"
 
@@ -86,6 +88,8 @@ class Anomaly(VersionedMixin, Base):
         ),
         # Queues read active anomalies only, oldest first (keyset on first_seen_at, id), per
         # rule code within a scope: partial indexes matching each filter and order.
+        # The direction's only holds anomalies with a direction (contracts, suppliers: not the
+        # purchase lines' millions); its queries compare direction_code, which implies it.
         *(
             sa.Index(
                 f"ix_anomalies_active_{name}",
@@ -93,13 +97,13 @@ class Anomaly(VersionedMixin, Base):
                 "rule_code",
                 "first_seen_at",
                 "id",
-                sqlite_where=sa.text(ACTIVE_WHERE),
-                postgresql_where=sa.text(ACTIVE_WHERE),
+                sqlite_where=sa.text(where),
+                postgresql_where=sa.text(where),
             )
-            for name, scope in (
-                ("rule", ()),
-                ("site", ("site_id",)),
-                ("direction", ("direction_code",)),
+            for name, scope, where in (
+                ("rule", (), ACTIVE_WHERE),
+                ("site", ("site_id",), ACTIVE_WHERE),
+                ("direction", ("direction_code",), ACTIVE_DIRECTION_WHERE),
             )
         ),
     )
