@@ -29,7 +29,6 @@ import tempfile
 import time
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 LINES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
@@ -191,22 +190,7 @@ def _uncached(client, url: str, runs: int) -> tuple[float, float]:  # type: igno
     return _times(call, runs)
 
 
-def _cli_export(args: list[str]) -> tuple[float, float, int]:
-    """``workbench export purchases`` in a child process: (seconds, peak RSS MB, rows)."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
-    from bench.common import WORKBENCH, run_measured
-
-    out = tempfile.mktemp(suffix=".csv")
-    seconds, rss, stdout = run_measured(
-        [WORKBENCH, "export", "purchases", "-o", out, *args], {"WORKBENCH_DATABASE_URL": URL}
-    )
-    rows = int(stdout.strip().split()[-5]) if stdout.strip() else -1
-    os.unlink(out)
-    return seconds, rss, rows
-
-
 def bench(app, db) -> None:  # type: ignore[no-untyped-def]
-    from workbench.exports import queries as export_queries
     from workbench.indicators import queries, reports, summary
     from workbench.indicators.queries import Filters
     from workbench.reference.models import Direction, Site, Supplier
@@ -267,40 +251,13 @@ def bench(app, db) -> None:  # type: ignore[no-untyped-def]
         rows.append([f"GET {url} uncached, p50 / p95", f"{ms(p50)} / {ms(p95)}", f"{target} {ok}"])
 
     # -- the purchase CSV export, as users get it, against pandas to_csv of the same rows
-    start = time.perf_counter()
-    response = client.get("/exports/achats.csv")
-    size = sum(len(chunk) for chunk in response.response)
-    response.close()
-    route_s = time.perf_counter() - start
-    cli_s, cli_rss, count = _cli_export([])
-    uai = session.scalar(sa.select(Site.uai).where(Site.id == site))
-    small_s, small_rss, small_count = _cli_export(["--site", uai])
-    read_s = time.perf_counter()
-    stmt = (
-        sa.select(*export_queries.CANONICAL_SELECT)
-        .join(export_queries.Site, export_queries.Site.id == export_queries.PurchaseLine.site_id)
-        .order_by(export_queries.PurchaseLine.id)
-    )
-    frame = pd.read_sql(stmt, session.connection())
-    read_s = time.perf_counter() - read_s
-    out = tempfile.mktemp(suffix=".csv")
-    start = time.perf_counter()
-    frame.to_csv(out, index=False)
-    pandas_s = time.perf_counter() - start
-    os.unlink(out)
-    del frame
-    rows += [
-        [f"pandas read_sql of the {count:,} rows (not in the floor)", f"{read_s:.1f} s", ""],
-        ["floor: pandas to_csv of the same rows, already in memory", f"{pandas_s:.1f} s", ""],
-        [f"GET /exports/achats.csv ({size / 1e6:.0f} MB streamed)", f"{route_s:.1f} s",
-         f"{route_s / pandas_s:.2f}× the floor (≤ 2×) {'ok' if route_s <= 2 * pandas_s else 'NO'}"],
-        [f"workbench export purchases ({count:,} lines)", f"{cli_s:.1f} s",
-         f"{cli_s / pandas_s:.2f}× the floor (≤ 2×) {'ok' if cli_s <= 2 * pandas_s else 'NO'}"],
-        ["  its peak RSS", f"{cli_rss:.0f} MB", "flat"],
-        [f"workbench export purchases --site {uai} ({small_count:,} lines)", f"{small_s:.1f} s", ""],
-        ["  its peak RSS", f"{small_rss:.0f} MB",
-         f"{cli_rss - small_rss:+.0f} MB for {count - small_count:,} more lines"],
-    ]  # fmt: skip
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+    from bench.bench_export import measure as measure_export
+    from bench.bench_export import rows as export_rows
+
+    exported = measure_export(app, session, URL, client)
+    count = exported["count"]
+    rows += [[r[0], r[1], f"{r[2]} {r[4]}".strip()] for r in export_rows(exported)]
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
     from bench.common import table
 

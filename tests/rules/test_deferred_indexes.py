@@ -106,7 +106,7 @@ def test_a_table_with_anomalies_keeps_its_indexes(session, make, monkeypatch, sp
     spy.clear()
     monkeypatch.setattr(deferred, "DEFER_LINES", 1)
     monkeypatch.setattr(deferred, "DEFER_BELOW", 1)  # the table already holds anomalies
-    assert not deferred.worth_deferring(session, None)
+    assert not deferred.starts_small(session, None)
     make.purchase_line(make.site(), label="POIRE", amount_ht=-1.0)
     session.flush()
     run_rules(session, today=TODAY, full=True)
@@ -117,10 +117,18 @@ def test_a_table_with_anomalies_keeps_its_indexes(session, make, monkeypatch, sp
 def test_a_small_run_or_postgresql_never_defers(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     build(session, make)
     session.flush()
-    assert not deferred.worth_deferring(session, deferred.DEFER_LINES - 1)
+    assert not deferred.starts_small(session, deferred.DEFER_LINES - 1)
     monkeypatch.setattr(deferred, "DEFER_LINES", 1)
-    assert deferred.worth_deferring(session, 5) is _sqlite(session)
-    assert deferred.worth_deferring(session, None) is _sqlite(session)
+    assert deferred.starts_small(session, 5) and deferred.starts_small(session, None)
+    before = _indexes(session) if _sqlite(session) else None
+    with deferred.indexes_built_after(session, True) as dropped:
+        assert dropped is _sqlite(session)  # PostgreSQL keeps them (DROP INDEX locks readers)
+        if dropped:
+            assert [name for name, _ in _indexes(session)] == ["sqlite_autoindex_anomalies_1"]
+    if before is not None:
+        assert _indexes(session) == before
+    with deferred.indexes_built_after(session, False) as dropped:
+        assert not dropped
 
 
 def test_a_failed_run_leaves_the_indexes_as_they_were(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -67,12 +67,6 @@ def secondary_indexes(session: Session, table: str = TABLE) -> list[tuple[str, s
     return [(name, sql) for name, sql in rows if sql.upper().startswith("CREATE INDEX ")]
 
 
-def worth_deferring(session: Session, lines: int | None) -> bool:
-    """Whether a run evaluating ``lines`` purchase lines should build the secondary indexes of
-    ``anomalies`` after its writes: SQLite, a large run, a table (almost) empty."""
-    return session.connection().dialect.name == "sqlite" and starts_small(session, lines)
-
-
 @contextlib.contextmanager
 def indexes_built_after(session: Session, small_start: bool) -> Iterator[bool]:
     """Around the writes of a run that :func:`starts_small`: on SQLite, the secondary indexes
