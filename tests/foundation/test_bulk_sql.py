@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from workbench.db import any_of
+from workbench.db import any_of, like_ci
 from workbench.imports.writer import insert_dicts, insert_staged
 from workbench.records.models import PurchaseLine
 from workbench.reference.models import Direction
@@ -65,3 +65,28 @@ def test_staged_insert_and_copy_of_dicts_land_every_row(session) -> None:  # typ
     )
     assert names == {"BULK1": "Première", "BULK2": "Deuxième", "BULK3": "Troisième"}
     assert session.scalar(sa.select(sa.func.count()).select_from(table)) == before + 3
+
+
+def test_like_ci_is_a_plain_like_on_sqlite_and_ilike_on_postgresql() -> None:
+    where = sa.or_(like_ci(Direction.name, "%bio%"), like_ci(Direction.code, "%bio%"))
+    lite = str(sa.select(Direction.code).where(where).compile(dialect=sqlite.dialect()))
+    assert "directions.name LIKE ?" in lite and "lower(" not in lite
+    assert "= 1" not in lite
+    pg = str(sa.select(Direction.code).where(where).compile(dialect=postgresql.psycopg.dialect()))
+    assert "directions.name ILIKE" in pg
+
+
+def test_like_ci_ignores_the_case_on_both_databases(session) -> None:  # type: ignore[no-untyped-def]
+    session.add(Direction(code="DXBIO", name="Direction Bio Régionale"))
+    session.flush()
+    for pattern in ("%bio%", "%BIO%", "%Bio r%"):
+        found = session.scalars(
+            sa.select(Direction.code).where(like_ci(Direction.name, pattern))
+        ).all()
+        assert "DXBIO" in found, pattern
+    assert (
+        "DXBIO"
+        not in session.scalars(
+            sa.select(Direction.code).where(like_ci(Direction.name, "%bioz%"))
+        ).all()
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
-from workbench.db import utcnow
+from workbench.db import like_ci, utcnow
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
 from workbench.rules.queries import scope_anomalies, scope_counts
@@ -189,11 +189,13 @@ def filter_clauses(filt: QueueFilter) -> list[Any]:
         clauses.append(Anomaly.first_seen_at <= limit)
     if filt.search:
         pattern = f"%{filt.search}%"
+        # the columns of the covering indexes first: a row they match is kept without reading
+        # its message from the table (SQLite defers that seek until a column needs it)
         clauses.append(
             sa.or_(
-                Anomaly.message.ilike(pattern),
-                Anomaly.value.ilike(pattern),
-                Anomaly.group_key.ilike(pattern),
+                like_ci(Anomaly.group_key, pattern),
+                like_ci(Anomaly.value, pattern),
+                like_ci(Anomaly.message, pattern),
             )
         )
     return clauses
