@@ -200,23 +200,35 @@ def test_sorted_line_pages_follow_the_full_sort_and_the_scope(session, make) -> 
         assert seen == expected, sort
 
 
-def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(session, make, small_rule) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(
+    session, make, small_rule, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     if session.get_bind().dialect.name != "sqlite" or small_rule:
         return
     session.execute(sa.text("PRAGMA analysis_limit = 400"))
     session.execute(sa.text("ANALYZE anomalies"))
     admin = make.user(role="admin")
     canteen = make.user(role="canteen", sites=[make.site()])
-    for user, index in ((admin, "ix_anomalies_cover_rule"), (canteen, "ix_anomalies_cover_site")):
+    codes = len(queries.queue_rule_codes("matrix"))
+
+    def plan_of(user):  # type: ignore[no-untyped-def]
         found = groups_module._groups(session, user, "matrix", QueueFilter())
         sql = str(
             sa.select(found).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
         )
         plan = [r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
-        reads = [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
+        return plan, [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
+
+    for user, index in ((admin, "ix_anomalies_cover_rule"), (canteen, "ix_anomalies_cover_site")):
+        # no anomaly has a group key or lacks a value: one range per rule code, no merge
+        plan, reads = plan_of(user)
+        assert len(reads) == codes, plan
+        assert all(f"COVERING INDEX {index}" in step and "value>?" in step for step in reads)
+    monkeypatch.setattr(groups_module, "_only_value_groups", lambda *a, **k: False)
+    for user, index in ((admin, "ix_anomalies_cover_rule"), (canteen, "ix_anomalies_cover_site")):
+        plan, reads = plan_of(user)
         # per rule code, four ranges: keyed by article and by value (grouped in index
         # order), the NULL-valued and the empty group_key ones
-        codes = len(queries.queue_rule_codes("matrix"))
         assert len(reads) == 4 * codes, plan
         assert all(f"COVERING INDEX {index}" in step for step in reads), plan
         assert sum("group_key>?" in step for step in reads) == codes, plan
@@ -252,3 +264,68 @@ def test_a_group_key_shaped_like_a_value_key_joins_that_group(session, make) -> 
     found, total = grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)
     assert total == 3
     assert {g.key: g.count for g in found} == {spelled: 2, str(supplier.id): 3, "ref:1|A": 1}
+
+
+def _value_groups(make, site, supplier, sizes: list[int]) -> list[Anomaly]:  # type: ignore[no-untyped-def]
+    """MATRIX_LABEL_MISMATCH anomalies with a value and no group key: group ``i`` of
+    ``sizes[i]`` anomalies of value ``V{i}`` at ``supplier`` (the matrix queue's shape)."""
+    made = []
+    for i, size in enumerate(sizes):
+        for _ in range(size):
+            line = make.purchase_line(site, supplier=supplier, reference=f"R{i}")
+            made.append(
+                make.anomaly(
+                    line,
+                    "MATRIX_LABEL_MISMATCH",
+                    field="labels",
+                    value=f"V{i}",
+                    supplier_id=supplier.id,
+                    group_key=None,
+                    days_old=20 - i,
+                )
+            )
+    return made
+
+
+def test_value_groups_only_need_no_merge_and_are_the_same(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    anomalies = _value_groups(make, site, supplier, [2, 5, 1, 3])
+    chosen: list[bool] = []
+    only = groups_module._only_value_groups
+
+    def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        chosen.append(only(*args, **kwargs))
+        return chosen[-1]
+
+    monkeypatch.setattr(groups_module, "_only_value_groups", spied)
+
+    def pages(sort: str) -> list[tuple[str, str, int]]:
+        seen = []
+        for page in (1, 2):
+            found, total = grouped_queue(
+                session, admin, "matrix", QueueFilter(), sort=sort, page=page, per_page=2
+            )
+            assert total == 4
+            seen += [(g.rule_code, g.key, g.count) for g in found]
+        return seen
+
+    for sort in ("nombre", "anciens", "regle"):
+        assert pages(sort) == _expected(anomalies, sort), sort
+    if groups_module.SMALL_RULE == 0:  # the rule walks its own ranges: the no-merge statement
+        assert chosen and all(chosen)
+    # one anomaly with an empty group key: the parts may share keys, merged as before
+    chosen.clear()
+    line = make.purchase_line(site, supplier=supplier, reference="R0")
+    anomalies.append(
+        make.anomaly(
+            line, "MATRIX_LABEL_MISMATCH", field="labels", value="V0", supplier_id=supplier.id,
+            group_key="", days_old=3,
+        )
+    )  # fmt: skip
+    found, total = grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)
+    assert total == 4  # V0@supplier gathers its empty-key anomaly
+    assert next(g.count for g in found if g.key == f"V0@{supplier.id}") == 3
+    if groups_module.SMALL_RULE == 0:
+        assert chosen == [False]
