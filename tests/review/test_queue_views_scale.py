@@ -329,3 +329,25 @@ def test_value_groups_only_need_no_merge_and_are_the_same(session, make, monkeyp
     assert next(g.count for g in found if g.key == f"V0@{supplier.id}") == 3
     if groups_module.SMALL_RULE == 0:
         assert chosen == [False]
+
+
+def test_a_search_finds_the_message_key_or_value_in_both_views(session, make) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    anomalies = _value_groups(make, site, supplier, [2, 1])
+    target = anomalies[-1]
+    target.message = "Label déclaré : Zéphyr Quartz absent de la matrice"
+    session.flush()
+    for text, expected in (("zéphyr QUARTZ", {target.id}), ("v1", {target.id}), ("nulpart", set())):
+        filt = QueueFilter(search=text)
+        groups, total = grouped_queue(session, admin, "matrix", filt, per_page=50)
+        assert sum(g.count for g in groups) == len(expected) and total == len(expected), text
+        rows, _ = queue_page(session, admin, "matrix", filt, 1, 50)
+        assert {a.id for a in rows} == expected, text
+    where = queries.filter_clauses(QueueFilter(search="x"))[-1]
+    sql = str(sa.select(Anomaly.id).where(where).compile(session.get_bind()))
+    if session.get_bind().dialect.name == "sqlite":  # the message looked up by id
+        assert "EXISTS (SELECT" in sql and "searched.message LIKE" in sql, sql
+    else:
+        assert "anomalies.message ILIKE" in sql and "EXISTS" not in sql, sql

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User, user_sites
@@ -176,6 +177,43 @@ def _status_clauses(filt: QueueFilter) -> list[Any]:
     return clauses
 
 
+_SEARCHED = Anomaly.__table__.alias("searched")
+
+
+class _MessageMatches(sa.sql.expression.ColumnElement[bool]):
+    """The anomaly's message matches a search pattern (whatever the case).
+
+    On SQLite, a look-up of the same anomaly by id (``EXISTS``): the statement around it then
+    reads only the columns of the covering indexes ``ix_anomalies_cover_*``, and the message is
+    read only for the rows the group key and the value did not match. Written
+    ``message LIKE …``, it made the planner take a narrower index and read every row from the
+    table (the articles queue grouped region-wide, searched « ref »: 0.55 s → 0.15 s). On
+    PostgreSQL, a plain ``ILIKE``.
+    """
+
+    inherit_cache = False
+    type = sa.Boolean()
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def self_group(self, against: Any = None) -> _MessageMatches:
+        return self
+
+
+@compiles(_MessageMatches)
+def _message_by_id(element: _MessageMatches, compiler: Any, **kw: Any) -> str:
+    looked_up = sa.exists().where(
+        _SEARCHED.c.id == Anomaly.id, like_ci(_SEARCHED.c.message, element.pattern)
+    )
+    return compiler.process(looked_up, **kw)
+
+
+@compiles(_MessageMatches, "postgresql")
+def _message_ilike(element: _MessageMatches, compiler: Any, **kw: Any) -> str:
+    return compiler.process(like_ci(Anomaly.message, element.pattern), **kw)
+
+
 def filter_clauses(filt: QueueFilter) -> list[Any]:
     """The WHERE clauses of a queue's filters (status, gravité, supplier, age, search); the
     active predicate is the literal one of the partial indexes."""
@@ -190,12 +228,12 @@ def filter_clauses(filt: QueueFilter) -> list[Any]:
     if filt.search:
         pattern = f"%{filt.search}%"
         # the columns of the covering indexes first: a row they match is kept without reading
-        # its message from the table (SQLite defers that seek until a column needs it)
+        # its message from the table
         clauses.append(
             sa.or_(
                 like_ci(Anomaly.group_key, pattern),
                 like_ci(Anomaly.value, pattern),
-                like_ci(Anomaly.message, pattern),
+                _MessageMatches(pattern),
             )
         )
     return clauses
