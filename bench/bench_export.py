@@ -10,7 +10,6 @@ pandas ``to_csv`` of the same rows already in memory (their ``read_sql`` is prin
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
 from typing import Any
@@ -33,19 +32,6 @@ def _cli_export(url: str, args: list[str]) -> tuple[float, float, int]:
     rows = int(stdout.strip().split()[-5]) if stdout.strip() else -1
     os.unlink(out)
     return seconds, rss, rows
-
-
-def login(client: Any, email: str, password: str) -> None:
-    html = client.get("/connexion").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html
-    )
-    response = client.post(
-        "/connexion",
-        data={"email": email, "password": password, "csrf_token": token.group(1) if token else ""},
-    )
-    if response.status_code != 302:
-        raise SystemExit(f"login failed for {email}: {response.status_code}")
 
 
 def measure(app: Any, session: Any, url: str, client: Any) -> dict[str, Any]:

@@ -16,7 +16,6 @@ indicator pages ≤ 500 ms); exits 0 whatever the figures (it measures, it does 
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import build_regional, peak_rss_mb, table  # noqa: E402
+from bench.common import build_regional, login, peak_rss_mb, table  # noqa: E402
 
 ACCOUNTS = {
     "admin": "admin@region.example",
@@ -101,19 +100,6 @@ def queue_pages(role: str) -> list[str]:
     return pages
 
 
-def _login(client, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    html = client.get("/connexion").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html
-    )
-    response = client.post(
-        "/connexion",
-        data={"email": email, "password": password, "csrf_token": token.group(1) if token else ""},
-    )
-    if response.status_code != 302:
-        raise SystemExit(f"login failed for {email}: {response.status_code}")
-
-
 def measure(app, repeat: int) -> list[list[str]]:  # type: ignore[no-untyped-def]
     from workbench.indicators import reports
 
@@ -121,7 +107,7 @@ def measure(app, repeat: int) -> list[list[str]]:  # type: ignore[no-untyped-def
     rows = []
     for role, pages in PAGES.items():
         client = app.test_client()
-        _login(client, ACCOUNTS[role], password)
+        login(client, ACCOUNTS[role], password)
         if os.environ.get("BENCH_QUEUES") != "0":
             pages = [*pages, *(p for p in queue_pages(role) if p not in pages)]
         only = os.environ.get("BENCH_ONLY")

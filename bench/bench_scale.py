@@ -240,8 +240,9 @@ def step_pages(url: str) -> dict:
 
 
 def step_export(url: str) -> dict:
-    from bench.bench_export import login, measure
+    from bench.bench_export import measure
     from bench.bench_pages import ACCOUNTS
+    from bench.common import login
     from workbench import create_app
     from workbench.extensions import db
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKBENCH = str(Path(sys.executable).with_name("workbench"))
@@ -58,3 +60,17 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         for row in rows
     ]
     return "\n".join(lines)
+
+
+def login(client: Any, email: str, password: str) -> None:
+    """Log a Flask test client in (the login form, its CSRF token)."""
+    html = client.get("/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    response = client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf_token": token.group(1) if token else ""},
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"login failed for {email}: {response.status_code}")
