@@ -10,7 +10,7 @@ of migration ``a20c0ffee020``; nine now).
 A rule run over many purchase lines that starts on an (almost) empty ``anomalies`` table — the
 first run after ``demo --no-rules``, the re-check of a first import on a new instance — drops
 them inside its transaction and creates them again before it ends, from the very statements
-``sqlite_master`` held (whatever migration made them). SQLite's DDL is transactional: a run
+``sqlite_master`` held (whatever migration made them), and the run analyses them. SQLite's DDL is transactional: a run
 that fails and rolls back finds its indexes as they were; readers in WAL mode keep reading
 their snapshot, indexes included. The unique key stays (the run's look-ups and ``ON
 CONFLICT`` use it).
@@ -25,8 +25,6 @@ import contextlib
 from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
-
-from workbench.imports.writer import analyze
 
 #: Lines a run must evaluate for the indexes to be rebuilt, not maintained.
 DEFER_LINES = 50_000
@@ -71,8 +69,8 @@ def secondary_indexes(session: Session, table: str = TABLE) -> list[tuple[str, s
 @contextlib.contextmanager
 def indexes_built_after(session: Session, small_start: bool) -> Iterator[bool]:
     """Around the writes of a run that :func:`starts_small`: on SQLite, the secondary indexes
-    of ``anomalies`` are dropped, then created again (and analysed) on the way out, in the
-    same transaction. Yields whether they were."""
+    of ``anomalies`` are dropped, then created again on the way out, in the same transaction
+    (the caller analyses the table). Yields whether they were."""
     if not small_start or session.connection().dialect.name != "sqlite":
         yield False
         return
@@ -88,7 +86,6 @@ def indexes_built_after(session: Session, small_start: bool) -> Iterator[bool]:
             _create(session, indexes)
         raise
     _create(session, indexes)
-    analyze(session, TABLE)
 
 
 def _create(session: Session, indexes: list[tuple[str, str]]) -> None:

@@ -729,7 +729,7 @@ def run_rules(
     small_start = starts_small(session, lines)
     if small_start:  # a table of a few anomalies at most
         run.note_prior()
-    with indexes_built_after(session, small_start):
+    with indexes_built_after(session, small_start) as rebuilt:
         for kind in dict.fromkeys(v.rule.record_kind for v in selected):
             of_kind = [v for v in selected if v.rule.record_kind == kind]
             kind_ids = ids if kind == record_kind else None
@@ -759,7 +759,7 @@ def run_rules(
     session.add(run_row)
     session.flush()
     result.run_id = run_row.id
-    if run.written >= ANALYZE_AFTER:
+    if run.written >= ANALYZE_AFTER or rebuilt:  # rebuilt indexes have no statistics yet
         analyze(session, "anomalies")
     # ORM objects loaded before the run are stale after the bulk statements
     for obj in list(session.identity_map.values()):
