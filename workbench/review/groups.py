@@ -228,22 +228,18 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
 def _only_value_groups(
     session: Session, user: User, codes: list[str], clauses: list[Any], site: int | None
 ) -> bool:
-    """Whether every active anomaly of ``codes`` in scope has no group key and a value (three
-    index seeks): then every group is (value, supplier) and none needs merging."""
+    """Whether every active anomaly of ``codes`` in scope has no group key and a value (one
+    statement, three index seeks): then every group is (value, supplier), none to merge."""
     where = [Anomaly.rule_code.in_(codes), *clauses]
     if site is not None:
         where.append(Anomaly.site_id == site)
-    for other in (
+    others = (
         Anomaly.group_key >= "",
         sa.and_(Anomaly.group_key.is_(None), Anomaly.value.is_(None)),
         sa.and_(Anomaly.group_key.is_(None), Anomaly.value == ""),
-    ):
-        found = session.scalar(
-            scope_anomalies(sa.select(Anomaly.id), user).where(*where, other).limit(1)
-        )
-        if found is not None:
-            return False
-    return True
+    )
+    found = [scope_anomalies(sa.select(Anomaly.id), user).where(*where, o).exists() for o in others]
+    return not session.scalar(sa.select(sa.or_(*found)))
 
 
 def grouped_queue(
