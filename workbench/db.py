@@ -40,19 +40,27 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class _AnyOf(sa.sql.expression.ColumnElement[bool]):
+class DialectPredicate(sa.sql.expression.ColumnElement[bool]):
+    """A WHERE predicate written differently per database (each subclass registers its
+    ``@compiles`` functions, and sets ``inherit_cache = False``: its values are part of the
+    element, no statement caching)."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+
+    def self_group(self, against: Any = None) -> DialectPredicate:
+        return self  # a predicate already: no ``= 1`` around it in a WHERE on SQLite
+
+
+class _AnyOf(DialectPredicate):
     """``column IN (values)``, written ``column = ANY(:values)`` on PostgreSQL (see
     :func:`any_of`)."""
 
-    inherit_cache = False  # the values are part of the element: no statement caching
-    type = sa.Boolean()
+    inherit_cache = False  # SQLAlchemy reads it on each class
 
     def __init__(self, column: sa.ColumnElement[Any], values: list[Any]) -> None:
         self.column = column
         self.values = values
-
-    def self_group(self, against: Any = None) -> _AnyOf:
-        return self  # a predicate already: no ``= 1`` around it in a WHERE on SQLite
 
 
 @compiles(_AnyOf)
@@ -76,18 +84,14 @@ def any_of(column: sa.ColumnElement[Any], values: Any) -> sa.ColumnElement[bool]
     return _AnyOf(column, list(values))
 
 
-class _LikeCi(sa.sql.expression.ColumnElement[bool]):
+class _LikeCi(DialectPredicate):
     """A case-insensitive LIKE (see :func:`like_ci`)."""
 
-    inherit_cache = False
-    type = sa.Boolean()
+    inherit_cache = False  # SQLAlchemy reads it on each class
 
     def __init__(self, column: sa.ColumnElement[Any], pattern: str) -> None:
         self.column = column
         self.pattern = pattern
-
-    def self_group(self, against: Any = None) -> _LikeCi:
-        return self
 
 
 @compiles(_LikeCi)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
-from workbench.db import like_ci, utcnow
+from workbench.db import DialectPredicate, like_ci, utcnow
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
 from workbench.rules.queries import scope_anomalies, scope_counts
@@ -180,7 +180,7 @@ def _status_clauses(filt: QueueFilter) -> list[Any]:
 _SEARCHED = Anomaly.__table__.alias("searched")
 
 
-class _MessageMatches(sa.sql.expression.ColumnElement[bool]):
+class _MessageMatches(DialectPredicate):
     """The anomaly's message matches a search pattern (whatever the case).
 
     On SQLite, a look-up of the same anomaly by id (``EXISTS``): the statement around it then
@@ -191,14 +191,10 @@ class _MessageMatches(sa.sql.expression.ColumnElement[bool]):
     PostgreSQL, a plain ``ILIKE``.
     """
 
-    inherit_cache = False
-    type = sa.Boolean()
+    inherit_cache = False  # SQLAlchemy reads it on each class
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-
-    def self_group(self, against: Any = None) -> _MessageMatches:
-        return self
 
 
 @compiles(_MessageMatches)
