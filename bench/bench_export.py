@@ -34,7 +34,7 @@ def _cli_export(url: str, args: list[str]) -> tuple[float, float, int]:
     return seconds, rss, rows
 
 
-def measure(app: Any, session: Any, url: str, client: Any) -> dict[str, Any]:
+def measure(session: Any, url: str, client: Any) -> dict[str, Any]:
     """The export's figures (``client``: logged in with the right to export every line)."""
     from workbench.exports import queries as export_queries
     from workbench.reference.models import Site

@@ -250,7 +250,7 @@ def step_export(url: str) -> dict:
     with app.app_context():
         client = app.test_client()
         login(client, ACCOUNTS["admin"], str(app.config.get("DEMO_PASSWORD") or "demo-workbench"))
-        return measure(app, db.session, url, client)
+        return measure(db.session, url, client)
 
 
 STEPS = {

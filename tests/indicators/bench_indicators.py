@@ -166,16 +166,14 @@ def _times(call, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-d
 
 
 def _login(client) -> None:  # type: ignore[no-untyped-def]
-    import re
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+    from bench.common import login
 
-    email = os.environ.get("BENCH_EMAIL", "admin@bench")
-    password = os.environ.get("BENCH_PASSWORD", "motdepasse-bench")
-    page = client.get("/connexion").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post(
-        "/connexion", data={"email": email, "password": password, "csrf_token": token}
+    login(
+        client,
+        os.environ.get("BENCH_EMAIL", "admin@bench"),
+        os.environ.get("BENCH_PASSWORD", "motdepasse-bench"),
     )
-    assert response.status_code == 302, f"login failed for {email}"
 
 
 def _uncached(client, url: str, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -255,7 +253,7 @@ def bench(app, db) -> None:  # type: ignore[no-untyped-def]
     from bench.bench_export import measure as measure_export
     from bench.bench_export import rows as export_rows
 
-    exported = measure_export(app, session, URL, client)
+    exported = measure_export(session, URL, client)
     count = exported["count"]
     rows += [[r[0], r[1], f"{r[2]} {r[4]}".strip()] for r in export_rows(exported)]
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
