@@ -276,3 +276,63 @@ def lock_wait(session: Session, seconds: float) -> Iterator[None]:
         yield
     finally:
         _busy_ms.reset(token)
+
+
+# -- PostgreSQL bulk reads -----------------------------------------------------------------------
+def _arrow_type(column_type: sa.types.TypeEngine) -> Any:
+    import pyarrow as pa
+
+    if isinstance(column_type, sa.Boolean):
+        return pa.bool_()
+    if isinstance(column_type, sa.Integer):
+        return pa.int64()
+    if isinstance(column_type, sa.Float | sa.Numeric):
+        return pa.float64()
+    if isinstance(column_type, sa.String | sa.Date) and not isinstance(column_type, sa.Enum):
+        return pa.string()  # dates as ISO text, parsed by the caller
+    return None
+
+
+def copied_frame(
+    connection: sa.Connection, stmt: sa.Select, columns: list[tuple[str, sa.types.TypeEngine]]
+) -> Any:
+    """PostgreSQL: the rows of ``stmt`` as a DataFrame through ``COPY (…) TO STDOUT`` (CSV)
+    parsed by pyarrow, about a third of the time of fetching row tuples; ``None`` when a column
+    type has no plain CSV form (JSON, timestamps: read them as rows).
+
+    ``columns`` are the (name, type) of the selected columns, in order. The frame has what rows
+    give: object columns of ``str``/``None`` (an empty string stays ``''``), ``int64`` integers
+    (``float64`` with a NULL), ``float64`` numbers, booleans (``object`` with a NULL), dates as
+    ISO text.
+    """
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {name: _arrow_type(column_type) for name, column_type in columns}
+    if connection.dialect.name != "postgresql" or any(t is None for t in types.values()):
+        return None
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    driver = connection.connection.driver_connection
+    sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+    buffer = io.BytesIO()
+    with driver.cursor() as cursor, cursor.copy(sql, compiled.params) as copy:  # type: ignore[union-attr]
+        for block in copy:
+            buffer.write(block)
+    names = [name for name, _ in columns]
+    if not buffer.getbuffer().nbytes:  # no row: pyarrow refuses an empty file
+        return pa.table({n: pa.array([], type=t) for n, t in types.items()}).to_pandas()
+    buffer.seek(0)
+    table = pacsv.read_csv(
+        buffer,
+        read_options=pacsv.ReadOptions(column_names=names),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            strings_can_be_null=True,  # an unquoted empty field is NULL,
+            quoted_strings_can_be_null=False,  # a quoted one the empty string
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    return table.to_pandas()

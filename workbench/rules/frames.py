@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench import PACKAGE_DIR
-from workbench.db import any_of
+from workbench.db import any_of, copied_frame
 from workbench.records.models import (
     Contract,
     ContractHolder,
@@ -212,9 +212,12 @@ def _select_columns(columns: Iterable[sa.ColumnElement]) -> list[sa.ColumnElemen
 
 
 def _frame(session: Session, stmt: sa.Select, columns: Sequence[sa.ColumnElement]) -> pd.DataFrame:
-    result = session.connection().execute(stmt)  # Core: no ORM row processing
+    connection = session.connection()
     names = [c.key for c in columns]
-    frame = pd.DataFrame(result.fetchall(), columns=names)
+    frame = copied_frame(connection, stmt, [(c.key, c.type) for c in columns])  # PostgreSQL
+    if frame is None:
+        result = connection.execute(stmt)  # Core: no ORM row processing
+        frame = pd.DataFrame(result.fetchall(), columns=names)
     if frame.empty:
         frame = pd.DataFrame({name: pd.Series(dtype="object") for name in names})
     for column in columns:
