@@ -9,11 +9,14 @@ and the correction is marked ``conflict`` (journaled as ``correction.conflict``)
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import itertools
 import json
 import logging
 import math
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,13 +141,91 @@ def copy_rows(
     session: Session | sa.Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]
 ) -> None:
     """PostgreSQL ``COPY table (columns) FROM STDIN`` of Python rows (psycopg 3), in the
-    session's (or connection's) transaction."""
+    session's (or connection's) transaction; sent by a worker thread inside
+    :func:`copies_in_background`."""
     connection = session if isinstance(session, sa.Connection) else session.connection()
     driver = connection.connection.driver_connection
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+    background = _BACKGROUND.get()
+    if background is not None and background.driver is driver:
+        background.submit(sql, list(rows))
+        return
+    _copy(driver, sql, rows)
+
+
+def _copy(driver: Any, sql: str, rows: Iterable[tuple], started: Any = None) -> None:
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        if started is not None:
+            started.set()
         for row in rows:
             copy.write_row(row)
+
+
+class _BackgroundCopy:
+    """One ``COPY`` at a time, sent by a worker thread (see :func:`copies_in_background`)."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def submit(self, sql: str, rows: list[tuple]) -> None:
+        self.wait()
+        started = threading.Event()
+
+        def work() -> None:
+            try:
+                _copy(self.driver, sql, rows, started)
+            except BaseException as error:  # re-raised in the caller's thread by wait()
+                self.error = error
+            finally:
+                started.set()
+
+        self.thread = threading.Thread(target=work, name="workbench-copy", daemon=True)
+        self.thread.start()
+        # the COPY holds the connection's lock from here: any later statement of the caller
+        # waits for it to end, so statements keep their order
+        started.wait()
+
+    def wait(self) -> None:
+        """Wait for the COPY under way; raise its error, if any."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+_BACKGROUND: contextvars.ContextVar[_BackgroundCopy | None] = contextvars.ContextVar(
+    "workbench_background_copy", default=None
+)
+
+
+@contextlib.contextmanager
+def copies_in_background(session: Session) -> Iterator[None]:
+    """PostgreSQL: inside the block, each :func:`copy_rows` of the session's connection is sent
+    by a worker thread, and the caller goes on preparing the next rows meanwhile (the server
+    checks the foreign keys of a COPY's rows at its end, while the caller would wait).
+
+    One COPY at a time, in the caller's transaction: a later statement waits for it (psycopg
+    serialises a connection's operations); the block ends when the last one has ended. A
+    COPY's error is raised by the next :func:`copy_rows` or at the end of the block, rather
+    than the error of a statement that ran after it in the failed transaction. SQLite: nothing
+    changes."""
+    if not is_postgresql(session):
+        yield
+        return
+    background = _BackgroundCopy(session.connection().connection.driver_connection)
+    token = _BACKGROUND.set(background)
+    try:
+        yield
+    except BaseException:
+        background.wait()  # its error first: the block's came after it
+        raise
+    finally:
+        _BACKGROUND.reset(token)
+    background.wait()
 
 
 def insert_dicts(

@@ -16,7 +16,13 @@ from workbench.imports.operations.common import _StagedPurchases
 from workbench.imports.operations.reference import write_directions, write_users
 from workbench.imports.parsing import ROW, Report
 from workbench.imports.staging import line_keys
-from workbench.imports.writer import UpsertResult, analyze, holder_field, upsert
+from workbench.imports.writer import (
+    UpsertResult,
+    analyze,
+    copies_in_background,
+    holder_field,
+    upsert,
+)
 from workbench.records.models import (
     Contract,
     ContractHolder,
@@ -82,6 +88,22 @@ def _write_purchases(session: Session, staged: Any, report: Report, batch_id: in
             )
         )
     )
+    with copies_in_background(session):  # the next chunk is prepared while one is written
+        _write_purchase_chunks(session, staged, report, batch_id, table, look_up, result)
+    if result.inserted + result.updated >= ANALYZE_AFTER:  # fresh statistics for the planner
+        analyze(session, "purchase_lines")
+    return result
+
+
+def _write_purchase_chunks(
+    session: Session,
+    staged: Any,
+    report: Report,
+    batch_id: int,
+    table: sa.Table,
+    look_up: bool,
+    result: UpsertResult,
+) -> None:
     for chunk, numbers in staged.chunks():
         bases = chunk.pop("key_base")
         if report.error_rows:
@@ -111,9 +133,6 @@ def _write_purchases(session: Session, staged: Any, report: Report, batch_id: in
         result.updated += part.updated
         result.unchanged += part.unchanged
         result.conflicts += part.conflicts
-    if result.inserted + result.updated >= ANALYZE_AFTER:  # fresh statistics for the planner
-        analyze(session, "purchase_lines")
-    return result
 
 
 def _existing_lines(
