@@ -169,8 +169,26 @@ def _recount(session) -> dict[tuple, int]:  # type: ignore[no-untyped-def]
     return {tuple(r[:5]): int(r[5]) for r in rows}
 
 
+def _recount_days(session) -> dict[tuple, int]:  # type: ignore[no-untyped-def]
+    """``{(opened day, closed day): n}`` grouped live (UTC days, ``''``: not closed)."""
+    rows = session.execute(sa.select(Anomaly.first_seen_at, Anomaly.closed_at, Anomaly.id)).all()
+    out: dict[tuple, int] = {}
+    for opened, closed, _ in rows:
+        key = (opened.date().isoformat(), closed.date().isoformat() if closed else "")
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _exact(session) -> bool:  # type: ignore[no-untyped-def]
+    from workbench.rules.counts import stored_counts, stored_days
+
+    return stored_counts(session) == _recount(session) and stored_days(session) == _recount_days(
+        session
+    )
+
+
 def test_the_maintained_counts_follow_every_write(session, make) -> None:  # type: ignore[no-untyped-def]
-    from workbench.rules.counts import rebuild_counts, stored_counts
+    from workbench.rules.counts import rebuild_counts, stored_counts, stored_days
 
     built = build(session, make)
     run_rules(session, today=TODAY)
@@ -184,9 +202,18 @@ def test_the_maintained_counts_follow_every_write(session, make) -> None:  # typ
     session.flush()
     run_rules(session, record_kind="purchase_line", record_ids=[line.id], today=TODAY)
     session.execute(sa.delete(Anomaly).where(Anomaly.rule_code == "ARTICLE_UNMAPPED"))
-    assert stored_counts(session) == _recount(session)
+    assert _exact(session)
+    # closed another day, then reopened: the days follow
+    anomaly = session.scalar(sa.select(Anomaly).where(Anomaly.status == "open").limit(1))
+    anomaly.status, anomaly.closed_at = "resolved", dt.datetime(2026, 7, 14, 23, 30, tzinfo=dt.UTC)
+    session.flush()
+    assert _exact(session)
+    assert stored_days(session).get((anomaly.first_seen_at.date().isoformat(), "2026-07-14"))
+    anomaly.status, anomaly.closed_at = "open", None
+    session.flush()
+    assert _exact(session)
     rebuild_counts(session)
-    assert stored_counts(session) == _recount(session)
+    assert _exact(session)
 
 
 @pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["counted-in-bulk", "row-triggers"])
@@ -200,12 +227,12 @@ def test_bulk_writes_keep_the_counts_exact(session, make, monkeypatch, bulk_rows
     monkeypatch.setattr(counts, "BULK_ROWS", bulk_rows)
     built = build(session, make)
     run_rules(session, today=TODAY)  # inserts
-    assert stored_counts(session) == _recount(session) != {}
+    assert _exact(session) and stored_counts(session) != {}
     for line in built.lines.values():  # closes, reopens and value changes on the next runs
         line.amount_ht = -1.0 if line.amount_ht and line.amount_ht > 0 else 3.0
     session.flush()
     run_rules(session, today=TODAY)
-    assert stored_counts(session) == _recount(session)
+    assert _exact(session)
     for line in built.lines.values():
         line.amount_ht = 3.0
     session.flush()
@@ -215,13 +242,13 @@ def test_bulk_writes_keep_the_counts_exact(session, make, monkeypatch, bulk_rows
         record_ids=[i.id for i in built.lines.values()],
         today=TODAY,
     )
-    assert stored_counts(session) == _recount(session)
+    assert _exact(session)
     paused = session.execute(sa.text("SELECT count(*) FROM anomaly_counts_paused")).scalar()
     assert paused == 0
     anomaly = session.scalar(sa.select(Anomaly).where(Anomaly.status == "open").limit(1))
     anomaly.status = "claimed"  # a row-by-row write after the run: the triggers count it
     session.flush()
-    assert stored_counts(session) == _recount(session)
+    assert _exact(session)
 
 
 def _found(**overrides):  # type: ignore[no-untyped-def]

@@ -13,12 +13,17 @@ step, whoever writes the anomalies (rule runs in bulk, transitions, cascades), w
 
 ``site_id`` 0 and ``direction_code`` ``''`` stand for "none" (the key must be unique).
 :func:`rebuild_counts` recomputes the table from scratch (after a restore, or to check it).
+
+``anomaly_days`` (opened day, closed day → n) is kept the same way, by triggers of its own
+(paused and added back with the counts): the quality page's trend of anomalies opened and
+closed per week reads it (a few hundred rows) instead of grouping every anomaly (two million at
+the Region's scale). Days are UTC dates as ``YYYY-MM-DD``; ``closed_day`` ``''`` = not closed.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -82,14 +87,24 @@ def _pg_grouped(rows: str) -> str:
     return f"SELECT {_key_of('r')}, count(*) AS n FROM {rows} AS r GROUP BY 1, 2, 3, 4, 5"
 
 
-_PG_ADD = (
-    f"INSERT INTO {COUNTS} AS c ({_KEY_SQL}, n) {_pg_grouped('new_rows')} "
-    f"ON CONFLICT ({_KEY_SQL}) DO UPDATE SET n = c.n + excluded.n;"
-)
-_PG_REMOVE = (
-    f"UPDATE {COUNTS} AS c SET n = c.n - o.n FROM ({_pg_grouped('old_rows')}) AS o("
-    f"{_KEY_SQL}, n) WHERE " + " AND ".join(f"c.{k} = o.{k}" for k in KEY) + ";"
-)
+def _pg_add_remove(
+    table: str, key: Sequence[str], grouped: Callable[[str], str]
+) -> tuple[str, str]:
+    """The statements adding the ``grouped`` counts of ``new_rows`` to ``table`` (by ``key``)
+    and taking those of ``old_rows`` away (PostgreSQL statement triggers)."""
+    names = ", ".join(key)
+    add = (
+        f"INSERT INTO {table} AS c ({names}, n) {grouped('new_rows')} "
+        f"ON CONFLICT ({names}) DO UPDATE SET n = c.n + excluded.n;"
+    )
+    remove = (
+        f"UPDATE {table} AS c SET n = c.n - o.n FROM ({grouped('old_rows')}) AS o("
+        f"{names}, n) WHERE " + " AND ".join(f"c.{k} = o.{k}" for k in key) + ";"
+    )
+    return add, remove
+
+
+_PG_ADD, _PG_REMOVE = _pg_add_remove(COUNTS, KEY, _pg_grouped)
 POSTGRESQL_TRIGGERS = (
     "CREATE FUNCTION anomaly_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     f"{_PG_ADD} RETURN NULL; END $$",
@@ -110,6 +125,114 @@ POSTGRESQL_DROP = tuple(
 ) + tuple(f"DROP FUNCTION IF EXISTS anomaly_counts_{n}()" for n in ("insert", "delete", "update"))
 
 
+# -- anomalies per (opened day, closed day) ---------------------------------------------------------
+DAYS = "anomaly_days"
+DAY_KEY = ("opened_day", "closed_day")
+_DAY_KEY_SQL = ", ".join(DAY_KEY)
+
+
+_DAY_SQL = {"postgresql": "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"}
+
+
+def _day_of(alias: str, dialect: str) -> str:
+    """The (opened day, closed day) key of the row ``alias`` (UTC dates, ``''``: not closed)."""
+    day = _DAY_SQL.get(dialect, "date({})")
+    opened = day.format(f"{alias}.first_seen_at")
+    closed = day.format(f"{alias}.closed_at")
+    return f"{opened}, coalesce({closed}, '')"
+
+
+def _sqlite_day_triggers() -> tuple[str, ...]:
+    match = "opened_day = {0} AND closed_day = {1}"
+    opened, closed = "date({}.first_seen_at)", "coalesce(date({}.closed_at), '')"
+
+    def add(alias: str) -> str:
+        return (
+            f"INSERT INTO {DAYS} ({_DAY_KEY_SQL}, n) VALUES ({_day_of(alias, 'sqlite')}, 1) "
+            f"ON CONFLICT ({_DAY_KEY_SQL}) DO UPDATE SET n = n + 1;"
+        )
+
+    def remove(alias: str) -> str:
+        where = match.format(opened.format(alias), closed.format(alias))
+        return f"UPDATE {DAYS} SET n = n - 1 WHERE {where};"
+
+    changed = "OLD.first_seen_at IS NOT NEW.first_seen_at OR OLD.closed_at IS NOT NEW.closed_at"
+    return (
+        f"CREATE TRIGGER anomaly_days_insert AFTER INSERT ON anomalies WHEN {_RUNNING} "
+        f"BEGIN {add('NEW')} END",
+        f"CREATE TRIGGER anomaly_days_delete AFTER DELETE ON anomalies WHEN {_RUNNING} "
+        f"BEGIN {remove('OLD')} END",
+        "CREATE TRIGGER anomaly_days_update AFTER UPDATE OF first_seen_at, closed_at ON "
+        f"anomalies WHEN {_RUNNING} AND ({changed}) BEGIN {remove('OLD')} {add('NEW')} END",
+    )
+
+
+def _pg_days(rows: str) -> str:
+    return f"SELECT {_day_of('r', 'postgresql')}, count(*) AS n FROM {rows} AS r GROUP BY 1, 2"
+
+
+_PG_DAYS_ADD, _PG_DAYS_REMOVE = _pg_add_remove(DAYS, DAY_KEY, _pg_days)
+#: The update trigger counts only rows whose days changed (a claim or a value refresh of a
+#: hundred thousand anomalies leaves their days as they were).
+_PG_DAYS_MOVED = (
+    "WITH moved AS (SELECT n.id FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id "
+    "WHERE n.first_seen_at IS DISTINCT FROM o.first_seen_at "
+    "OR n.closed_at IS DISTINCT FROM o.closed_at) "
+)
+POSTGRESQL_DAY_TRIGGERS = (
+    "CREATE FUNCTION anomaly_days_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"{_PG_DAYS_ADD} RETURN NULL; END $$",
+    "CREATE FUNCTION anomaly_days_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"{_PG_DAYS_REMOVE} RETURN NULL; END $$",
+    "CREATE FUNCTION anomaly_days_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    + _PG_DAYS_MOVED
+    + _PG_DAYS_REMOVE.replace(
+        "old_rows", "(SELECT * FROM old_rows WHERE id IN (SELECT id FROM moved))"
+    )
+    + " "
+    + _PG_DAYS_MOVED
+    + _PG_DAYS_ADD.replace(
+        "new_rows", "(SELECT * FROM new_rows WHERE id IN (SELECT id FROM moved))"
+    )
+    + " RETURN NULL; END $$",
+    "CREATE TRIGGER anomaly_days_insert AFTER INSERT ON anomalies REFERENCING NEW TABLE AS "
+    "new_rows FOR EACH STATEMENT EXECUTE FUNCTION anomaly_days_insert()",
+    "CREATE TRIGGER anomaly_days_delete AFTER DELETE ON anomalies REFERENCING OLD TABLE AS "
+    "old_rows FOR EACH STATEMENT EXECUTE FUNCTION anomaly_days_delete()",
+    "CREATE TRIGGER anomaly_days_update AFTER UPDATE ON anomalies REFERENCING OLD TABLE AS "
+    "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION anomaly_days_update()",
+)
+
+
+def day_trigger_statements(dialect: str) -> tuple[str, ...]:
+    """The DDL creating the triggers that keep ``anomaly_days`` in step."""
+    return POSTGRESQL_DAY_TRIGGERS if dialect == "postgresql" else _sqlite_day_triggers()
+
+
+def day_drop_statements(dialect: str) -> tuple[str, ...]:
+    names = ("insert", "delete", "update")
+    if dialect != "postgresql":
+        return tuple(f"DROP TRIGGER IF EXISTS anomaly_days_{n}" for n in names)
+    return tuple(f"DROP TRIGGER IF EXISTS anomaly_days_{n} ON anomalies" for n in names) + tuple(
+        f"DROP FUNCTION IF EXISTS anomaly_days_{n}()" for n in names
+    )
+
+
+def rebuild_days_sql(dialect: str) -> str:
+    return (
+        f"INSERT INTO {DAYS} ({_DAY_KEY_SQL}, n) SELECT {_day_of('a', dialect)}, count(*) "
+        "FROM anomalies AS a GROUP BY 1, 2"
+    )
+
+
+def stored_days(session: Session) -> dict[tuple, int]:
+    """``{(opened day, closed day): n}`` of the non-zero rows of ``anomaly_days``."""
+    rows = session.connection().exec_driver_sql(
+        f"SELECT {_DAY_KEY_SQL}, n FROM {DAYS} WHERE n <> 0"
+    )
+    return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
 def trigger_statements(dialect: str, *, pausable: bool = True) -> tuple[str, ...]:
     """The DDL creating the triggers that keep ``anomaly_counts`` in step (``pausable=False``:
     the SQLite triggers as first created, before ``anomaly_counts_paused`` existed)."""
@@ -127,10 +250,13 @@ def rebuild_counts_sql() -> str:
 
 
 def rebuild_counts(session: Session) -> None:
-    """Recompute ``anomaly_counts`` from the anomalies (one grouped INSERT … SELECT)."""
+    """Recompute ``anomaly_counts`` and ``anomaly_days`` from the anomalies (one grouped
+    INSERT … SELECT each)."""
     connection = session.connection()
     connection.exec_driver_sql(f"DELETE FROM {COUNTS}")
     connection.exec_driver_sql(rebuild_counts_sql())
+    connection.exec_driver_sql(f"DELETE FROM {DAYS}")
+    connection.exec_driver_sql(rebuild_days_sql(connection.dialect.name))
 
 
 def stored_counts(session: Session) -> dict[tuple, int]:
@@ -144,10 +270,16 @@ _BULK_IDS = "anomaly_bulk_ids"
 
 
 def _sqlite_add_grouped(session: Session, where: str, sign: int) -> None:
-    session.connection().exec_driver_sql(
+    connection = session.connection()
+    connection.exec_driver_sql(
         f"INSERT INTO {COUNTS} ({_KEY_SQL}, n) SELECT {_key_of('a')}, {sign} * count(*) "
         f"FROM anomalies AS a WHERE {where} GROUP BY 1, 2, 3, 4, 5 "
         f"ON CONFLICT ({_KEY_SQL}) DO UPDATE SET n = n + excluded.n"
+    )
+    connection.exec_driver_sql(
+        f"INSERT INTO {DAYS} ({_DAY_KEY_SQL}, n) SELECT {_day_of('a', 'sqlite')}, "
+        f"{sign} * count(*) FROM anomalies AS a WHERE {where} GROUP BY 1, 2 "
+        f"ON CONFLICT ({_DAY_KEY_SQL}) DO UPDATE SET n = n + excluded.n"
     )
 
 

@@ -208,6 +208,17 @@ class AnomalyCount(Base):
     n: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
+class AnomalyDay(Base):
+    """Anomalies per (UTC day opened, UTC day closed), kept by database triggers (see
+    :mod:`workbench.rules.counts`); ``closed_day`` ``''`` = not closed."""
+
+    __tablename__ = "anomaly_days"
+
+    opened_day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    closed_day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
 class AnomalyCountPause(Base):
     """A row here, inside one transaction, pauses the SQLite count triggers during a bulk
     write whose counts are added in one grouped statement (:func:`~workbench.rules.counts.
@@ -235,6 +246,14 @@ def _create_count_triggers(target: sa.Table, connection: sa.Connection, **_: Any
         connection.exec_driver_sql(statement)
 
 
+def _create_day_triggers(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    from workbench.rules.counts import day_trigger_statements
+
+    if {"anomalies", "anomaly_days", "anomaly_counts_paused"} <= set(target.tables):
+        for statement in day_trigger_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+
 # Databases built from the metadata (not the migrations) get the triggers too.
 sa.event.listen(Anomaly.__table__, "after_create", _create_count_triggers)
 
@@ -248,3 +267,4 @@ def _create_mark_triggers(target: sa.MetaData, connection: sa.Connection, **_: A
 
 
 sa.event.listen(Base.metadata, "after_create", _create_mark_triggers)
+sa.event.listen(Base.metadata, "after_create", _create_day_triggers)
