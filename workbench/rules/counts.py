@@ -143,9 +143,6 @@ def _day_of(alias: str, dialect: str) -> str:
 
 
 def _sqlite_day_triggers() -> tuple[str, ...]:
-    match = "opened_day = {0} AND closed_day = {1}"
-    opened, closed = "date({}.first_seen_at)", "coalesce(date({}.closed_at), '')"
-
     def add(alias: str) -> str:
         return (
             f"INSERT INTO {DAYS} ({_DAY_KEY_SQL}, n) VALUES ({_day_of(alias, 'sqlite')}, 1) "
@@ -153,8 +150,7 @@ def _sqlite_day_triggers() -> tuple[str, ...]:
         )
 
     def remove(alias: str) -> str:
-        where = match.format(opened.format(alias), closed.format(alias))
-        return f"UPDATE {DAYS} SET n = n - 1 WHERE {where};"
+        return f"UPDATE {DAYS} SET n = n - 1 WHERE ({_DAY_KEY_SQL}) = ({_day_of(alias, 'sqlite')});"
 
     changed = "OLD.first_seen_at IS NOT NEW.first_seen_at OR OLD.closed_at IS NOT NEW.closed_at"
     return (
@@ -171,30 +167,27 @@ def _pg_days(rows: str) -> str:
     return f"SELECT {_day_of('r', 'postgresql')}, count(*) AS n FROM {rows} AS r GROUP BY 1, 2"
 
 
+def _pg_days_moved(rows: str) -> str:
+    """:func:`_pg_days` of the rows of ``rows`` whose days changed (a claim or a value refresh
+    of a hundred thousand anomalies leaves their days as they were: nothing to count)."""
+    other = "old_rows" if rows == "new_rows" else "new_rows"
+    moved = (
+        f"(SELECT x.* FROM {rows} AS x JOIN {other} AS y ON y.id = x.id "
+        "WHERE x.first_seen_at IS DISTINCT FROM y.first_seen_at "
+        "OR x.closed_at IS DISTINCT FROM y.closed_at)"
+    )
+    return _pg_days(moved)
+
+
 _PG_DAYS_ADD, _PG_DAYS_REMOVE = _pg_add_remove(DAYS, DAY_KEY, _pg_days)
-#: The update trigger counts only rows whose days changed (a claim or a value refresh of a
-#: hundred thousand anomalies leaves their days as they were).
-_PG_DAYS_MOVED = (
-    "WITH moved AS (SELECT n.id FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id "
-    "WHERE n.first_seen_at IS DISTINCT FROM o.first_seen_at "
-    "OR n.closed_at IS DISTINCT FROM o.closed_at) "
-)
+_PG_MOVED_ADD, _PG_MOVED_REMOVE = _pg_add_remove(DAYS, DAY_KEY, _pg_days_moved)
 POSTGRESQL_DAY_TRIGGERS = (
     "CREATE FUNCTION anomaly_days_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     f"{_PG_DAYS_ADD} RETURN NULL; END $$",
     "CREATE FUNCTION anomaly_days_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     f"{_PG_DAYS_REMOVE} RETURN NULL; END $$",
     "CREATE FUNCTION anomaly_days_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    + _PG_DAYS_MOVED
-    + _PG_DAYS_REMOVE.replace(
-        "old_rows", "(SELECT * FROM old_rows WHERE id IN (SELECT id FROM moved))"
-    )
-    + " "
-    + _PG_DAYS_MOVED
-    + _PG_DAYS_ADD.replace(
-        "new_rows", "(SELECT * FROM new_rows WHERE id IN (SELECT id FROM moved))"
-    )
-    + " RETURN NULL; END $$",
+    f"{_PG_MOVED_REMOVE} {_PG_MOVED_ADD} RETURN NULL; END $$",
     "CREATE TRIGGER anomaly_days_insert AFTER INSERT ON anomalies REFERENCING NEW TABLE AS "
     "new_rows FOR EACH STATEMENT EXECUTE FUNCTION anomaly_days_insert()",
     "CREATE TRIGGER anomaly_days_delete AFTER DELETE ON anomalies REFERENCING OLD TABLE AS "
