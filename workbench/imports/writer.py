@@ -153,7 +153,9 @@ def copy_rows(
     _copy(driver, sql, rows)
 
 
-def _copy(driver: Any, sql: str, rows: Iterable[tuple], started: Any = None) -> None:
+def _copy(
+    driver: Any, sql: str, rows: Iterable[tuple], started: threading.Event | None = None
+) -> None:
     with driver.cursor() as cursor, cursor.copy(sql) as copy:
         if started is not None:
             started.set()

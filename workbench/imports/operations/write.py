@@ -89,50 +89,38 @@ def _write_purchases(session: Session, staged: Any, report: Report, batch_id: in
         )
     )
     with copies_in_background(session):  # the next chunk is prepared while one is written
-        _write_purchase_chunks(session, staged, report, batch_id, table, look_up, result)
+        for chunk, numbers in staged.chunks():
+            bases = chunk.pop("key_base")
+            if report.error_rows:
+                keep = ~chunk[ROW].isin(report.error_rows).to_numpy()
+                chunk, bases, numbers = chunk[keep].copy(), bases[keep], numbers[keep]
+            if chunk.empty:
+                continue
+            chunk["line_key"] = line_keys(bases, numbers)
+            values = _present(chunk, (*PURCHASE_VALUES, *PURCHASE_LOCAL_VALUES))
+            if look_up:
+                existing = _existing_lines(session, table, chunk["line_key"], values)
+            else:
+                existing = pd.DataFrame(columns=["id", "line_key", *values])
+            part, _ = upsert(
+                session,
+                table,
+                "purchase_line",
+                chunk,
+                ["line_key"],
+                values,
+                report,
+                batch_id,
+                existing=existing,
+                label="Import d'achats",
+            )
+            result.inserted += part.inserted
+            result.updated += part.updated
+            result.unchanged += part.unchanged
+            result.conflicts += part.conflicts
     if result.inserted + result.updated >= ANALYZE_AFTER:  # fresh statistics for the planner
         analyze(session, "purchase_lines")
     return result
-
-
-def _write_purchase_chunks(
-    session: Session,
-    staged: Any,
-    report: Report,
-    batch_id: int,
-    table: sa.Table,
-    look_up: bool,
-    result: UpsertResult,
-) -> None:
-    for chunk, numbers in staged.chunks():
-        bases = chunk.pop("key_base")
-        if report.error_rows:
-            keep = ~chunk[ROW].isin(report.error_rows).to_numpy()
-            chunk, bases, numbers = chunk[keep].copy(), bases[keep], numbers[keep]
-        if chunk.empty:
-            continue
-        chunk["line_key"] = line_keys(bases, numbers)
-        values = _present(chunk, (*PURCHASE_VALUES, *PURCHASE_LOCAL_VALUES))
-        if look_up:
-            existing = _existing_lines(session, table, chunk["line_key"], values)
-        else:
-            existing = pd.DataFrame(columns=["id", "line_key", *values])
-        part, _ = upsert(
-            session,
-            table,
-            "purchase_line",
-            chunk,
-            ["line_key"],
-            values,
-            report,
-            batch_id,
-            existing=existing,
-            label="Import d'achats",
-        )
-        result.inserted += part.inserted
-        result.updated += part.updated
-        result.unchanged += part.unchanged
-        result.conflicts += part.conflicts
 
 
 def _existing_lines(
