@@ -278,6 +278,34 @@ def lock_wait(session: Session, seconds: float) -> Iterator[None]:
         _busy_ms.reset(token)
 
 
+@contextlib.contextmanager
+def planner_setting(session: Session, name: str, value: str) -> Iterator[None]:
+    """PostgreSQL: the planner setting ``name`` at ``value`` for the statements of the block
+    only (``set_config`` local to the transaction, the previous value put back after). SQLite:
+    nothing.
+
+    For a statement whose plan the planner cannot cost: a ``GROUP BY`` of computed expressions
+    over a million lines is estimated at a million groups (there are a few thousand), so it
+    sorts them on disk rather than hash them.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    setting = sa.text("SELECT set_config(:name, :value, true)")
+    previous = connection.execute(sa.text("SELECT current_setting(:name)"), {"name": name})
+    before = previous.scalar_one()
+    connection.execute(setting, {"name": name, "value": value})
+    try:
+        yield
+    except BaseException:
+        # a failed statement aborted the transaction, whose rollback ends the setting anyway
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            connection.execute(setting, {"name": name, "value": before})
+        raise
+    connection.execute(setting, {"name": name, "value": before})
+
+
 # -- PostgreSQL bulk reads -----------------------------------------------------------------------
 def _arrow_type(column_type: sa.types.TypeEngine) -> Any:
     import pyarrow as pa

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workbench.auth.models import User
-from workbench.db import Base, any_of
+from workbench.db import Base, any_of, planner_setting
 from workbench.indicators import engine
 from workbench.records.models import PurchaseLine
 from workbench.reference.models import Site
@@ -216,9 +216,12 @@ def _insert(session: Session, region_code: str, where: Any = None) -> None:
     if where is not None:
         inner = inner.where(where)
     stmt = grouped(inner).add_columns(sa.literal(region_code).label("region_code"))
-    session.execute(
-        sa.insert(TABLE).from_select([*GROUP_COLUMNS, *SUM_COLUMNS, "region_code"], stmt)
-    )
+    # a few thousand groups, estimated at one per line: hashed, not sorted on disk (half the
+    # time of a full rebuild on PostgreSQL)
+    with planner_setting(session, "enable_sort", "off"):
+        session.execute(
+            sa.insert(TABLE).from_select([*GROUP_COLUMNS, *SUM_COLUMNS, "region_code"], stmt)
+        )
 
 
 def rebuild_all(session: Session, region_code: str | None = None) -> None:
