@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from workbench import create_app
+from workbench.core.bulk_keys import include_object
 from workbench.extensions import db
 
 
@@ -35,7 +36,8 @@ def empty_database(tmp_path):
 
 def _diff(app):
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object(conn.dialect.name)}
+        context = MigrationContext.configure(conn, opts=opts)
         return compare_metadata(context, db.metadata)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from workbench.core.bulk_keys import native_on_sqlite_only
 from workbench.db import Base, Money, ProvenanceMixin, VersionedMixin
 from workbench.reference.models import Site, Supplier
 
@@ -69,6 +70,10 @@ class PurchaseLine(ProvenanceMixin, VersionedMixin, Base):
 
     def __repr__(self) -> str:
         return f"<PurchaseLine {self.id} {self.label!r}>"
+
+
+# PostgreSQL checks its keys per statement (a million rows per import): workbench.core.bulk_keys
+native_on_sqlite_only(PurchaseLine.__table__)
 
 
 class Contract(ProvenanceMixin, VersionedMixin, Base):

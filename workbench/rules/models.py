@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from workbench.core import bulk_keys
 from workbench.db import Base, VersionedMixin, utcnow
 
 
@@ -268,3 +269,7 @@ def _create_mark_triggers(target: sa.MetaData, connection: sa.Connection, **_: A
 
 sa.event.listen(Base.metadata, "after_create", _create_mark_triggers)
 sa.event.listen(Base.metadata, "after_create", _create_day_triggers)
+
+# PostgreSQL checks the keys of the bulk tables per statement (workbench.core.bulk_keys).
+bulk_keys.native_on_sqlite_only(Anomaly.__table__)
+sa.event.listen(Base.metadata, "after_create", bulk_keys.create_triggers)
