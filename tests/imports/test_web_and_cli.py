@@ -7,6 +7,7 @@ import io
 import sqlalchemy as sa
 
 from tests.imports.conftest import OTHER_UAI, SIRET, UAI, purchases
+from tests.imports.test_purchases import MACANTINE
 from workbench.imports.models import ImportBatch
 from workbench.records.models import PurchaseLine
 
@@ -138,3 +139,12 @@ def test_cli_dry_run_and_site_option_for_macantine(app, session, sites, write):
     )
     assert result.exit_code == 0, result.output
     assert session.scalar(sa.select(PurchaseLine.site_id)) == sites[0].id
+
+
+def test_the_batch_page_names_the_format_once(client, login_as, sites):  # type: ignore[no-untyped-def]
+    login_as("admin")
+    bad = (MACANTINE / "purchases_bad.csv").read_text(encoding="utf-8")
+    response = upload(client, bad, file_format="macantine")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Achats des cantines · format national ma-cantine, CSV ·" in page
+    assert "format format" not in page
