@@ -351,3 +351,26 @@ def test_a_search_finds_the_message_key_or_value_in_both_views(session, make) ->
         assert "EXISTS (SELECT" in sql and "searched.message LIKE" in sql, sql
     else:
         assert "anomalies.message ILIKE" in sql and "EXISTS" not in sql, sql
+
+
+def test_a_percent_or_underscore_typed_in_a_search_is_that_character(session, make) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    anomalies = _value_groups(make, site, supplier, [1, 1, 1])
+    anomalies[0].message = "Écart de prix de 50% avec la matrice"
+    anomalies[1].message = "Écart de prix de 50 € avec la matrice"
+    anomalies[2].message = "Code REF_A inconnu"
+    session.flush()
+    for text, expected in (
+        ("50%", {anomalies[0].id}),
+        ("REF_A", {anomalies[2].id}),
+        ("REF_", {anomalies[2].id}),
+        ("de _0", set()),  # « _ » is not « any character »
+        ("%", {anomalies[0].id}),
+    ):
+        filt = QueueFilter(search=text)
+        rows, _ = queue_page(session, admin, "matrix", filt, 1, 50)
+        assert {a.id for a in rows} == expected, text
+        groups, total = grouped_queue(session, admin, "matrix", filt, per_page=50)
+        assert sum(g.count for g in groups) == len(expected), text

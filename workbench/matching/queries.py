@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User
 from workbench.core.pagination import window
+from workbench.db import like_escape
 from workbench.matching.engine import Matcher, fold, normalise, stem
 from workbench.matching.models import (
     REGION,
@@ -207,10 +208,6 @@ class GroupPage:
         return max(1, -(-self.total_groups // self.per_page))
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
     """Supplier and search filters on ``article_groups`` rows (any line of the row matches)."""
     g = ArticleGroupRow
@@ -222,7 +219,7 @@ def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
                 g.supplier_siret == filt.supplier,
                 sa.and_(
                     g.supplier_count > 1,
-                    g.sirets.like(f"%|{_like_escape(filt.supplier)}|%", escape="\\"),
+                    g.sirets.like(f"%|{like_escape(filt.supplier)}|%", escape="\\"),
                 ),
             )
         )
@@ -230,7 +227,7 @@ def _filters(filt: GroupFilter) -> list[sa.ColumnElement[bool]]:
         needle = fold(filt.search).strip()
         options = {needle, needle.replace(" ", "")} - {""}
         where.append(
-            sa.or_(*(g.search_text.like(f"%{_like_escape(o)}%", escape="\\") for o in options))
+            sa.or_(*(g.search_text.like(f"%{like_escape(o)}%", escape="\\") for o in options))
         )
     return where
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
-from workbench.db import DialectPredicate, like_ci, utcnow
+from workbench.db import DialectPredicate, like_ci, like_escape, utcnow
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
 from workbench.rules.queries import scope_anomalies, scope_counts
@@ -222,7 +222,7 @@ def filter_clauses(filt: QueueFilter) -> list[Any]:
         limit = utcnow() - dt.timedelta(days=filt.older_than_days)
         clauses.append(Anomaly.first_seen_at <= limit)
     if filt.search:
-        pattern = f"%{filt.search}%"
+        pattern = f"%{like_escape(filt.search)}%"
         # the columns of the covering indexes first: a row they match is kept without reading
         # its message from the table
         clauses.append(
