@@ -52,11 +52,16 @@ def _sqlite_match(alias: str) -> str:
     )
 
 
-def _sqlite_add(alias: str) -> str:
+def _sqlite_increment(table: str, key_sql: str, values: str) -> str:
+    """One more at the key ``values`` of ``table`` (a SQLite row trigger's statement)."""
     return (
-        f"INSERT INTO {COUNTS} ({_KEY_SQL}, n) VALUES ({_key_of(alias)}, 1) "
-        f"ON CONFLICT ({_KEY_SQL}) DO UPDATE SET n = n + 1;"
+        f"INSERT INTO {table} ({key_sql}, n) VALUES ({values}, 1) "
+        f"ON CONFLICT ({key_sql}) DO UPDATE SET n = n + 1;"
     )
+
+
+def _sqlite_add(alias: str) -> str:
+    return _sqlite_increment(COUNTS, _KEY_SQL, _key_of(alias))
 
 
 def _sqlite_remove(alias: str) -> str:
@@ -144,10 +149,7 @@ def _day_of(alias: str, dialect: str) -> str:
 
 def _sqlite_day_triggers() -> tuple[str, ...]:
     def add(alias: str) -> str:
-        return (
-            f"INSERT INTO {DAYS} ({_DAY_KEY_SQL}, n) VALUES ({_day_of(alias, 'sqlite')}, 1) "
-            f"ON CONFLICT ({_DAY_KEY_SQL}) DO UPDATE SET n = n + 1;"
-        )
+        return _sqlite_increment(DAYS, _DAY_KEY_SQL, _day_of(alias, "sqlite"))
 
     def remove(alias: str) -> str:
         return f"UPDATE {DAYS} SET n = n - 1 WHERE ({_DAY_KEY_SQL}) = ({_day_of(alias, 'sqlite')});"
@@ -264,16 +266,15 @@ _BULK_IDS = "anomaly_bulk_ids"
 
 def _sqlite_add_grouped(session: Session, where: str, sign: int) -> None:
     connection = session.connection()
-    connection.exec_driver_sql(
-        f"INSERT INTO {COUNTS} ({_KEY_SQL}, n) SELECT {_key_of('a')}, {sign} * count(*) "
-        f"FROM anomalies AS a WHERE {where} GROUP BY 1, 2, 3, 4, 5 "
-        f"ON CONFLICT ({_KEY_SQL}) DO UPDATE SET n = n + excluded.n"
-    )
-    connection.exec_driver_sql(
-        f"INSERT INTO {DAYS} ({_DAY_KEY_SQL}, n) SELECT {_day_of('a', 'sqlite')}, "
-        f"{sign} * count(*) FROM anomalies AS a WHERE {where} GROUP BY 1, 2 "
-        f"ON CONFLICT ({_DAY_KEY_SQL}) DO UPDATE SET n = n + excluded.n"
-    )
+    for table, key_sql, values, groups in (
+        (COUNTS, _KEY_SQL, _key_of("a"), "1, 2, 3, 4, 5"),
+        (DAYS, _DAY_KEY_SQL, _day_of("a", "sqlite"), "1, 2"),
+    ):
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({key_sql}, n) SELECT {values}, {sign} * count(*) "
+            f"FROM anomalies AS a WHERE {where} GROUP BY {groups} "
+            f"ON CONFLICT ({key_sql}) DO UPDATE SET n = n + excluded.n"
+        )
 
 
 @contextlib.contextmanager
