@@ -368,6 +368,7 @@ def test_a_percent_or_underscore_typed_in_a_search_is_that_character(session, ma
         ("REF_", {anomalies[2].id}),
         ("de _0", set()),  # « _ » is not « any character »
         ("%", {anomalies[0].id}),
+        ("\\", set()),  # a lone backslash is a character too (no pattern error)
     ):
         filt = QueueFilter(search=text)
         rows, _ = queue_page(session, admin, "matrix", filt, 1, 50)
