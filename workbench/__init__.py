@@ -49,6 +49,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_login(app)
     install_audit_guard()
+    from workbench.rules.group_counts import install_settle
+
+    install_settle()  # the dirty anomaly groups read again before every commit
     from workbench.jobs.queue import configure as configure_jobs
 
     configure_jobs(app)  # Huey: SQLite under instance/, Redis, or immediate in tests

@@ -11,13 +11,34 @@ from workbench.review import groups as groups_module
 from workbench.review import queries
 from workbench.review.groups import grouped_queue
 from workbench.review.queries import SORT_COLUMNS, QueueFilter, queue_page
+from workbench.rules import group_counts
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
 
-@pytest.fixture(autouse=True, params=[0, 10**9], ids=["index-ranges", "one-group-by"])
+STORED = groups_module._stored_groups
+
+
+@pytest.fixture(
+    autouse=True, params=["index-ranges", "one-group-by", "maintained-dirty", "maintained-settled"]
+)
 def small_rule(request, monkeypatch):  # type: ignore[no-untyped-def]
-    """Every test twice: each rule walking its own index ranges, every rule in one GROUP BY."""
-    monkeypatch.setattr(groups_module, "SMALL_RULE", request.param)
+    """Every test four times: the anomalies grouped, each rule walking its own index ranges or
+    every rule in one GROUP BY; the maintained groups (``anomaly_group_counts``) read as the
+    writing transaction sees them (the groups its changes dirtied computed from their
+    anomalies), or settled first (as after a commit)."""
+    if request.param.startswith("maintained"):
+        if request.param.endswith("settled"):
+
+            def settled(session, *args, **kwargs):  # type: ignore[no-untyped-def]
+                group_counts.settle(session)
+                return STORED(session, *args, **kwargs)
+
+            monkeypatch.setattr(groups_module, "_stored_groups", settled)
+        return request.param
+    monkeypatch.setattr(groups_module, "_stored_groups", lambda *a, **k: None)
+    monkeypatch.setattr(
+        groups_module, "SMALL_RULE", 0 if request.param == "index-ranges" else 10**9
+    )
     return request.param
 
 
@@ -203,7 +224,7 @@ def test_sorted_line_pages_follow_the_full_sort_and_the_scope(session, make) -> 
 def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(
     session, make, small_rule, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    if session.get_bind().dialect.name != "sqlite" or small_rule:
+    if session.get_bind().dialect.name != "sqlite" or small_rule != "index-ranges":
         return
     session.execute(sa.text("PRAGMA analysis_limit = 400"))
     session.execute(sa.text("ANALYZE anomalies"))
@@ -219,6 +240,11 @@ def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(
         plan = [r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
         return plan, [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
 
+    # region-wide and unfiltered: the maintained groups, no anomaly read
+    monkeypatch.setattr(groups_module, "_stored_groups", STORED)
+    plan, reads = plan_of(admin)
+    assert not reads and any("anomaly_group_counts" in step for step in plan), plan
+    monkeypatch.setattr(groups_module, "_stored_groups", lambda *a, **k: None)
     for user, index in ((admin, "ix_anomalies_cover_rule"), (canteen, "ix_anomalies_cover_site")):
         # no anomaly has a group key or lacks a value: one range per rule code, no merge
         plan, reads = plan_of(user)

@@ -180,10 +180,15 @@ def _recount_days(session) -> dict[tuple, int]:  # type: ignore[no-untyped-def]
 
 
 def _exact(session) -> bool:  # type: ignore[no-untyped-def]
+    """The maintained counts, days and groups (settled, as at a commit) are a recount's."""
+    from workbench.rules import group_counts
     from workbench.rules.counts import stored_counts, stored_days
 
-    return stored_counts(session) == _recount(session) and stored_days(session) == _recount_days(
-        session
+    group_counts.settle(session)
+    return (
+        stored_counts(session) == _recount(session)
+        and stored_days(session) == _recount_days(session)
+        and group_counts.stored(session) == group_counts.recount(session)
     )
 
 

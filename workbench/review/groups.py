@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
 from workbench.core.pagination import window
+from workbench.records.access import scope_clause
 from workbench.review.models import GROUP_KEY_SQL
 from workbench.review.queries import (
     ACTIVE,
@@ -24,7 +25,8 @@ from workbench.review.queries import (
     queue_rule_codes,
     queue_sites,
 )
-from workbench.rules.models import Anomaly
+from workbench.rules import group_counts
+from workbench.rules.models import Anomaly, AnomalyGroupCount
 from workbench.rules.queries import active_counts, scope_anomalies
 
 INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
@@ -136,6 +138,11 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
+    if not codes:
+        return None
+    stored = _stored_groups(session, user, codes, filt)
+    if stored is not None:
+        return stored
     sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return None
@@ -223,6 +230,38 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
         _merged(shared),
         *finals,
     ).subquery("groups")
+
+
+def _stored_groups(
+    session: Session, user: User, codes: list[str], filt: QueueFilter
+) -> sa.Subquery | None:
+    """The groups of ``codes`` read from ``anomaly_group_counts`` (kept by triggers, see
+    :mod:`workbench.rules.group_counts`) when the view is region-wide and filtered on nothing
+    but the rule; the dirty groups (an uncommitted change of this transaction, a writer that
+    bypassed the session) computed from their anomalies beside them. ``None``: group the
+    anomalies (a scoped or filtered view, or too many dirty groups)."""
+    unfiltered = not (
+        filt.site_id
+        or filt.severity
+        or filt.status
+        or filt.supplier_id
+        or filt.older_than_days
+        or filt.search
+    )
+    if not unfiltered or not isinstance(scope_clause("anomaly", user), sa.sql.elements.True_):
+        return None
+    dirty = group_counts.dirty_keys(session, codes)
+    if len(dirty) > group_counts.FEW_DIRTY:
+        return None
+    t = AnomalyGroupCount
+    clean = sa.select(
+        t.rule_code, t.key, t.field, t.n, t.oldest, t.newest, t.severity, t.sample_id
+    ).where(t.rule_code.in_(codes), t.n > 0, sa.not_(t.dirty))
+    if not dirty:
+        return clean.subquery("groups")
+    computed = group_counts.aggregate(session, dirty)
+    assert isinstance(computed, sa.Select)
+    return sa.union_all(clean, computed).subquery("groups")
 
 
 def _only_value_groups(

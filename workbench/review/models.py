@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workbench.db import Base, utcnow
+from workbench.rules.group_counts import group_key_sql
 
 
 class CorrectionStatus(enum.StrEnum):
@@ -123,10 +124,7 @@ class ProposalMark(Base):
 # -- covering indexes of the grouped and sorted queue views --------------------------------------
 #: The group key of an anomaly (see :func:`workbench.review.groups.group_token`): its supplier
 #: article (``group_key``), else its value at its supplier, else its supplier.
-GROUP_KEY_SQL = (
-    "coalesce(nullif(group_key, ''), nullif(value, '') || '@' || "
-    "coalesce(CAST(supplier_id AS VARCHAR), ''), CAST(supplier_id AS VARCHAR), '')"
-)
+GROUP_KEY_SQL = group_key_sql()
 #: The columns the grouped view groups and aggregates on and the sorted line views order by,
 #: after the scope: one index-only walk, in (rule, ``group_key``) order, over the active
 #: anomalies of one rule (no table lookups).

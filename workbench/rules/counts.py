@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
+from workbench.rules import group_counts
+
 COUNTS = "anomaly_counts"
 #: A row here (written and removed inside one transaction) pauses the SQLite row triggers.
 PAUSED = "anomaly_counts_paused"
@@ -245,13 +247,14 @@ def rebuild_counts_sql() -> str:
 
 
 def rebuild_counts(session: Session) -> None:
-    """Recompute ``anomaly_counts`` and ``anomaly_days`` from the anomalies (one grouped
-    INSERT … SELECT each)."""
+    """Recompute ``anomaly_counts``, ``anomaly_days`` and ``anomaly_group_counts`` from the
+    anomalies (one grouped INSERT … SELECT each)."""
     connection = session.connection()
     connection.exec_driver_sql(f"DELETE FROM {COUNTS}")
     connection.exec_driver_sql(rebuild_counts_sql())
     connection.exec_driver_sql(f"DELETE FROM {DAYS}")
     connection.exec_driver_sql(rebuild_days_sql(connection.dialect.name))
+    group_counts.rebuild(session)
 
 
 def stored_counts(session: Session) -> dict[tuple, int]:
@@ -301,10 +304,12 @@ def counted_in_bulk(session: Session, touched: Iterable[int], rows: int) -> Iter
     in_touched = f"a.id IN (SELECT id FROM {_BULK_IDS})"
     if ids:
         _sqlite_add_grouped(session, in_touched, -1)
+        group_counts.take_away_sqlite(session, in_touched)
     connection.exec_driver_sql(f"INSERT INTO {PAUSED} (id) VALUES (1)")
     try:
         yield
     finally:
         connection.exec_driver_sql(f"DELETE FROM {PAUSED}")
     _sqlite_add_grouped(session, f"({in_touched} OR a.id > {int(last_id)})", 1)
+    group_counts.add_sqlite(session, f"({in_touched} OR a.id > {int(last_id)})")
     connection.exec_driver_sql(f"DELETE FROM {_BULK_IDS}")

@@ -220,6 +220,33 @@ class AnomalyDay(Base):
     n: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
+class AnomalyGroupCount(Base):
+    """The active anomalies of one rule grouped on one key, region-wide (see
+    :mod:`workbench.rules.group_counts`): kept by database triggers; ``dirty``: some anomaly
+    left the group in the current transaction, its bounds are to be read again."""
+
+    __tablename__ = "anomaly_group_counts"
+    __table_args__ = (
+        sa.Index(
+            "ix_anomaly_group_counts_dirty",
+            "rule_code",
+            "key",
+            sqlite_where=sa.text("dirty"),
+            postgresql_where=sa.text("dirty"),
+        ),
+    )
+
+    rule_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+    oldest: Mapped[dt.datetime | None] = mapped_column()
+    newest: Mapped[dt.datetime | None] = mapped_column()
+    severity: Mapped[str | None] = mapped_column(sa.String(10))
+    sample_id: Mapped[int | None] = mapped_column(sa.Integer)
+    field: Mapped[str | None] = mapped_column(sa.String(60))
+    dirty: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
 class AnomalyCountPause(Base):
     """A row here, inside one transaction, pauses the SQLite count triggers during a bulk
     write whose counts are added in one grouped statement (:func:`~workbench.rules.counts.
@@ -255,6 +282,14 @@ def _create_day_triggers(target: sa.MetaData, connection: sa.Connection, **_: An
             connection.exec_driver_sql(statement)
 
 
+def _create_group_triggers(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    from workbench.rules.group_counts import trigger_statements as group_triggers
+
+    if {"anomalies", "anomaly_group_counts", "anomaly_counts_paused"} <= set(target.tables):
+        for statement in group_triggers(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+
 # Databases built from the metadata (not the migrations) get the triggers too.
 sa.event.listen(Anomaly.__table__, "after_create", _create_count_triggers)
 
@@ -269,6 +304,7 @@ def _create_mark_triggers(target: sa.MetaData, connection: sa.Connection, **_: A
 
 sa.event.listen(Base.metadata, "after_create", _create_mark_triggers)
 sa.event.listen(Base.metadata, "after_create", _create_day_triggers)
+sa.event.listen(Base.metadata, "after_create", _create_group_triggers)
 
 # PostgreSQL checks the keys of the bulk tables per statement (workbench.core.bulk_keys).
 bulk_keys.native_on_sqlite_only(Anomaly.__table__)

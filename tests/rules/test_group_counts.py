@@ -1,0 +1,275 @@
+"""``anomaly_group_counts``: the region-wide groups of the active anomalies, kept by triggers.
+
+Every write (insert, claim, dismiss, reopen, a value or key changed, a deletion) leaves the
+groups a transaction reads — the stored ones, and the dirty ones computed from their
+anomalies — equal to a live grouping; a commit settles the dirty ones; on PostgreSQL two
+transactions changing one group at once leave it exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.audit import guard
+from workbench.extensions import db
+from workbench.rules import group_counts
+from workbench.rules.models import Anomaly
+
+T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+
+
+def _seen(session: Any) -> dict[tuple[str, str], tuple]:
+    """The groups as the grouped view reads them: the clean stored ones, and the dirty ones
+    computed from their anomalies."""
+    stored = group_counts.stored(session)
+    dirty = group_counts.dirty_keys(session)
+    for key in dirty:
+        stored.pop(key, None)
+    computed = group_counts.aggregate(session, dirty)
+    assert isinstance(computed, sa.Select)
+    for r in session.execute(computed):
+        stored[(r.rule_code, r.key)] = (
+            r.n,
+            r.oldest,
+            r.newest,
+            r.severity,
+            r.sample_id,
+            r.field,
+        )
+    return stored
+
+
+def _exact(session: Any) -> None:
+    session.flush()
+    expected = group_counts.recount(session)
+    assert _seen(session) == expected
+    group_counts.settle(session)
+    assert group_counts.dirty_keys(session) == []
+    assert group_counts.stored(session) == expected
+
+
+def _shapes(make: Any) -> list[Anomaly]:
+    """Anomalies of every key shape, some sharing one key across shapes: a ``group_key``, a
+    value at a supplier (a value holding an ``@``, an empty value), a supplier alone, nothing;
+    a ``group_key`` spelled like a value key or a supplier id."""
+    site = make.site()
+    supplier, other = make.supplier(), make.supplier(siret=None)
+    lines = [make.purchase_line(site, supplier=supplier) for _ in range(14)]
+    rule = "MATRIX_ARTICLE_ABSENT"
+    shapes = [
+        {"group_key": "ref:1|A", "field": "reference"},
+        {"group_key": "ref:1|A", "field": "labels", "severity": "blocking", "days_old": 9},
+        {"value": "V1", "supplier_id": supplier.id},
+        {"group_key": f"V1@{supplier.id}", "days_old": 4},
+        {"group_key": "", "value": "V1", "supplier_id": supplier.id, "field": ""},
+        {"value": "a@b", "supplier_id": other.id},
+        {"value": "a@b", "supplier_id": None},
+        {"group_key": "a@b@", "days_old": 2},
+        {"supplier_id": supplier.id},
+        {"value": "", "supplier_id": supplier.id, "days_old": 1},
+        {"group_key": str(supplier.id)},
+        {},
+        {"group_key": "", "value": ""},
+        {"group_key": "ref:1|A", "status": "dismissed", "dismiss_reason": "other"},
+    ]
+    made = []
+    for line, shape in zip(lines, shapes, strict=True):
+        values = {"field": "reference", "severity": "warning", **shape}
+        made.append(make.anomaly(line, rule, **values))
+    return made
+
+
+def test_every_write_keeps_the_groups_exact(session, make) -> None:  # type: ignore[no-untyped-def]
+    made = _shapes(make)
+    _exact(session)
+    assert group_counts.stored(session)[("MATRIX_ARTICLE_ABSENT", "ref:1|A")][0] == 2
+    # a claim moves nothing; a dismissal, a reopening, a change of value, of key, of severity,
+    # of first seen, of rule; a deletion; each alone, then all together before one settle
+    steps: list[tuple[int, dict[str, Any]]] = [
+        (0, {"status": "claimed"}),
+        (1, {"status": "dismissed", "dismiss_reason": "other"}),
+        (13, {"status": "open", "dismiss_reason": None}),
+        (2, {"value": "V2"}),
+        (3, {"group_key": None, "value": "V1"}),
+        (5, {"severity": "blocking"}),
+        (6, {"first_seen_at": T0}),
+        (8, {"rule_code": "MATRIX_PRICE_GAP"}),
+        (10, {"field": "zzz"}),
+        (11, {"status": "resolved"}),
+    ]
+    for index, values in steps:
+        for name, value in values.items():
+            setattr(made[index], name, value)
+        _exact(session)
+    session.delete(made[4])
+    _exact(session)
+    for anomaly in made[5:9]:
+        anomaly.status = "dismissed"
+        anomaly.dismiss_reason = "other"
+    made[9].value = "V1"
+    session.execute(sa.delete(Anomaly).where(Anomaly.id == made[12].id))
+    _exact(session)
+    assert ("MATRIX_ARTICLE_ABSENT", "a@b@") not in group_counts.stored(session)  # emptied: gone
+
+
+def test_bulk_statements_keep_the_groups_exact(session, make) -> None:  # type: ignore[no-untyped-def]
+    made = _shapes(make)
+    ids = [a.id for a in made]
+    session.execute(
+        sa.update(Anomaly)
+        .where(Anomaly.id.in_(ids[::2]))
+        .values(status="dismissed", dismiss_reason="other"),
+        execution_options={"synchronize_session": False},
+    )
+    _exact(session)
+    session.execute(
+        sa.update(Anomaly).where(Anomaly.id.in_(ids)).values(value="W", group_key=None),
+        execution_options={"synchronize_session": False},
+    )
+    _exact(session)
+    session.execute(sa.delete(Anomaly).where(Anomaly.id.in_(ids[:5])))
+    _exact(session)
+    group_counts.rebuild(session)
+    _exact(session)
+
+
+def test_a_commit_settles_the_dirty_groups(session, make) -> None:  # type: ignore[no-untyped-def]
+    made = _shapes(make)
+    made[0].status = "dismissed"
+    made[0].dismiss_reason = "other"
+    session.flush()
+    assert group_counts.dirty_keys(session) == [("MATRIX_ARTICLE_ABSENT", "ref:1|A")]
+    session.info[guard.AUDITED] = True  # the factories journal nothing
+    session.commit()  # the test's SAVEPOINT: the session's before_commit runs all the same
+    assert group_counts.dirty_keys(session) == []
+    assert group_counts.stored(session) == group_counts.recount(session)
+
+
+def test_members_are_index_ranges_of_the_covering_index(session) -> None:  # type: ignore[no-untyped-def]
+    """The members of a dirty group are read through ``ix_anomalies_cover_rule`` (no scan of
+    the anomalies: a dirty group costs a few index seeks)."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    stmt = group_counts.aggregate(session, [("R", "ref:1|A"), ("R", "V@12"), ("R", "12")])
+    assert isinstance(stmt, sa.Select)
+    sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    plan = [r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
+    reads = [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
+    assert reads and all("INDEX ix_anomalies_cover_rule" in s for s in reads), plan
+
+
+# -- PostgreSQL: two transactions on one group ---------------------------------------------------
+def _raw_anomaly(connection: Any, **values: Any) -> int:
+    row = {
+        "rule_code": "MATRIX_LABEL_MISMATCH",
+        "record_kind": "purchase_line",
+        "record_id": 0,
+        "field": "labels",
+        "severity": "warning",
+        "status": "open",
+        "owner_role": "canteen",
+        "message": "",
+        "value": "TÉMOIN",
+        "first_seen_at": T0,
+        "last_seen_at": T0,
+        "version": 1,
+        **values,
+    }
+    return connection.execute(
+        sa.insert(Anomaly.__table__).values(**row).returning(Anomaly.__table__.c.id)
+    ).scalar_one()
+
+
+@pytest.fixture
+def shared_group(app):  # type: ignore[no-untyped-def]
+    """Four committed anomalies of one group (removed at the end, their group with them)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer")
+        with db.engine.connect() as other:
+            ids = [
+                _raw_anomaly(other, record_id=-1 - i, first_seen_at=T0 + dt.timedelta(days=i))
+                for i in range(4)
+            ]
+            other.commit()
+        yield ids
+        with db.engine.connect() as other:
+            other.execute(sa.delete(Anomaly.__table__).where(Anomaly.__table__.c.id.in_(ids)))
+            other.commit()
+        with Session(db.engine) as cleanup:
+            group_counts.settle(cleanup)
+            cleanup.commit()
+
+
+def _dismiss(connection: Any, anomaly_id: int) -> None:
+    table = Anomaly.__table__
+    connection.execute(
+        sa.update(table)
+        .where(table.c.id == anomaly_id)
+        .values(status="dismissed", dismiss_reason="other")
+    )
+
+
+def test_two_transactions_dismissing_in_one_group_leave_it_exact(app, shared_group) -> None:  # type: ignore[no-untyped-def]
+    """The second waits for the first's lock on the group, then reads the group again with
+    the first's change committed: neither change is lost."""
+    first_id, second_id = shared_group[0], shared_group[1]
+    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
+    with app.app_context():
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            _dismiss(first.connection(), first_id)
+            group_counts.settle(first)
+            done = threading.Event()
+
+            def run_second() -> None:
+                _dismiss(second.connection(), second_id)  # waits for the group's lock
+                group_counts.settle(second)
+                second.commit()
+                done.set()
+
+            thread = threading.Thread(target=run_second)
+            thread.start()
+            assert not done.wait(0.5)  # blocked on the group
+            first.commit()
+            thread.join(10)
+            assert done.is_set()
+        finally:
+            first.close()
+            second.close()
+        with Session(db.engine) as reader:
+            stored = group_counts.stored(reader)
+            assert stored[key] == group_counts.recount(reader)[key]
+            assert stored[key][:3] == (2, T0 + dt.timedelta(days=2), T0 + dt.timedelta(days=3))
+            assert group_counts.dirty_keys(reader) == []
+
+
+def test_a_dirty_group_left_by_a_raw_writer_is_read_exactly_then_settled(app, shared_group) -> None:  # type: ignore[no-untyped-def]
+    """A writer outside the session commits a dismissal without settling: readers compute the
+    group from its anomalies; a settle running while another transaction holds the group
+    skips it; the next commit of a session settles it."""
+    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
+    with app.app_context():
+        with db.engine.connect() as raw:
+            _dismiss(raw, shared_group[0])
+            raw.commit()
+        with Session(db.engine) as reader:
+            assert group_counts.dirty_keys(reader) == [key]
+            assert _seen(reader)[key][:2] == (3, T0 + dt.timedelta(days=1))
+        with db.engine.connect() as holder, Session(db.engine) as settler:
+            holder.execute(sa.text("SELECT 1 FROM anomaly_group_counts WHERE dirty FOR UPDATE"))
+            assert group_counts.settle(settler) == 0  # skipped, not waited for
+            settler.rollback()
+            holder.rollback()
+        with Session(db.engine) as writer:
+            writer.execute(sa.text("SELECT 1"))
+            writer.commit()
+        with Session(db.engine) as reader:
+            assert group_counts.dirty_keys(reader) == []
+            assert group_counts.stored(reader)[key][:2] == (3, T0 + dt.timedelta(days=1))

@@ -1,0 +1,438 @@
+"""Maintained groups of the active anomalies, region-wide: one row per (rule, group key).
+
+The grouped view of a queue (:mod:`workbench.review.groups`) shows, per group of anomalies of
+one rule on the same thing, how many there are, the oldest and newest, the worst severity and a
+sample. Region-wide (the administrator's and the legal department's views of the matrix queue:
+62,000 groups of 145,000 anomalies at the Region's scale) grouping them on every page view costs
+a third of a second; ``anomaly_group_counts`` holds those groups, kept by database triggers like
+``anomaly_counts`` (:mod:`workbench.rules.counts`), whoever writes the anomalies:
+
+- an anomaly becoming active (inserted, reopened) is *added*: ``n`` + 1, and the bounds widened
+  (oldest, newest, severity, sample id, field) — exact, and safe under concurrent writers;
+- an anomaly leaving its group (closed, dismissed, deleted, its key or values changed) is
+  *taken away*: ``n`` − 1 and the group marked ``dirty`` — the bounds (a minimum, a maximum)
+  cannot be taken back without reading the group's other anomalies.
+
+:func:`settle` reads the dirty groups again from their anomalies (a few index ranges each) and
+clears the mark; it runs before every commit of a session (:func:`install_settle`), so a dirty
+group is only ever seen by the transaction that dirtied it. A writer that bypasses the session
+leaves dirty groups behind: the readers compute those from the anomalies (:func:`members`), and
+the next commit settles them. On PostgreSQL, :func:`settle` first locks the dirty rows it takes
+(``FOR UPDATE SKIP LOCKED``: never a row another transaction is still changing), then reads the
+anomalies in a later statement, whose snapshot holds every change committed to those groups.
+
+- SQLite: row triggers, paused with the counts' during a rule run's bulk writes
+  (:func:`~workbench.rules.counts.counted_in_bulk`, which adds and takes away groups with
+  grouped statements instead);
+- PostgreSQL: statement triggers over transition tables (one grouped upsert per statement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+TABLE = "anomaly_group_counts"
+#: The rule columns an anomaly's group and its aggregates depend on (with its status).
+TRACKED = ("rule_code", "group_key", "value", "supplier_id", "first_seen_at", "severity", "field")
+_ACTIVE = "('open', 'claimed', 'proposed')"
+#: Dirty groups above which :func:`settle` and the readers group whole rules at once.
+FEW_DIRTY = 200
+_COLUMNS = "rule_code, key, n, oldest, newest, severity, sample_id, field"
+
+
+def group_key_sql(alias: str = "") -> str:
+    """An anomaly's group key in SQL: its ``group_key``, else its value at its supplier, else
+    its supplier (``alias``: the row's name, e.g. ``NEW``; none in an index or a view)."""
+    p = f"{alias}." if alias else ""
+    return (
+        f"coalesce(nullif({p}group_key, ''), nullif({p}value, '') || '@' || "
+        f"coalesce(CAST({p}supplier_id AS VARCHAR), ''), CAST({p}supplier_id AS VARCHAR), '')"
+    )
+
+
+def _active(alias: str) -> str:
+    return f"{alias}.status IN {_ACTIVE}"
+
+
+def _merge() -> str:
+    """The ON CONFLICT update adding a row's (or a group's) anomalies to a stored group: the
+    counts add up, the bounds widen; a group emptied before takes the new bounds."""
+    t = TABLE
+
+    def bound(column: str, wider: str) -> str:
+        return (
+            f"{column} = CASE WHEN {t}.n <= 0 OR {t}.{column} IS NULL OR excluded.{column} "
+            f"{wider} {t}.{column} THEN excluded.{column} ELSE {t}.{column} END"
+        )
+
+    return ", ".join(
+        (
+            f"n = {t}.n + excluded.n",
+            bound("oldest", "<"),
+            bound("newest", ">"),
+            bound("severity", "<"),
+            bound("sample_id", "<"),
+            bound("field", ">"),
+        )
+    )
+
+
+_UPSERT = f"ON CONFLICT (rule_code, key) DO UPDATE SET {_merge()}"
+
+
+# -- SQLite: row triggers ------------------------------------------------------------------------
+_RUNNING = "NOT EXISTS (SELECT 1 FROM anomaly_counts_paused)"
+
+
+def _sqlite_add(alias: str) -> str:
+    a = alias
+    return (
+        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {a}.rule_code, {group_key_sql(a)}, 1, "
+        f"{a}.first_seen_at, {a}.first_seen_at, {a}.severity, {a}.id, {a}.field "
+        f"WHERE {_active(a)} {_UPSERT};"
+    )
+
+
+def _sqlite_remove(alias: str) -> str:
+    a = alias
+    return (
+        f"UPDATE {TABLE} SET n = n - 1, dirty = TRUE WHERE {_active(a)} AND rule_code = "
+        f"{a}.rule_code AND key = {group_key_sql(a)};"
+    )
+
+
+def _sqlite_triggers() -> tuple[str, ...]:
+    was, now = _active("OLD"), _active("NEW")
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in TRACKED)
+    moved = f"({was}) IS NOT ({now}) OR ({now} AND ({changed}))"
+    return (
+        f"CREATE TRIGGER anomaly_groups_insert AFTER INSERT ON anomalies WHEN {_RUNNING} "
+        f"AND {now} BEGIN {_sqlite_add('NEW')} END",
+        f"CREATE TRIGGER anomaly_groups_delete AFTER DELETE ON anomalies WHEN {_RUNNING} "
+        f"AND {was} BEGIN {_sqlite_remove('OLD')} END",
+        f"CREATE TRIGGER anomaly_groups_update AFTER UPDATE OF status, {', '.join(TRACKED)} "
+        f"ON anomalies WHEN {_RUNNING} AND ({moved}) "
+        f"BEGIN {_sqlite_remove('OLD')} {_sqlite_add('NEW')} END",
+    )
+
+
+# -- PostgreSQL: statement triggers ------------------------------------------------------------------
+def _grouped(rows: str) -> str:
+    """The active rows of ``rows`` grouped as stored (in key order: concurrent writers lock the
+    groups in one order)."""
+    return (
+        f"SELECT r.rule_code, {group_key_sql('r')} AS key, count(*), min(r.first_seen_at), "
+        f"max(r.first_seen_at), min(r.severity), min(r.id), max(r.field) FROM {rows} AS r "
+        f"WHERE {_active('r')} GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+
+
+def _pg_add(rows: str) -> str:
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped(rows)} {_UPSERT};"
+
+
+def _pg_remove(rows: str) -> str:
+    return (
+        f"UPDATE {TABLE} AS g SET n = g.n - o.n, dirty = TRUE FROM (SELECT r.rule_code, "
+        f"{group_key_sql('r')} AS key, count(*) AS n FROM {rows} AS r WHERE {_active('r')} "
+        "GROUP BY 1, 2) AS o WHERE g.rule_code = o.rule_code AND g.key = o.key;"
+    )
+
+
+def _pg_moved(rows: str) -> str:
+    """The rows of ``rows`` (``old_rows`` or ``new_rows``) whose group or aggregates an UPDATE
+    changed (a claim of a hundred thousand anomalies moves none)."""
+    other = "old_rows" if rows == "new_rows" else "new_rows"
+    tracked = ", ".join(f"x.{c}" for c in TRACKED), ", ".join(f"y.{c}" for c in TRACKED)
+    return (
+        f"(SELECT x.* FROM {rows} AS x JOIN {other} AS y ON y.id = x.id WHERE "
+        f"({_active('x')}) IS DISTINCT FROM ({_active('y')}) OR ({tracked[0]}) "
+        f"IS DISTINCT FROM ({tracked[1]}))"
+    )
+
+
+def _pg_function(name: str, body: str) -> str:
+    return (
+        f"CREATE FUNCTION anomaly_groups_{name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {body} RETURN NULL; END $$"
+    )
+
+
+def _pg_trigger(name: str, event: str, tables: str) -> str:
+    return (
+        f"CREATE TRIGGER anomaly_groups_{name} AFTER {event} ON anomalies REFERENCING {tables} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION anomaly_groups_{name}()"
+    )
+
+
+POSTGRESQL_TRIGGERS = (
+    _pg_function("insert", _pg_add("new_rows")),
+    _pg_function("delete", _pg_remove("old_rows")),
+    _pg_function(
+        "update", _pg_remove(_pg_moved("old_rows")) + " " + _pg_add(_pg_moved("new_rows"))
+    ),
+    _pg_trigger("insert", "INSERT", "NEW TABLE AS new_rows"),
+    _pg_trigger("delete", "DELETE", "OLD TABLE AS old_rows"),
+    _pg_trigger("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+)
+_NAMES = ("insert", "delete", "update")
+
+
+def trigger_statements(dialect: str) -> tuple[str, ...]:
+    """The DDL creating the triggers that keep ``anomaly_group_counts`` in step."""
+    return POSTGRESQL_TRIGGERS if dialect == "postgresql" else _sqlite_triggers()
+
+
+def drop_statements(dialect: str) -> tuple[str, ...]:
+    if dialect != "postgresql":
+        return tuple(f"DROP TRIGGER IF EXISTS anomaly_groups_{n}" for n in _NAMES)
+    return tuple(f"DROP TRIGGER IF EXISTS anomaly_groups_{n} ON anomalies" for n in _NAMES) + tuple(
+        f"DROP FUNCTION IF EXISTS anomaly_groups_{n}()" for n in _NAMES
+    )
+
+
+def rebuild_sql() -> str:
+    """Every group, from the anomalies (the table emptied first)."""
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped('anomalies')}"
+
+
+def rebuild(session: Session) -> None:
+    connection = session.connection()
+    connection.exec_driver_sql(f"DELETE FROM {TABLE}")
+    connection.exec_driver_sql(rebuild_sql())
+
+
+# -- bulk writes on SQLite (with the counts' pause) ---------------------------------------------------
+def take_away_sqlite(session: Session, where: str) -> None:
+    """Take the active anomalies ``a`` matching ``where`` out of their groups (grouped)."""
+    session.connection().exec_driver_sql(
+        f"UPDATE {TABLE} AS g SET n = g.n - o.n, dirty = TRUE FROM (SELECT a.rule_code, "
+        f"{group_key_sql('a')} AS key, count(*) AS n FROM anomalies AS a WHERE {where} AND "
+        f"{_active('a')} GROUP BY 1, 2) AS o WHERE g.rule_code = o.rule_code AND g.key = o.key"
+    )
+
+
+def add_sqlite(session: Session, where: str) -> None:
+    """Add the active anomalies ``a`` matching ``where`` to their groups (grouped; a group
+    taken away from stays dirty)."""
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT a.rule_code, {group_key_sql('a')}, count(*), "
+        "min(a.first_seen_at), max(a.first_seen_at), min(a.severity), min(a.id), max(a.field) "
+        f"FROM anomalies AS a WHERE {where} AND {_active('a')} GROUP BY 1, 2 {_UPSERT}"
+    )
+
+
+# -- reading the groups of dirty rows, settling them --------------------------------------------------
+def members(rule_code: str, key: str) -> sa.ColumnElement[bool]:
+    """The active anomalies of the group (``rule_code``, ``key``) as index ranges of
+    ``ix_anomalies_cover_rule`` (rule, ``group_key``, value, supplier): the ``group_key``
+    itself, the value at the supplier the key spells (split at its last ``@``), the supplier
+    the key is, or nothing at all — then the key itself checked (the ranges only narrow)."""
+    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+
+    ACTIVE = sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
+
+    a = Anomaly
+    no_group_key = sa.or_(a.group_key.is_(None), a.group_key == "")
+    no_value = sa.or_(a.value.is_(None), a.value == "")
+    ranges: list[sa.ColumnElement[bool]] = []
+    if key:
+        ranges.append(a.group_key == key)
+    value, at, supplier = key.rpartition("@")
+    if at and value:
+        if not supplier:
+            ranges.append(sa.and_(no_group_key, a.value == value, a.supplier_id.is_(None)))
+        elif _is_id(supplier):
+            ranges.append(sa.and_(no_group_key, a.value == value, a.supplier_id == int(supplier)))
+    if _is_id(key):
+        ranges.append(sa.and_(no_group_key, no_value, a.supplier_id == int(key)))
+    if not key:
+        ranges.append(sa.and_(no_group_key, no_value, a.supplier_id.is_(None)))
+    if not ranges:
+        return sa.false()
+    return sa.and_(
+        a.rule_code == rule_code,
+        ACTIVE,
+        sa.or_(*ranges),
+        sa.literal_column(group_key_sql(), sa.Text) == key,
+    )
+
+
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) < 19
+
+
+def aggregate(
+    session: Session, keys: Sequence[tuple[str, str]], *, rows: bool = False
+) -> sa.Select | dict[tuple[str, str], tuple]:
+    """The groups ``keys`` computed from their anomalies: a select of the stored columns
+    (``rows=False``: to read beside the stored groups) or ``{(rule, key): (n, oldest, newest,
+    severity, sample_id, field)}`` (``rows=True``). Above :data:`FEW_DIRTY` keys, their rules are
+    grouped whole (one index range each) and the keys picked out."""
+    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+
+    ACTIVE = sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
+
+    key = sa.literal_column(group_key_sql(), sa.Text)
+    columns = (
+        Anomaly.rule_code,
+        key.label("key"),
+        sa.func.max(Anomaly.field).label("field"),
+        sa.func.count().label("n"),
+        sa.func.min(Anomaly.first_seen_at).label("oldest"),
+        sa.func.max(Anomaly.first_seen_at).label("newest"),
+        sa.func.min(Anomaly.severity).label("severity"),
+        sa.func.min(Anomaly.id).label("sample_id"),
+    )
+    if len(keys) <= FEW_DIRTY:
+        where = sa.or_(*(members(r, k) for r, k in keys)) if keys else sa.false()
+    else:
+        where = sa.and_(Anomaly.rule_code.in_(sorted({r for r, _ in keys})), ACTIVE)
+    stmt = sa.select(*columns).where(where).group_by(Anomaly.rule_code, key)
+    if not rows:
+        return stmt
+    wanted = set(keys)
+    return {
+        (r.rule_code, r.key): (int(r.n), r.oldest, r.newest, r.severity, int(r.sample_id), r.field)
+        for r in session.execute(stmt)
+        if (r.rule_code, r.key) in wanted
+    }
+
+
+def dirty_keys(session: Session, codes: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """The dirty groups visible to this transaction (of the rules ``codes``)."""
+    t = _table()
+    # the literal predicate of the partial index ``ix_anomaly_group_counts_dirty``
+    stmt = (
+        sa.select(t.c.rule_code, t.c.key).where(sa.text("dirty")).order_by(t.c.rule_code, t.c.key)
+    )
+    if codes is not None:
+        stmt = stmt.where(t.c.rule_code.in_(list(codes)))
+    return [(r[0], r[1]) for r in session.execute(stmt)]
+
+
+def settle(session: Session) -> int:
+    """Read the dirty groups again from their anomalies and clear their mark; the emptied ones
+    go. On PostgreSQL the rows are locked first (those another transaction holds are skipped:
+    it settles them before its commit), then read in a later statement. Returns how many."""
+    connection = session.connection()
+    lock = " FOR UPDATE SKIP LOCKED" if connection.dialect.name == "postgresql" else ""
+    keys = [
+        (r[0], r[1])
+        for r in connection.exec_driver_sql(
+            f"SELECT rule_code, key FROM {TABLE} WHERE dirty ORDER BY rule_code, key{lock}"
+        )
+    ]
+    if not keys:
+        return 0
+    fresh = aggregate(session, keys, rows=True)
+    assert isinstance(fresh, dict)
+    kept = [
+        {
+            "rule_code": r,
+            "key": k,
+            "n": v[0],
+            "oldest": v[1],
+            "newest": v[2],
+            "severity": v[3],
+            "sample_id": v[4],
+            "field": v[5],
+        }
+        for (r, k), v in fresh.items()
+    ]
+    table = _table()
+    if kept:
+        session.execute(
+            sa.update(table)
+            .where(
+                table.c.rule_code == sa.bindparam("b_rule"), table.c.key == sa.bindparam("b_key")
+            )
+            .values(
+                n=sa.bindparam("n"),
+                oldest=sa.bindparam("oldest"),
+                newest=sa.bindparam("newest"),
+                severity=sa.bindparam("severity"),
+                sample_id=sa.bindparam("sample_id"),
+                field=sa.bindparam("field"),
+                dirty=False,
+            ),
+            [{**row, "b_rule": row["rule_code"], "b_key": row["key"]} for row in kept],
+        )
+    gone = [{"b_rule": r, "b_key": k} for r, k in keys if (r, k) not in fresh]
+    if gone:
+        session.execute(
+            sa.delete(table).where(
+                table.c.rule_code == sa.bindparam("b_rule"), table.c.key == sa.bindparam("b_key")
+            ),
+            gone,
+        )
+    return len(keys)
+
+
+def _table() -> sa.Table:
+    from workbench.rules.models import AnomalyGroupCount
+
+    return AnomalyGroupCount.__table__  # type: ignore[return-value]
+
+
+def stored(session: Session) -> dict[tuple[str, str], tuple]:
+    """``{(rule, key): (n, oldest, newest, severity, sample_id, field)}`` of the groups with
+    anomalies (to compare with :func:`recount`)."""
+    t = _table()
+    rows = session.execute(
+        sa.select(
+            t.c.rule_code,
+            t.c.key,
+            t.c.n,
+            t.c.oldest,
+            t.c.newest,
+            t.c.severity,
+            t.c.sample_id,
+            t.c.field,
+        ).where(t.c.n != 0)
+    )
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+def recount(session: Session) -> dict[tuple[str, str], tuple]:
+    """The groups of every active anomaly, grouped live."""
+    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+
+    ACTIVE = sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
+
+    key = sa.literal_column(group_key_sql(), sa.Text)
+    stmt = (
+        sa.select(
+            Anomaly.rule_code,
+            key,
+            sa.func.count(),
+            sa.func.min(Anomaly.first_seen_at),
+            sa.func.max(Anomaly.first_seen_at),
+            sa.func.min(Anomaly.severity),
+            sa.func.min(Anomaly.id),
+            sa.func.max(Anomaly.field),
+        )
+        .where(ACTIVE)
+        .group_by(Anomaly.rule_code, key)
+    )
+    return {(r[0], r[1]): tuple(r[2:]) for r in session.execute(stmt)}
+
+
+# -- settled before every commit ----------------------------------------------------------------------
+def _before_commit(session: Session) -> None:
+    session.flush()
+    settle(session)
+
+
+_installed = False
+
+
+def install_settle() -> None:
+    """Settle the dirty groups before every commit of a session (idempotent)."""
+    global _installed
+    if not _installed:
+        sa.event.listen(Session, "before_commit", _before_commit)
+        _installed = True
