@@ -14,7 +14,6 @@ from workbench.review.queries import SORT_COLUMNS, QueueFilter, queue_page
 from workbench.rules import group_counts
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
-
 STORED = groups_module._stored_groups
 
 
