@@ -82,7 +82,11 @@ def blocked_ids(kind: str) -> sa.Select:
     """
     return (
         sa.select(Anomaly.record_id)
-        .where(Anomaly.record_kind == kind, sa.text(ACTIVE_BLOCKING_WHERE))
+        # ``record_kind || ''``: no index seeks on it. SQLite's sampled statistics
+        # (``analysis_limit``) can rate ``ix_anomalies_record`` at a few hundred rows per kind;
+        # it then walked every anomaly of the kind (380,000 at the Region's scale, 100 ms)
+        # instead of the few thousand entries of the partial index
+        .where((Anomaly.record_kind + "") == kind, sa.text(ACTIVE_BLOCKING_WHERE))
         .distinct()
     )
 
