@@ -29,6 +29,7 @@ anomalies in a later statement, whose snapshot holds every change committed to t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -422,8 +423,18 @@ def recount(session: Session) -> dict[tuple[str, str], tuple]:
 
 
 # -- settled before every commit ----------------------------------------------------------------------
+#: Engines whose database has the table (a database migrated before it has none yet).
+_HAS_TABLE: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
+
+
 def _before_commit(session: Session) -> None:
     session.flush()
+    connection = session.connection()
+    engine = connection.engine
+    if not _HAS_TABLE.get(engine):  # asked again until the migration has made it
+        _HAS_TABLE[engine] = sa.inspect(connection).has_table(TABLE)
+        if not _HAS_TABLE[engine]:
+            return
     settle(session)
 
 
