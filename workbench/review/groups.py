@@ -259,9 +259,7 @@ def _stored_groups(
     ).where(t.rule_code.in_(codes), t.n > 0, sa.not_(t.dirty))
     if not dirty:
         return clean.subquery("groups")
-    computed = group_counts.aggregate(session, dirty)
-    assert isinstance(computed, sa.Select)
-    return sa.union_all(clean, computed).subquery("groups")
+    return sa.union_all(clean, group_counts.computed(dirty)).subquery("groups")
 
 
 def _only_value_groups(

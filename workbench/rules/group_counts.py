@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -227,16 +228,23 @@ def add_sqlite(session: Session, where: str) -> None:
 
 
 # -- reading the groups of dirty rows, settling them --------------------------------------------------
+def _active_clause() -> sa.TextClause:
+    from workbench.rules.models import ACTIVE_WHERE
+
+    return sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
+
+
+def _key_column() -> sa.ColumnElement[str]:
+    return sa.literal_column(group_key_sql(), sa.Text)
+
+
 def members(rule_code: str, key: str) -> sa.ColumnElement[bool]:
     """The active anomalies of the group (``rule_code``, ``key``) as index ranges of
     ``ix_anomalies_cover_rule`` (rule, ``group_key``, value, supplier): the ``group_key``
     itself, the value at the supplier the key spells (split at its last ``@``), the supplier
     the key is, or nothing at all — then the key itself checked (the ranges only narrow)."""
-    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+    from workbench.rules.models import Anomaly as a
 
-    ACTIVE = sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
-
-    a = Anomaly
     no_group_key = sa.or_(a.group_key.is_(None), a.group_key == "")
     no_value = sa.or_(a.value.is_(None), a.value == "")
     ranges: list[sa.ColumnElement[bool]] = []
@@ -255,10 +263,7 @@ def members(rule_code: str, key: str) -> sa.ColumnElement[bool]:
     if not ranges:
         return sa.false()
     return sa.and_(
-        a.rule_code == rule_code,
-        ACTIVE,
-        sa.or_(*ranges),
-        sa.literal_column(group_key_sql(), sa.Text) == key,
+        a.rule_code == rule_code, _active_clause(), sa.or_(*ranges), _key_column() == key
     )
 
 
@@ -266,38 +271,56 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) < 19
 
 
-def aggregate(
-    session: Session, keys: Sequence[tuple[str, str]], *, rows: bool = False
-) -> sa.Select | dict[tuple[str, str], tuple]:
-    """The groups ``keys`` computed from their anomalies: a select of the stored columns
-    (``rows=False``: to read beside the stored groups) or ``{(rule, key): (n, oldest, newest,
-    severity, sample_id, field)}`` (``rows=True``). Above :data:`FEW_DIRTY` keys, their rules are
-    grouped whole (one index range each) and the keys picked out."""
-    from workbench.rules.models import ACTIVE_WHERE, Anomaly
+def _grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
+    """The active anomalies matching ``where`` grouped as stored, in the columns (and order)
+    of the grouped view: rule_code, key, field, n, oldest, newest, severity, sample_id."""
+    from workbench.rules.models import Anomaly
 
-    ACTIVE = sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
-
-    key = sa.literal_column(group_key_sql(), sa.Text)
-    columns = (
-        Anomaly.rule_code,
-        key.label("key"),
-        sa.func.max(Anomaly.field).label("field"),
-        sa.func.count().label("n"),
-        sa.func.min(Anomaly.first_seen_at).label("oldest"),
-        sa.func.max(Anomaly.first_seen_at).label("newest"),
-        sa.func.min(Anomaly.severity).label("severity"),
-        sa.func.min(Anomaly.id).label("sample_id"),
+    key = _key_column()
+    return (
+        sa.select(
+            Anomaly.rule_code,
+            key.label("key"),
+            sa.func.max(Anomaly.field).label("field"),
+            sa.func.count().label("n"),
+            sa.func.min(Anomaly.first_seen_at).label("oldest"),
+            sa.func.max(Anomaly.first_seen_at).label("newest"),
+            sa.func.min(Anomaly.severity).label("severity"),
+            sa.func.min(Anomaly.id).label("sample_id"),
+        )
+        .where(where)
+        .group_by(Anomaly.rule_code, key)
     )
+
+
+def _stored_tuple(row: Any) -> tuple:
+    """A grouped row as :func:`stored` returns it: (n, oldest, newest, severity, sample id,
+    field)."""
+    return (int(row.n), row.oldest, row.newest, row.severity, int(row.sample_id), row.field)
+
+
+def computed(keys: Sequence[tuple[str, str]]) -> sa.Select:
+    """The groups ``keys`` (at most :data:`FEW_DIRTY`) computed from their anomalies, in the
+    columns of the grouped view: to read beside the stored groups."""
+    if len(keys) > FEW_DIRTY:
+        raise ValueError(f"{len(keys)} groups: group their rules whole instead")
+    return _grouped_select(sa.or_(*(members(r, k) for r, k in keys)) if keys else sa.false())
+
+
+def _fresh(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+    """``{(rule, key): (n, oldest, …)}`` of the groups ``keys`` with active anomalies. Above
+    :data:`FEW_DIRTY` keys, their rules are grouped whole (one index range each) and the keys
+    picked out."""
+    from workbench.rules.models import Anomaly
+
     if len(keys) <= FEW_DIRTY:
-        where = sa.or_(*(members(r, k) for r, k in keys)) if keys else sa.false()
+        stmt = computed(keys)
     else:
-        where = sa.and_(Anomaly.rule_code.in_(sorted({r for r, _ in keys})), ACTIVE)
-    stmt = sa.select(*columns).where(where).group_by(Anomaly.rule_code, key)
-    if not rows:
-        return stmt
+        rules = sorted({r for r, _ in keys})
+        stmt = _grouped_select(sa.and_(Anomaly.rule_code.in_(rules), _active_clause()))
     wanted = set(keys)
     return {
-        (r.rule_code, r.key): (int(r.n), r.oldest, r.newest, r.severity, int(r.sample_id), r.field)
+        (r.rule_code, r.key): _stored_tuple(r)
         for r in session.execute(stmt)
         if (r.rule_code, r.key) in wanted
     }
@@ -329,8 +352,7 @@ def settle(session: Session) -> int:
     ]
     if not keys:
         return 0
-    fresh = aggregate(session, keys, rows=True)
-    assert isinstance(fresh, dict)
+    fresh = _fresh(session, keys)
     kept = [
         {
             "rule_code": r,
@@ -400,26 +422,10 @@ def stored(session: Session) -> dict[tuple[str, str], tuple]:
 
 def recount(session: Session) -> dict[tuple[str, str], tuple]:
     """The groups of every active anomaly, grouped live."""
-    from workbench.rules.models import ACTIVE_WHERE, Anomaly
-
-    ACTIVE = sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
-
-    key = sa.literal_column(group_key_sql(), sa.Text)
-    stmt = (
-        sa.select(
-            Anomaly.rule_code,
-            key,
-            sa.func.count(),
-            sa.func.min(Anomaly.first_seen_at),
-            sa.func.max(Anomaly.first_seen_at),
-            sa.func.min(Anomaly.severity),
-            sa.func.min(Anomaly.id),
-            sa.func.max(Anomaly.field),
-        )
-        .where(ACTIVE)
-        .group_by(Anomaly.rule_code, key)
-    )
-    return {(r[0], r[1]): tuple(r[2:]) for r in session.execute(stmt)}
+    return {
+        (r.rule_code, r.key): _stored_tuple(r)
+        for r in session.execute(_grouped_select(_active_clause()))
+    }
 
 
 # -- settled before every commit ----------------------------------------------------------------------
