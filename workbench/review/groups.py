@@ -95,15 +95,7 @@ def _unique_key(key: Any) -> sa.ColumnElement[bool]:
     return sa.and_(key.like("%:%"), key.not_like("%@%"))
 
 
-def _aggregates() -> tuple[sa.ColumnElement[Any], ...]:
-    return (
-        sa.func.max(Anomaly.field).label("field"),
-        sa.func.count().label("n"),
-        sa.func.min(Anomaly.first_seen_at).label("oldest"),
-        sa.func.max(Anomaly.first_seen_at).label("newest"),
-        sa.func.min(Anomaly.severity).label("severity"),
-        sa.func.min(Anomaly.id).label("sample_id"),
-    )
+_aggregates = group_counts.aggregates
 
 
 def _merged(rows: Any) -> sa.Select:

@@ -271,6 +271,20 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) < 19
 
 
+def aggregates() -> tuple[sa.ColumnElement[Any], ...]:
+    """What a group shows of its anomalies: field, n, oldest, newest, severity, sample id."""
+    from workbench.rules.models import Anomaly
+
+    return (
+        sa.func.max(Anomaly.field).label("field"),
+        sa.func.count().label("n"),
+        sa.func.min(Anomaly.first_seen_at).label("oldest"),
+        sa.func.max(Anomaly.first_seen_at).label("newest"),
+        sa.func.min(Anomaly.severity).label("severity"),
+        sa.func.min(Anomaly.id).label("sample_id"),
+    )
+
+
 def _grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
     """The active anomalies matching ``where`` grouped as stored, in the columns (and order)
     of the grouped view: rule_code, key, field, n, oldest, newest, severity, sample_id."""
@@ -278,16 +292,7 @@ def _grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
 
     key = _key_column()
     return (
-        sa.select(
-            Anomaly.rule_code,
-            key.label("key"),
-            sa.func.max(Anomaly.field).label("field"),
-            sa.func.count().label("n"),
-            sa.func.min(Anomaly.first_seen_at).label("oldest"),
-            sa.func.max(Anomaly.first_seen_at).label("newest"),
-            sa.func.min(Anomaly.severity).label("severity"),
-            sa.func.min(Anomaly.id).label("sample_id"),
-        )
+        sa.select(Anomaly.rule_code, key.label("key"), *aggregates())
         .where(where)
         .group_by(Anomaly.rule_code, key)
     )
