@@ -192,8 +192,6 @@ def _raw_anomaly(connection: Any, **values: Any) -> int:
 def shared_group(app):  # type: ignore[no-untyped-def]
     """Four committed anomalies of one group (removed at the end, their group with them)."""
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite has one writer")
         with db.engine.connect() as other:
             ids = [
                 _raw_anomaly(other, record_id=-1 - i, first_seen_at=T0 + dt.timedelta(days=i))
@@ -224,6 +222,8 @@ def test_two_transactions_dismissing_in_one_group_leave_it_exact(app, shared_gro
     first_id, second_id = shared_group[0], shared_group[1]
     key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
     with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer")
         first, second = Session(db.engine), Session(db.engine)
         try:
             _dismiss(first.connection(), first_id)
@@ -254,24 +254,48 @@ def test_two_transactions_dismissing_in_one_group_leave_it_exact(app, shared_gro
 
 def test_a_dirty_group_left_by_a_raw_writer_is_read_exactly_then_settled(app, shared_group) -> None:  # type: ignore[no-untyped-def]
     """A writer outside the session commits a dismissal without settling: readers compute the
-    group from its anomalies; a settle running while another transaction holds the group
-    skips it; the next commit of a session settles it."""
+    group from its anomalies; on PostgreSQL a settle running while another transaction holds
+    the group skips it, and the next commit settles it; on SQLite a commit that wrote nothing
+    leaves it (settling would take the write lock in a read), the next writer settles it."""
     key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
     with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
         with db.engine.connect() as raw:
             _dismiss(raw, shared_group[0])
             raw.commit()
         with Session(db.engine) as reader:
             assert group_counts.dirty_keys(reader) == [key]
             assert _seen(reader)[key][:2] == (3, T0 + dt.timedelta(days=1))
+            reader.commit()
+        with Session(db.engine) as reader:
+            assert group_counts.dirty_keys(reader) == ([] if postgres else [key])
+        if not postgres:
+            with Session(db.engine) as writer:
+                writer.execute(
+                    sa.update(Anomaly.__table__)
+                    .where(Anomaly.__table__.c.id == shared_group[1])
+                    .values(message="relu")
+                )
+                writer.commit()
+        with Session(db.engine) as reader:
+            assert group_counts.dirty_keys(reader) == []
+            assert group_counts.stored(reader)[key][:2] == (3, T0 + dt.timedelta(days=1))
+
+
+def test_a_settle_skips_the_groups_another_transaction_holds(app, shared_group) -> None:  # type: ignore[no-untyped-def]
+    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer")
+        with db.engine.connect() as raw:
+            _dismiss(raw, shared_group[0])
+            raw.commit()
         with db.engine.connect() as holder, Session(db.engine) as settler:
             holder.execute(sa.text("SELECT 1 FROM anomaly_group_counts WHERE dirty FOR UPDATE"))
             assert group_counts.settle(settler) == 0  # skipped, not waited for
             settler.rollback()
             holder.rollback()
-        with Session(db.engine) as writer:
-            writer.execute(sa.text("SELECT 1"))
-            writer.commit()
-        with Session(db.engine) as reader:
-            assert group_counts.dirty_keys(reader) == []
-            assert group_counts.stored(reader)[key][:2] == (3, T0 + dt.timedelta(days=1))
+        with Session(db.engine) as settler:
+            assert group_counts.settle(settler) == 1
+            settler.commit()
+            assert group_counts.stored(settler)[key][0] == 3

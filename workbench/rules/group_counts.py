@@ -436,11 +436,36 @@ def recount(session: Session) -> dict[tuple[str, str], tuple]:
 # -- settled before every commit ----------------------------------------------------------------------
 #: Engines whose database has the table (a database migrated before it has none yet).
 _HAS_TABLE: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
+#: ``session.info`` key: the session's transaction has a connection (it may have written); on
+#: SQLite, the connection's ``total_changes()`` when it began.
+_CONNECTED = "group_counts_connected"
+
+
+def _changes(connection: sa.Connection) -> int:
+    """SQLite: rows this connection has written since it opened (triggers' writes included)."""
+    return int(connection.exec_driver_sql("SELECT total_changes()").scalar() or 0)
+
+
+def _after_begin(session: Session, transaction: Any, connection: sa.Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    session.info[_CONNECTED] = _changes(connection) if sqlite else True
+
+
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
 
 
 def _before_commit(session: Session) -> None:
     session.flush()
+    began = session.info.get(_CONNECTED)
+    if began is None:  # nothing read or written: no connection to open
+        return
     connection = session.connection()
+    if began is not True and _changes(connection) == began:
+        # SQLite: a transaction that wrote nothing leaves dirty groups (a writer that bypassed
+        # the session) to the next writer: settling would take the write lock in a read
+        return
     engine = connection.engine
     if not _HAS_TABLE.get(engine):  # asked again until the migration has made it
         _HAS_TABLE[engine] = sa.inspect(connection).has_table(TABLE)
@@ -456,5 +481,7 @@ def install_settle() -> None:
     """Settle the dirty groups before every commit of a session (idempotent)."""
     global _installed
     if not _installed:
+        sa.event.listen(Session, "after_begin", _after_begin)
+        sa.event.listen(Session, "after_transaction_end", _after_transaction_end)
         sa.event.listen(Session, "before_commit", _before_commit)
         _installed = True
