@@ -24,7 +24,7 @@ from workbench.rules.models import Anomaly
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
 
-def _seen(session: Any) -> dict[tuple[str, str], tuple]:
+def _seen(session: Any) -> dict[tuple[str, str, str], tuple]:
     """The groups as the grouped view reads them: the clean stored ones, and the dirty ones
     computed from their anomalies."""
     stored = group_counts.stored(session)
@@ -32,14 +32,7 @@ def _seen(session: Any) -> dict[tuple[str, str], tuple]:
     for key in dirty:
         stored.pop(key, None)
     for r in session.execute(group_counts.computed(dirty)):
-        stored[(r.rule_code, r.key)] = (
-            r.n,
-            r.oldest,
-            r.newest,
-            r.severity,
-            r.sample_id,
-            r.field,
-        )
+        stored[(r.rule_code, r.key, r.severity)] = (r.n, r.oldest, r.newest, r.sample_id, r.field)
     return stored
 
 
@@ -87,7 +80,9 @@ def _shapes(make: Any) -> list[Anomaly]:
 def test_every_write_keeps_the_groups_exact(session, make) -> None:  # type: ignore[no-untyped-def]
     made = _shapes(make)
     _exact(session)
-    assert group_counts.stored(session)[("MATRIX_ARTICLE_ABSENT", "ref:1|A")][0] == 2
+    stored = group_counts.stored(session)
+    assert stored[("MATRIX_ARTICLE_ABSENT", "ref:1|A", "warning")][0] == 1
+    assert stored[("MATRIX_ARTICLE_ABSENT", "ref:1|A", "blocking")][0] == 1
     # a claim moves nothing; a dismissal, a reopening, a change of value, of key, of severity,
     # of first seen, of rule; a deletion; each alone, then all together before one settle
     steps: list[tuple[int, dict[str, Any]]] = [
@@ -114,7 +109,7 @@ def test_every_write_keeps_the_groups_exact(session, make) -> None:  # type: ign
     made[9].value = "V1"
     session.execute(sa.delete(Anomaly).where(Anomaly.id == made[12].id))
     _exact(session)
-    assert ("MATRIX_ARTICLE_ABSENT", "a@b@") not in group_counts.stored(session)  # emptied: gone
+    assert ("MATRIX_ARTICLE_ABSENT", "a@b@", "warning") not in group_counts.stored(session)
 
 
 @pytest.mark.parametrize("few", [200, 0], ids=["group-by-group", "whole-rules"])
@@ -147,7 +142,7 @@ def test_a_commit_settles_the_dirty_groups(session, make) -> None:  # type: igno
     made[0].status = "dismissed"
     made[0].dismiss_reason = "other"
     session.flush()
-    assert group_counts.dirty_keys(session) == [("MATRIX_ARTICLE_ABSENT", "ref:1|A")]
+    assert group_counts.dirty_keys(session) == [("MATRIX_ARTICLE_ABSENT", "ref:1|A", "warning")]
     session.info[guard.AUDITED] = True  # the factories journal nothing
     session.commit()  # the test's SAVEPOINT: the session's before_commit runs all the same
     assert group_counts.dirty_keys(session) == []
@@ -159,7 +154,9 @@ def test_members_are_index_ranges_of_the_covering_index(session) -> None:  # typ
     the anomalies: a dirty group costs a few index seeks)."""
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite's plan")
-    stmt = group_counts.computed([("R", "ref:1|A"), ("R", "V@12"), ("R", "12")])
+    stmt = group_counts.computed(
+        [("R", "ref:1|A", "warning"), ("R", "V@12", "x"), ("R", "12", "x")]
+    )
     sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = [r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql))]
     reads = [s for s in plan if s.startswith(("SEARCH anomalies", "SCAN anomalies"))]
@@ -220,7 +217,7 @@ def test_two_transactions_dismissing_in_one_group_leave_it_exact(app, shared_gro
     """The second waits for the first's lock on the group, then reads the group again with
     the first's change committed: neither change is lost."""
     first_id, second_id = shared_group[0], shared_group[1]
-    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
+    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@", "warning")
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite has one writer")
@@ -257,7 +254,7 @@ def test_a_dirty_group_left_by_a_raw_writer_is_read_exactly_then_settled(app, sh
     group from its anomalies; on PostgreSQL a settle running while another transaction holds
     the group skips it, and the next commit settles it; on SQLite a commit that wrote nothing
     leaves it (settling would take the write lock in a read), the next writer settles it."""
-    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
+    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@", "warning")
     with app.app_context():
         postgres = db.engine.dialect.name == "postgresql"
         with db.engine.connect() as raw:
@@ -283,7 +280,7 @@ def test_a_dirty_group_left_by_a_raw_writer_is_read_exactly_then_settled(app, sh
 
 
 def test_a_settle_skips_the_groups_another_transaction_holds(app, shared_group) -> None:  # type: ignore[no-untyped-def]
-    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@")
+    key = ("MATRIX_LABEL_MISMATCH", "TÉMOIN@", "warning")
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite has one writer")

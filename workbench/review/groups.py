@@ -227,31 +227,60 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
 def _stored_groups(
     session: Session, user: User, codes: list[str], filt: QueueFilter
 ) -> sa.Subquery | None:
-    """The groups of ``codes`` read from ``anomaly_group_counts`` (kept by triggers, see
-    :mod:`workbench.rules.group_counts`) when the view is region-wide and filtered on nothing
-    but the rule; the dirty groups (an uncommitted change of this transaction, a writer that
-    bypassed the session) computed from their anomalies beside them. ``None``: group the
-    anomalies (a scoped or filtered view, or too many dirty groups)."""
-    unfiltered = not (
-        filt.site_id
-        or filt.severity
-        or filt.status
-        or filt.supplier_id
-        or filt.older_than_days
-        or filt.search
+    """The groups of ``codes`` read from ``anomaly_group_counts`` (kept by triggers per rule,
+    key and severity, see :mod:`workbench.rules.group_counts`) when the view is region-wide and
+    filtered on nothing but the rule and the severity; the dirty groups (an uncommitted change
+    of this transaction, a writer that bypassed the session) computed from their anomalies
+    beside them, then the severities of a group merged. ``None``: group the anomalies (a scoped
+    or otherwise filtered view, or too many dirty groups)."""
+    filtered = (
+        filt.site_id or filt.status or filt.supplier_id or filt.older_than_days or filt.search
     )
-    if not unfiltered or not isinstance(scope_clause("anomaly", user), sa.sql.elements.True_):
+    if filtered or not isinstance(scope_clause("anomaly", user), sa.sql.elements.True_):
         return None
-    dirty = group_counts.dirty_keys(session, codes)
+    dirty = [
+        k
+        for k in group_counts.dirty_keys(session, codes)
+        if not filt.severity or k[2] == filt.severity
+    ]
     if len(dirty) > group_counts.FEW_DIRTY:
         return None
     t = AnomalyGroupCount
-    clean = sa.select(
-        t.rule_code, t.key, t.field, t.n, t.oldest, t.newest, t.severity, t.sample_id
-    ).where(t.rule_code.in_(codes), t.n > 0, sa.not_(t.dirty))
-    if not dirty:
-        return clean.subquery("groups")
-    return sa.union_all(clean, group_counts.computed(dirty)).subquery("groups")
+
+    def rows(rules: list[str]) -> sa.Select | sa.CompoundSelect:
+        clean = sa.select(
+            t.rule_code, t.key, t.field, t.n, t.oldest, t.newest, t.severity, t.sample_id
+        ).where(t.rule_code.in_(rules), t.n > 0, sa.not_(t.dirty))
+        if filt.severity:
+            clean = clean.where(t.severity == filt.severity)
+        theirs = [k for k in dirty if k[0] in rules]
+        return sa.union_all(clean, group_counts.computed(theirs)) if theirs else clean
+
+    if filt.severity:  # one row per group
+        return rows(codes).subquery("groups")
+    # a rule whose groups all have one severity needs no merge (most: the merge of 62,000
+    # groups costs as much as reading them)
+    several = _several_severities(session, codes)
+    single = [c for c in codes if c not in several]
+    parts = [rows(single)] if single else []
+    if several:
+        parts.append(_merged(rows(several).subquery("parts")))
+    return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("groups")
+
+
+def _several_severities(session: Session, codes: list[str]) -> set[str]:
+    """The rules of ``codes`` with stored groups of more than one severity (two seeks each in
+    ``ix_anomaly_group_counts_severity``; emptied and dirty groups count: at worst a merge
+    that was not needed)."""
+    t = AnomalyGroupCount
+
+    def bound(code: str, func: Any) -> sa.ScalarSelect:
+        return sa.select(func(t.severity)).where(t.rule_code == code).scalar_subquery()
+
+    row = session.execute(
+        sa.select(*(bound(c, f) for c in codes for f in (sa.func.min, sa.func.max)))
+    ).one()
+    return {c for i, c in enumerate(codes) if row[2 * i] != row[2 * i + 1]}
 
 
 def _only_value_groups(

@@ -42,7 +42,7 @@ TRACKED = ("rule_code", "group_key", "value", "supplier_id", "first_seen_at", "s
 _ACTIVE = "('open', 'claimed', 'proposed')"
 #: Dirty groups above which :func:`settle` and the readers group whole rules at once.
 FEW_DIRTY = 200
-_COLUMNS = "rule_code, key, n, oldest, newest, severity, sample_id, field"
+_COLUMNS = "rule_code, key, severity, n, oldest, newest, sample_id, field"
 
 
 def group_key_sql(alias: str = "") -> str:
@@ -75,14 +75,13 @@ def _merge() -> str:
             f"n = {t}.n + excluded.n",
             bound("oldest", "<"),
             bound("newest", ">"),
-            bound("severity", "<"),
             bound("sample_id", "<"),
             bound("field", ">"),
         )
     )
 
 
-_UPSERT = f"ON CONFLICT (rule_code, key) DO UPDATE SET {_merge()}"
+_UPSERT = f"ON CONFLICT (rule_code, key, severity) DO UPDATE SET {_merge()}"
 
 
 # -- SQLite: row triggers ------------------------------------------------------------------------
@@ -92,8 +91,8 @@ _RUNNING = "NOT EXISTS (SELECT 1 FROM anomaly_counts_paused)"
 def _sqlite_add(alias: str) -> str:
     a = alias
     return (
-        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {a}.rule_code, {group_key_sql(a)}, 1, "
-        f"{a}.first_seen_at, {a}.first_seen_at, {a}.severity, {a}.id, {a}.field "
+        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {a}.rule_code, {group_key_sql(a)}, "
+        f"{a}.severity, 1, {a}.first_seen_at, {a}.first_seen_at, {a}.id, {a}.field "
         f"WHERE {_active(a)} {_UPSERT};"
     )
 
@@ -102,7 +101,7 @@ def _sqlite_remove(alias: str) -> str:
     a = alias
     return (
         f"UPDATE {TABLE} SET n = n - 1, dirty = TRUE WHERE {_active(a)} AND rule_code = "
-        f"{a}.rule_code AND key = {group_key_sql(a)};"
+        f"{a}.rule_code AND key = {group_key_sql(a)} AND severity = {a}.severity;"
     )
 
 
@@ -122,25 +121,30 @@ def _sqlite_triggers() -> tuple[str, ...]:
 
 
 # -- PostgreSQL: statement triggers ------------------------------------------------------------------
-def _grouped(rows: str) -> str:
-    """The active rows of ``rows`` grouped as stored (in key order: concurrent writers lock the
-    groups in one order)."""
+def _grouped(rows: str, where: str = "TRUE", alias: str = "r") -> str:
+    """The active rows of ``rows`` matching ``where`` grouped as stored (in key order:
+    concurrent writers lock the groups in one order)."""
+    r = alias
     return (
-        f"SELECT r.rule_code, {group_key_sql('r')} AS key, count(*), min(r.first_seen_at), "
-        f"max(r.first_seen_at), min(r.severity), min(r.id), max(r.field) FROM {rows} AS r "
-        f"WHERE {_active('r')} GROUP BY 1, 2 ORDER BY 1, 2"
+        f"SELECT {r}.rule_code, {group_key_sql(r)} AS key, {r}.severity, count(*), "
+        f"min({r}.first_seen_at), max({r}.first_seen_at), min({r}.id), max({r}.field) "
+        f"FROM {rows} AS {r} WHERE ({where}) AND {_active(r)} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     )
 
 
-def _pg_add(rows: str) -> str:
-    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped(rows)} {_UPSERT};"
+def _add(rows: str, where: str = "TRUE", alias: str = "r") -> str:
+    """Add the active rows of ``rows`` matching ``where`` to their groups."""
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped(rows, where, alias)} {_UPSERT}"
 
 
-def _pg_remove(rows: str) -> str:
+def _remove(rows: str, where: str = "TRUE", alias: str = "r") -> str:
+    """Take the active rows of ``rows`` matching ``where`` out of their groups (marked)."""
+    r = alias
     return (
-        f"UPDATE {TABLE} AS g SET n = g.n - o.n, dirty = TRUE FROM (SELECT r.rule_code, "
-        f"{group_key_sql('r')} AS key, count(*) AS n FROM {rows} AS r WHERE {_active('r')} "
-        "GROUP BY 1, 2) AS o WHERE g.rule_code = o.rule_code AND g.key = o.key;"
+        f"UPDATE {TABLE} AS g SET n = g.n - o.n, dirty = TRUE FROM (SELECT {r}.rule_code, "
+        f"{group_key_sql(r)} AS key, {r}.severity, count(*) AS n FROM {rows} AS {r} WHERE "
+        f"({where}) AND {_active(r)} GROUP BY 1, 2, 3) AS o WHERE g.rule_code = o.rule_code "
+        "AND g.key = o.key AND g.severity = o.severity"
     )
 
 
@@ -171,11 +175,9 @@ def _pg_trigger(name: str, event: str, tables: str) -> str:
 
 
 POSTGRESQL_TRIGGERS = (
-    _pg_function("insert", _pg_add("new_rows")),
-    _pg_function("delete", _pg_remove("old_rows")),
-    _pg_function(
-        "update", _pg_remove(_pg_moved("old_rows")) + " " + _pg_add(_pg_moved("new_rows"))
-    ),
+    _pg_function("insert", _add("new_rows") + ";"),
+    _pg_function("delete", _remove("old_rows") + ";"),
+    _pg_function("update", f"{_remove(_pg_moved('old_rows'))}; {_add(_pg_moved('new_rows'))};"),
     _pg_trigger("insert", "INSERT", "NEW TABLE AS new_rows"),
     _pg_trigger("delete", "DELETE", "OLD TABLE AS old_rows"),
     _pg_trigger("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -210,21 +212,13 @@ def rebuild(session: Session) -> None:
 # -- bulk writes on SQLite (with the counts' pause) ---------------------------------------------------
 def take_away_sqlite(session: Session, where: str) -> None:
     """Take the active anomalies ``a`` matching ``where`` out of their groups (grouped)."""
-    session.connection().exec_driver_sql(
-        f"UPDATE {TABLE} AS g SET n = g.n - o.n, dirty = TRUE FROM (SELECT a.rule_code, "
-        f"{group_key_sql('a')} AS key, count(*) AS n FROM anomalies AS a WHERE {where} AND "
-        f"{_active('a')} GROUP BY 1, 2) AS o WHERE g.rule_code = o.rule_code AND g.key = o.key"
-    )
+    session.connection().exec_driver_sql(_remove("anomalies", where, "a"))
 
 
 def add_sqlite(session: Session, where: str) -> None:
     """Add the active anomalies ``a`` matching ``where`` to their groups (grouped; a group
     taken away from stays dirty)."""
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT a.rule_code, {group_key_sql('a')}, count(*), "
-        "min(a.first_seen_at), max(a.first_seen_at), min(a.severity), min(a.id), max(a.field) "
-        f"FROM anomalies AS a WHERE {where} AND {_active('a')} GROUP BY 1, 2 {_UPSERT}"
-    )
+    session.connection().exec_driver_sql(_add("anomalies", where, "a"))
 
 
 # -- reading the groups of dirty rows, settling them --------------------------------------------------
@@ -285,62 +279,68 @@ def aggregates() -> tuple[sa.ColumnElement[Any], ...]:
     )
 
 
+#: A stored group: (rule code, key, severity).
+GroupKey = tuple[str, str, str]
+
+
 def _grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
-    """The active anomalies matching ``where`` grouped as stored, in the columns (and order)
-    of the grouped view: rule_code, key, field, n, oldest, newest, severity, sample_id."""
+    """The active anomalies matching ``where`` grouped as stored — per (rule, key, severity) —
+    in the columns (and order) of the grouped view: rule_code, key, field, n, oldest, newest,
+    severity, sample_id."""
     from workbench.rules.models import Anomaly
 
     key = _key_column()
     return (
         sa.select(Anomaly.rule_code, key.label("key"), *aggregates())
         .where(where)
-        .group_by(Anomaly.rule_code, key)
+        .group_by(Anomaly.rule_code, key, Anomaly.severity)
     )
 
 
 def _stored_tuple(row: Any) -> tuple:
-    """A grouped row as :func:`stored` returns it: (n, oldest, newest, severity, sample id,
-    field)."""
-    return (int(row.n), row.oldest, row.newest, row.severity, int(row.sample_id), row.field)
+    """A grouped row as :func:`stored` returns it: (n, oldest, newest, sample id, field)."""
+    return (int(row.n), row.oldest, row.newest, int(row.sample_id), row.field)
 
 
-def computed(keys: Sequence[tuple[str, str]]) -> sa.Select:
+def computed(keys: Sequence[GroupKey]) -> sa.Select:
     """The groups ``keys`` (at most :data:`FEW_DIRTY`) computed from their anomalies, in the
     columns of the grouped view: to read beside the stored groups."""
+    from workbench.rules.models import Anomaly
+
     if len(keys) > FEW_DIRTY:
         raise ValueError(f"{len(keys)} groups: group their rules whole instead")
-    return _grouped_select(sa.or_(*(members(r, k) for r, k in keys)) if keys else sa.false())
+    chosen = [sa.and_(members(r, k), Anomaly.severity == v) for r, k, v in keys]
+    return _grouped_select(sa.or_(*chosen) if chosen else sa.false())
 
 
-def _fresh(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
-    """``{(rule, key): (n, oldest, …)}`` of the groups ``keys`` with active anomalies. Above
-    :data:`FEW_DIRTY` keys, their rules are grouped whole (one index range each) and the keys
-    picked out."""
+def _fresh(session: Session, keys: Sequence[GroupKey]) -> dict[GroupKey, tuple]:
+    """``{(rule, key, severity): (n, oldest, …)}`` of the groups ``keys`` with active
+    anomalies. Above :data:`FEW_DIRTY` keys, their rules are grouped whole (one index range
+    each) and the keys picked out."""
     from workbench.rules.models import Anomaly
 
     if len(keys) <= FEW_DIRTY:
         stmt = computed(keys)
     else:
-        rules = sorted({r for r, _ in keys})
+        rules = sorted({k[0] for k in keys})
         stmt = _grouped_select(sa.and_(Anomaly.rule_code.in_(rules), _active_clause()))
     wanted = set(keys)
-    return {
-        (r.rule_code, r.key): _stored_tuple(r)
-        for r in session.execute(stmt)
-        if (r.rule_code, r.key) in wanted
-    }
+    found = {(r.rule_code, r.key, r.severity): _stored_tuple(r) for r in session.execute(stmt)}
+    return {k: v for k, v in found.items() if k in wanted}
 
 
-def dirty_keys(session: Session, codes: Iterable[str] | None = None) -> list[tuple[str, str]]:
+def dirty_keys(session: Session, codes: Iterable[str] | None = None) -> list[GroupKey]:
     """The dirty groups visible to this transaction (of the rules ``codes``)."""
     t = _table()
     # the literal predicate of the partial index ``ix_anomaly_group_counts_dirty``
     stmt = (
-        sa.select(t.c.rule_code, t.c.key).where(sa.text("dirty")).order_by(t.c.rule_code, t.c.key)
+        sa.select(t.c.rule_code, t.c.key, t.c.severity)
+        .where(sa.text("dirty"))
+        .order_by(t.c.rule_code, t.c.key, t.c.severity)
     )
     if codes is not None:
         stmt = stmt.where(t.c.rule_code.in_(list(codes)))
-    return [(r[0], r[1]) for r in session.execute(stmt)]
+    return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
 
 
 def settle(session: Session) -> int:
@@ -349,53 +349,46 @@ def settle(session: Session) -> int:
     it settles them before its commit), then read in a later statement. Returns how many."""
     connection = session.connection()
     lock = " FOR UPDATE SKIP LOCKED" if connection.dialect.name == "postgresql" else ""
-    keys = [
-        (r[0], r[1])
+    keys: list[GroupKey] = [
+        (r[0], r[1], r[2])
         for r in connection.exec_driver_sql(
-            f"SELECT rule_code, key FROM {TABLE} WHERE dirty ORDER BY rule_code, key{lock}"
+            f"SELECT rule_code, key, severity FROM {TABLE} WHERE dirty "
+            f"ORDER BY rule_code, key, severity{lock}"
         )
     ]
     if not keys:
         return 0
     fresh = _fresh(session, keys)
-    kept = [
-        {
-            "rule_code": r,
-            "key": k,
-            "n": v[0],
-            "oldest": v[1],
-            "newest": v[2],
-            "severity": v[3],
-            "sample_id": v[4],
-            "field": v[5],
-        }
-        for (r, k), v in fresh.items()
-    ]
     table = _table()
-    if kept:
+    c = table.c
+    same = sa.and_(
+        c.rule_code == sa.bindparam("b_rule"),
+        c.key == sa.bindparam("b_key"),
+        c.severity == sa.bindparam("b_severity"),
+    )
+    if fresh:
         session.execute(
             sa.update(table)
-            .where(
-                table.c.rule_code == sa.bindparam("b_rule"), table.c.key == sa.bindparam("b_key")
-            )
+            .where(same)
             .values(
                 n=sa.bindparam("n"),
                 oldest=sa.bindparam("oldest"),
                 newest=sa.bindparam("newest"),
-                severity=sa.bindparam("severity"),
                 sample_id=sa.bindparam("sample_id"),
                 field=sa.bindparam("field"),
                 dirty=False,
             ),
-            [{**row, "b_rule": row["rule_code"], "b_key": row["key"]} for row in kept],
+            [
+                dict(zip(("b_rule", "b_key", "b_severity"), k, strict=True))
+                | dict(zip(("n", "oldest", "newest", "sample_id", "field"), v, strict=True))
+                for k, v in fresh.items()
+            ],
         )
-    gone = [{"b_rule": r, "b_key": k} for r, k in keys if (r, k) not in fresh]
+    gone = [k for k in keys if k not in fresh]
     if gone:
         session.execute(
-            sa.delete(table).where(
-                table.c.rule_code == sa.bindparam("b_rule"), table.c.key == sa.bindparam("b_key")
-            ),
-            gone,
+            sa.delete(table).where(same),
+            [dict(zip(("b_rule", "b_key", "b_severity"), k, strict=True)) for k in gone],
         )
     return len(keys)
 
@@ -406,29 +399,22 @@ def _table() -> sa.Table:
     return AnomalyGroupCount.__table__  # type: ignore[return-value]
 
 
-def stored(session: Session) -> dict[tuple[str, str], tuple]:
-    """``{(rule, key): (n, oldest, newest, severity, sample_id, field)}`` of the groups with
+def stored(session: Session) -> dict[GroupKey, tuple]:
+    """``{(rule, key, severity): (n, oldest, newest, sample_id, field)}`` of the groups with
     anomalies (to compare with :func:`recount`)."""
-    t = _table()
+    c = _table().c
     rows = session.execute(
         sa.select(
-            t.c.rule_code,
-            t.c.key,
-            t.c.n,
-            t.c.oldest,
-            t.c.newest,
-            t.c.severity,
-            t.c.sample_id,
-            t.c.field,
-        ).where(t.c.n != 0)
+            c.rule_code, c.key, c.severity, c.n, c.oldest, c.newest, c.sample_id, c.field
+        ).where(c.n != 0)
     )
-    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
 
 
-def recount(session: Session) -> dict[tuple[str, str], tuple]:
+def recount(session: Session) -> dict[GroupKey, tuple]:
     """The groups of every active anomaly, grouped live."""
     return {
-        (r.rule_code, r.key): _stored_tuple(r)
+        (r.rule_code, r.key, r.severity): _stored_tuple(r)
         for r in session.execute(_grouped_select(_active_clause()))
     }
 

@@ -221,7 +221,7 @@ class AnomalyDay(Base):
 
 
 class AnomalyGroupCount(Base):
-    """The active anomalies of one rule grouped on one key, region-wide (see
+    """The active anomalies of one rule and one severity grouped on one key, region-wide (see
     :mod:`workbench.rules.group_counts`): kept by database triggers; ``dirty``: some anomaly
     left the group in the current transaction, its bounds are to be read again."""
 
@@ -231,17 +231,23 @@ class AnomalyGroupCount(Base):
             "ix_anomaly_group_counts_dirty",
             "rule_code",
             "key",
+            "severity",
             sqlite_where=sa.text("dirty"),
             postgresql_where=sa.text("dirty"),
         ),
+        # the severities a rule's groups have: two index seeks (min, max) per rule
+        sa.Index("ix_anomaly_group_counts_severity", "rule_code", "severity"),
+        # SQLite: the rows in key order (a clustered key): the view's merge of a group's
+        # severities is a scan in order, no sort and no row looked up
+        {"sqlite_with_rowid": False},
     )
 
     rule_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    severity: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     n: Mapped[int] = mapped_column(sa.Integer, default=0)
     oldest: Mapped[dt.datetime | None] = mapped_column()
     newest: Mapped[dt.datetime | None] = mapped_column()
-    severity: Mapped[str | None] = mapped_column(sa.String(10))
     sample_id: Mapped[int | None] = mapped_column(sa.Integer)
     field: Mapped[str | None] = mapped_column(sa.String(60))
     dirty: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
