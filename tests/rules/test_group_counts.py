@@ -149,6 +149,37 @@ def test_a_commit_settles_the_dirty_groups(session, make) -> None:  # type: igno
     assert group_counts.stored(session) == group_counts.recount(session)
 
 
+def test_a_savepoint_that_wrote_nothing_does_not_skip_the_settle(session, make) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite a commit settles when its transaction wrote: a savepoint opened after the
+    write (and writing nothing) must not hide the write."""
+    made = _shapes(make)
+    session.info[guard.AUDITED] = True
+    session.commit()
+    made[0].status = "dismissed"
+    made[0].dismiss_reason = "other"
+    session.flush()
+    with session.begin_nested():
+        session.execute(sa.select(Anomaly.id).limit(1))
+    session.info[guard.AUDITED] = True
+    session.commit()
+    assert group_counts.dirty_keys(session) == []
+    assert group_counts.stored(session) == group_counts.recount(session)
+
+
+def test_the_view_counts_changes_not_yet_flushed(session, make) -> None:  # type: ignore[no-untyped-def]
+    from workbench.review.groups import grouped_queue
+    from workbench.review.queries import QueueFilter
+
+    admin = make.user(role="admin")
+    made = _shapes(make)
+    group_counts.settle(session)
+    made[2].status = "dismissed"  # pending: not flushed (one of the three of « V1@supplier »)
+    made[2].dismiss_reason = "other"
+    found, _ = grouped_queue(session, admin, "matrix", QueueFilter(), per_page=50)
+    counts = {g.key: g.count for g in found}
+    assert counts[f"V1@{made[2].supplier_id}"] == 2
+
+
 def test_members_are_index_ranges_of_the_covering_index(session) -> None:  # type: ignore[no-untyped-def]
     """The members of a dirty group are read through ``ix_anomalies_cover_rule`` (no scan of
     the anomalies: a dirty group costs a few index seeks)."""

@@ -238,6 +238,7 @@ def _stored_groups(
     )
     if filtered or not isinstance(scope_clause("anomaly", user), sa.sql.elements.True_):
         return None
+    session.flush()  # pending changes mark their groups dirty before the dirty ones are read
     dirty = [
         k
         for k in group_counts.dirty_keys(session, codes)

@@ -433,6 +433,8 @@ def _changes(connection: sa.Connection) -> int:
 
 
 def _after_begin(session: Session, transaction: Any, connection: sa.Connection) -> None:
+    if _CONNECTED in session.info:  # a savepoint: the outer transaction's count stands
+        return
     sqlite = connection.dialect.name == "sqlite"
     session.info[_CONNECTED] = _changes(connection) if sqlite else True
 
