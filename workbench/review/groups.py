@@ -259,9 +259,14 @@ def _stored_groups(
 
     if filt.severity:  # one row per group
         return rows(codes).subquery("groups")
-    # a rule whose groups all have one severity needs no merge (most: the merge of 62,000
-    # groups costs as much as reading them)
-    several = _several_severities(session, codes)
+    # SQLite: a rule whose groups all have one severity needs no merge (most: the merge of
+    # 62,000 groups cost as much as reading them); its read transaction keeps one snapshot, so
+    # the rules found so stay so. PostgreSQL reads each statement afresh (a severity could be
+    # added between the two): it merges every rule, by hashing.
+    if session.get_bind().dialect.name == "sqlite":
+        several = _several_severities(session, codes)
+    else:
+        several = set(codes)
     single = [c for c in codes if c not in several]
     parts = [rows(single)] if single else []
     if several:
