@@ -327,3 +327,18 @@ def test_a_settle_skips_the_groups_another_transaction_holds(app, shared_group) 
             assert group_counts.settle(settler) == 1
             settler.commit()
             assert group_counts.stored(settler)[key][0] == 3
+
+
+def test_a_bulk_action_finds_each_group_by_its_index_ranges(session, make) -> None:  # type: ignore[no-untyped-def]
+    """``group_anomalies`` (what a bulk action on a group touches) looks each group up through
+    :func:`group_counts.members`: every key shape, colliding ones included, finds exactly the
+    active anomalies whose group token it is."""
+    from workbench.review.groups import group_anomalies, group_token
+    from workbench.review.queries import QueueFilter
+
+    admin = make.user(role="admin")
+    made = _shapes(make)
+    active = [a for a in made if a.status in ("open", "claimed", "proposed")]
+    for token in sorted({group_token(a) for a in active}):
+        found = group_anomalies(session, admin, "matrix", QueueFilter(), [token])
+        assert [a.id for a in found] == sorted(a.id for a in active if group_token(a) == token)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from workbench.auth.models import User
 from workbench.core.pagination import window
 from workbench.records.access import scope_clause
-from workbench.review.models import GROUP_KEY_SQL
 from workbench.review.queries import (
     ACTIVE,
     QueueFilter,
@@ -56,11 +55,9 @@ def _filtered(user: User, queue: str, filt: QueueFilter) -> sa.Select:
     return stmt
 
 
-def _group_key() -> sa.ColumnElement[str]:
-    """What makes anomalies of one rule "the same": the supplier article (``group_key``), else
-    the same value at the same supplier, else the same supplier — the literal expression of the
-    indexes ``ix_anomalies_cover_*`` (so grouping and looking a group up walk them)."""
-    return sa.literal_column(GROUP_KEY_SQL, sa.String)
+#: What makes anomalies of one rule "the same": the supplier article (``group_key``), else the
+#: same value at the same supplier, else the same supplier.
+_group_key = group_counts.key_column
 
 
 @dataclass
@@ -95,11 +92,8 @@ def _unique_key(key: Any) -> sa.ColumnElement[bool]:
     return sa.and_(key.like("%:%"), key.not_like("%@%"))
 
 
-_aggregates = group_counts.aggregates
-
-
 def _merged(rows: Any) -> sa.Select:
-    """Groups of ``rows`` (partial groups with the columns of :func:`_aggregates`) merged by
+    """Groups of ``rows`` (partial groups with the columns of :func:`group_counts.aggregates`) merged by
     (rule, key): every aggregate composes."""
     c = rows.c
     return sa.select(
@@ -149,7 +143,9 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
             where.append(Anomaly.site_id.in_([s for s in sites if s is not None]))
         key = _group_key()
         few = (
-            scope_anomalies(sa.select(Anomaly.rule_code, key.label("key"), *_aggregates()), user)
+            scope_anomalies(
+                sa.select(Anomaly.rule_code, key.label("key"), *group_counts.aggregates()), user
+            )
             .where(*where)
             .group_by(Anomaly.rule_code, key)
         )
@@ -163,7 +159,11 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
                 where.append(Anomaly.site_id == site)
             keyed.append(
                 scope_anomalies(
-                    sa.select(Anomaly.rule_code, Anomaly.group_key.label("key"), *_aggregates()),
+                    sa.select(
+                        Anomaly.rule_code,
+                        Anomaly.group_key.label("key"),
+                        *group_counts.aggregates(),
+                    ),
                     user,
                 )
                 .where(*where, Anomaly.group_key > "")
@@ -178,7 +178,7 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
                             + "@"
                             + sa.func.coalesce(sa.cast(Anomaly.supplier_id, sa.String), "")
                         ).label("key"),
-                        *_aggregates(),
+                        *group_counts.aggregates(),
                     ),
                     user,
                 )
@@ -194,7 +194,9 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
             ):
                 others.append(
                     scope_anomalies(
-                        sa.select(Anomaly.rule_code, _group_key().label("key"), *_aggregates()),
+                        sa.select(
+                            Anomaly.rule_code, _group_key().label("key"), *group_counts.aggregates()
+                        ),
                         user,
                     )
                     .where(*where, rest)
@@ -401,8 +403,9 @@ def group_anomalies(
         if parsed is None:
             continue
         rule_code, key = parsed
+        # the group's index ranges, not a walk of the rule's (members' key check included)
         stmt = _filtered(user, queue, filt).where(
-            Anomaly.rule_code == rule_code, _group_key() == key
+            group_counts.members(rule_code, key, active=False)
         )
         for anomaly in session.scalars(stmt.order_by(Anomaly.id)):
             found[anomaly.id] = anomaly

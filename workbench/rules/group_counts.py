@@ -1,4 +1,5 @@
-"""Maintained groups of the active anomalies, region-wide: one row per (rule, group key).
+"""Maintained groups of the active anomalies, region-wide: one row per (rule, group key,
+severity).
 
 The grouped view of a queue (:mod:`workbench.review.groups`) shows, per group of anomalies of
 one rule on the same thing, how many there are, the oldest and newest, the worst severity and a
@@ -8,7 +9,7 @@ a third of a second; ``anomaly_group_counts`` holds those groups, kept by databa
 ``anomaly_counts`` (:mod:`workbench.rules.counts`), whoever writes the anomalies:
 
 - an anomaly becoming active (inserted, reopened) is *added*: ``n`` + 1, and the bounds widened
-  (oldest, newest, severity, sample id, field) — exact, and safe under concurrent writers;
+  (oldest, newest, sample id, field) — exact, and safe under concurrent writers;
 - an anomaly leaving its group (closed, dismissed, deleted, its key or values changed) is
   *taken away*: ``n`` − 1 and the group marked ``dirty`` — the bounds (a minimum, a maximum)
   cannot be taken back without reading the group's other anomalies.
@@ -36,10 +37,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyGroupCount
+
 TABLE = "anomaly_group_counts"
 #: The rule columns an anomaly's group and its aggregates depend on (with its status).
 TRACKED = ("rule_code", "group_key", "value", "supplier_id", "first_seen_at", "severity", "field")
-_ACTIVE = "('open', 'claimed', 'proposed')"
+_ACTIVE = "(" + ", ".join(f"'{status}'" for status in ACTIVE_STATUSES) + ")"
 #: Dirty groups above which :func:`settle` and the readers group whole rules at once.
 FEW_DIRTY = 200
 _COLUMNS = "rule_code, key, severity, n, oldest, newest, sample_id, field"
@@ -223,22 +226,21 @@ def add_sqlite(session: Session, where: str) -> None:
 
 # -- reading the groups of dirty rows, settling them --------------------------------------------------
 def _active_clause() -> sa.TextClause:
-    from workbench.rules.models import ACTIVE_WHERE
-
     return sa.text(ACTIVE_WHERE)  # the literal predicate of the partial indexes
 
 
-def _key_column() -> sa.ColumnElement[str]:
+def key_column() -> sa.ColumnElement[str]:
+    """An anomaly's group key as a column (:func:`group_key_sql`)."""
     return sa.literal_column(group_key_sql(), sa.Text)
 
 
-def members(rule_code: str, key: str) -> sa.ColumnElement[bool]:
-    """The active anomalies of the group (``rule_code``, ``key``) as index ranges of
-    ``ix_anomalies_cover_rule`` (rule, ``group_key``, value, supplier): the ``group_key``
-    itself, the value at the supplier the key spells (split at its last ``@``), the supplier
-    the key is, or nothing at all — then the key itself checked (the ranges only narrow)."""
-    from workbench.rules.models import Anomaly as a
-
+def members(rule_code: str, key: str, *, active: bool = True) -> sa.ColumnElement[bool]:
+    """The anomalies of the group (``rule_code``, ``key``) — the active ones unless ``active``
+    is false — as index ranges of ``ix_anomalies_cover_*`` (rule, ``group_key``, value,
+    supplier): the ``group_key`` itself, the value at the supplier the key spells (split at its
+    last ``@``), the supplier the key is, or nothing at all — then the key itself checked (the
+    ranges only narrow)."""
+    a = Anomaly
     no_group_key = sa.or_(a.group_key.is_(None), a.group_key == "")
     no_value = sa.or_(a.value.is_(None), a.value == "")
     ranges: list[sa.ColumnElement[bool]] = []
@@ -256,9 +258,8 @@ def members(rule_code: str, key: str) -> sa.ColumnElement[bool]:
         ranges.append(sa.and_(no_group_key, no_value, a.supplier_id.is_(None)))
     if not ranges:
         return sa.false()
-    return sa.and_(
-        a.rule_code == rule_code, _active_clause(), sa.or_(*ranges), _key_column() == key
-    )
+    clauses = [a.rule_code == rule_code, sa.or_(*ranges), key_column() == key]
+    return sa.and_(*clauses, _active_clause()) if active else sa.and_(*clauses)
 
 
 def _is_id(text: str) -> bool:
@@ -267,8 +268,6 @@ def _is_id(text: str) -> bool:
 
 def aggregates() -> tuple[sa.ColumnElement[Any], ...]:
     """What a group shows of its anomalies: field, n, oldest, newest, severity, sample id."""
-    from workbench.rules.models import Anomaly
-
     return (
         sa.func.max(Anomaly.field).label("field"),
         sa.func.count().label("n"),
@@ -287,9 +286,7 @@ def _grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
     """The active anomalies matching ``where`` grouped as stored — per (rule, key, severity) —
     in the columns (and order) of the grouped view: rule_code, key, field, n, oldest, newest,
     severity, sample_id."""
-    from workbench.rules.models import Anomaly
-
-    key = _key_column()
+    key = key_column()
     return (
         sa.select(Anomaly.rule_code, key.label("key"), *aggregates())
         .where(where)
@@ -305,8 +302,6 @@ def _stored_tuple(row: Any) -> tuple:
 def computed(keys: Sequence[GroupKey]) -> sa.Select:
     """The groups ``keys`` (at most :data:`FEW_DIRTY`) computed from their anomalies, in the
     columns of the grouped view: to read beside the stored groups."""
-    from workbench.rules.models import Anomaly
-
     if len(keys) > FEW_DIRTY:
         raise ValueError(f"{len(keys)} groups: group their rules whole instead")
     chosen = [sa.and_(members(r, k), Anomaly.severity == v) for r, k, v in keys]
@@ -317,8 +312,6 @@ def _fresh(session: Session, keys: Sequence[GroupKey]) -> dict[GroupKey, tuple]:
     """``{(rule, key, severity): (n, oldest, …)}`` of the groups ``keys`` with active
     anomalies. Above :data:`FEW_DIRTY` keys, their rules are grouped whole (one index range
     each) and the keys picked out."""
-    from workbench.rules.models import Anomaly
-
     if len(keys) <= FEW_DIRTY:
         stmt = computed(keys)
     else:
@@ -329,8 +322,11 @@ def _fresh(session: Session, keys: Sequence[GroupKey]) -> dict[GroupKey, tuple]:
     return {k: v for k, v in found.items() if k in wanted}
 
 
-def dirty_keys(session: Session, codes: Iterable[str] | None = None) -> list[GroupKey]:
-    """The dirty groups visible to this transaction (of the rules ``codes``)."""
+def dirty_keys(
+    session: Session, codes: Iterable[str] | None = None, *, lock: bool = False
+) -> list[GroupKey]:
+    """The dirty groups visible to this transaction (of the rules ``codes``); ``lock``: on
+    PostgreSQL, locked ``FOR UPDATE SKIP LOCKED`` (SQLite has one writer: no clause)."""
     t = _table()
     # the literal predicate of the partial index ``ix_anomaly_group_counts_dirty``
     stmt = (
@@ -340,6 +336,8 @@ def dirty_keys(session: Session, codes: Iterable[str] | None = None) -> list[Gro
     )
     if codes is not None:
         stmt = stmt.where(t.c.rule_code.in_(list(codes)))
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=True)
     return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
 
 
@@ -347,15 +345,7 @@ def settle(session: Session) -> int:
     """Read the dirty groups again from their anomalies and clear their mark; the emptied ones
     go. On PostgreSQL the rows are locked first (those another transaction holds are skipped:
     it settles them before its commit), then read in a later statement. Returns how many."""
-    connection = session.connection()
-    lock = " FOR UPDATE SKIP LOCKED" if connection.dialect.name == "postgresql" else ""
-    keys: list[GroupKey] = [
-        (r[0], r[1], r[2])
-        for r in connection.exec_driver_sql(
-            f"SELECT rule_code, key, severity FROM {TABLE} WHERE dirty "
-            f"ORDER BY rule_code, key, severity{lock}"
-        )
-    ]
+    keys = dirty_keys(session, lock=True)
     if not keys:
         return 0
     fresh = _fresh(session, keys)
@@ -394,8 +384,6 @@ def settle(session: Session) -> int:
 
 
 def _table() -> sa.Table:
-    from workbench.rules.models import AnomalyGroupCount
-
     return AnomalyGroupCount.__table__  # type: ignore[return-value]
 
 
