@@ -400,3 +400,52 @@ def test_a_percent_or_underscore_typed_in_a_search_is_that_character(session, ma
         assert {a.id for a in rows} == expected, text
         groups, total = grouped_queue(session, admin, "matrix", filt, per_page=50)
         assert sum(g.count for g in groups) == len(expected), text
+
+
+def _searched(anomaly: Anomaly, text: str) -> bool:
+    texts = (anomaly.group_key, anomaly.value, anomaly.message)
+    return any(text.lower() in (t or "").lower() for t in texts)
+
+
+@pytest.mark.parametrize("few", [200, 0], ids=["groups-in-part-read", "anomalies-grouped"])
+def test_a_search_groups_the_matching_anomalies(session, make, monkeypatch, few) -> None:  # type: ignore[no-untyped-def]
+    """Groups the search matches whole (their key, or every value and message), in part (some
+    values or messages), or not at all, with a dirty group among them and a severity filter:
+    the groups of the matching anomalies. Above ``FEW_DIRTY`` groups matched in part, the
+    anomalies are grouped instead."""
+    monkeypatch.setattr(group_counts, "FEW_DIRTY", few)
+    site = make.site()
+    admin = make.user(role="admin")
+    supplier = make.supplier()
+    anomalies = _matrix_groups(make, site, supplier, "YA-", [4, 3, 2])
+    anomalies[1].message = "Label BIO absent de la matrice"
+    # a group matched in part in a rule of one severity, beside one of several (one flat union)
+    anomalies[-1].message = "Référence absente, label BIO"
+    anomalies[2].status = "dismissed"  # a dirty group until the commit
+    anomalies[2].dismiss_reason = "other"
+    session.flush()
+    for text in ("YA-0", "BIO", "bio", "YA-Z", "absent", "Anomalie", "nulle part", "ref:"):
+        for severity in (None, "warning"):
+            kept = [a for a in anomalies if _searched(a, text) and severity in (None, a.severity)]
+            filt = QueueFilter(search=text, severity=severity)
+            found, total = grouped_queue(session, admin, "matrix", filt, per_page=50)
+            expected = _expected(kept, "nombre")
+            assert [(g.rule_code, g.key, g.count) for g in found] == expected, (text, severity)
+            assert total == len(expected), (text, severity)
+            rows, _ = queue_page(session, admin, "matrix", filt, 1, 50)
+            active = {a.id for a in kept if a.status in ACTIVE_STATUSES}
+            assert {a.id for a in rows} == active, (text, severity)
+
+
+def test_a_search_reads_only_the_rules_whose_texts_match(session, make) -> None:  # type: ignore[no-untyped-def]
+    site = make.site()
+    supplier = make.supplier()
+    _matrix_groups(make, site, supplier, "YA-", [2])
+    codes = queries.view_rule_codes
+    assert codes(session, "matrix", QueueFilter(search="YA-0")) == ["MATRIX_LABEL_MISMATCH"]
+    assert codes(session, "matrix", QueueFilter(search="YA-Z")) == ["MATRIX_ARTICLE_ABSENT"]
+    assert codes(session, "matrix", QueueFilter(search="nulle part")) == []
+    assert set(codes(session, "matrix", QueueFilter(search="YA-"))) == {
+        "MATRIX_LABEL_MISMATCH",
+        "MATRIX_ARTICLE_ABSENT",
+    }

@@ -180,8 +180,9 @@ def _recount_days(session) -> dict[tuple, int]:  # type: ignore[no-untyped-def]
 
 
 def _exact(session) -> bool:  # type: ignore[no-untyped-def]
-    """The maintained counts, days and groups (settled, as at a commit) are a recount's."""
-    from workbench.rules import group_counts
+    """The maintained counts, days and groups (settled, as at a commit) are a recount's; the
+    searched texts hold every combination of the anomalies."""
+    from workbench.rules import group_counts, search_texts
     from workbench.rules.counts import stored_counts, stored_days
 
     group_counts.settle(session)
@@ -189,6 +190,7 @@ def _exact(session) -> bool:  # type: ignore[no-untyped-def]
         stored_counts(session) == _recount(session)
         and stored_days(session) == _recount_days(session)
         and group_counts.stored(session) == group_counts.recount(session)
+        and search_texts.actual(session) <= search_texts.stored(session)
     )
 
 

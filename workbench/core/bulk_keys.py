@@ -77,12 +77,20 @@ def native_on_sqlite_only(table: sa.Table) -> None:
         constraint.ddl_if(dialect="sqlite")
 
 
+#: Indexes the database has and the metadata does not (their definition differs by dialect:
+#: :data:`workbench.rules.search_texts.UNIQUE_INDEX`).
+DATABASE_ONLY_INDEXES = frozenset({"ix_anomaly_texts_unique"})
+
+
 def include_object(dialect: str) -> Callable[..., bool]:
     """Alembic's ``include_object`` for a database of ``dialect``: on PostgreSQL the bulk
     tables' keys of the metadata are not constraints of the database (triggers check them), so
-    comparing the schema with the models leaves them out."""
+    comparing the schema with the models leaves them out; so are, everywhere, the indexes of
+    :data:`DATABASE_ONLY_INDEXES`."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "index" and name in DATABASE_ONLY_INDEXES:
+            return False
         return not (
             dialect == "postgresql"
             and type_ == "foreign_key_constraint"

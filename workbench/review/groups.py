@@ -23,8 +23,10 @@ from workbench.review.queries import (
     filter_clauses,
     queue_rule_codes,
     queue_sites,
+    search_pattern,
+    view_rule_codes,
 )
-from workbench.rules import group_counts
+from workbench.rules import group_counts, search_texts
 from workbench.rules.models import Anomaly, AnomalyGroupCount
 from workbench.rules.queries import active_counts, scope_anomalies
 
@@ -121,9 +123,7 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
     ``group_key`` that :func:`_unique_key` cannot vouch for, the value groups whose key one of
     them has: a NOT EXISTS) are merged on the key; a canteen's several lycées merge all.
     """
-    codes = queue_rule_codes(queue)
-    if filt.rule_code:
-        codes = [c for c in codes if c == filt.rule_code]
+    codes = view_rule_codes(session, queue, filt)
     if not codes:
         return None
     stored = _stored_groups(session, user, codes, filt)
@@ -231,13 +231,13 @@ def _stored_groups(
 ) -> sa.Subquery | None:
     """The groups of ``codes`` read from ``anomaly_group_counts`` (kept by triggers per rule,
     key and severity, see :mod:`workbench.rules.group_counts`) when the view is region-wide and
-    filtered on nothing but the rule and the severity; the dirty groups (an uncommitted change
-    of this transaction, a writer that bypassed the session) computed from their anomalies
-    beside them, then the severities of a group merged. ``None``: group the anomalies (a scoped
-    or otherwise filtered view, or too many dirty groups)."""
-    filtered = (
-        filt.site_id or filt.status or filt.supplier_id or filt.older_than_days or filt.search
-    )
+    filtered on nothing but the rule, the severity and a search; the dirty groups (an
+    uncommitted change of this transaction, a writer that bypassed the session) computed from
+    their anomalies beside them, then the severities of a group merged. With a search, only the
+    groups it matches whole (see :func:`_searched`) are read so; those it matches in part are
+    computed from their anomalies. ``None``: group the anomalies (a scoped or otherwise
+    filtered view, too many dirty groups or groups matched in part)."""
+    filtered = filt.site_id or filt.status or filt.supplier_id or filt.older_than_days
     if filtered or not isinstance(scope_clause("anomaly", user), sa.sql.elements.True_):
         return None
     session.flush()  # pending changes mark their groups dirty before the dirty ones are read
@@ -248,19 +248,44 @@ def _stored_groups(
     ]
     if len(dirty) > group_counts.FEW_DIRTY:
         return None
+    whole: sa.Subquery | None = None
+    partial: list[tuple[str, str]] = []
+    if filt.search:
+        searched = _searched(session, codes, filt.search, dirty)
+        if searched is None:
+            return None
+        whole, partial, dirty = searched
     t = AnomalyGroupCount
 
-    def rows(rules: list[str]) -> sa.Select | sa.CompoundSelect:
+    def rows(rules: list[str]) -> list[sa.Select]:
         clean = sa.select(
             t.rule_code, t.key, t.field, t.n, t.oldest, t.newest, t.severity, t.sample_id
         ).where(t.rule_code.in_(rules), t.n > 0, sa.not_(t.dirty))
+        if whole is not None:
+            on = sa.and_(whole.c.rule_code == t.rule_code, whole.c.key == t.key)
+            clean = clean.join(whole, on)
         if filt.severity:
             clean = clean.where(t.severity == filt.severity)
+        parts = [clean]
         theirs = [k for k in dirty if k[0] in rules]
-        return sa.union_all(clean, group_counts.computed(theirs)) if theirs else clean
+        if theirs:
+            parts.append(group_counts.computed(theirs))
+        # one branch per group matched in part: each its own index ranges (an OR of them all
+        # made SQLite test every condition on every anomaly of the rules)
+        clauses = filter_clauses(filt)
+        parts += [
+            group_counts.grouped_select(sa.and_(group_counts.members(r, k), *clauses))
+            for r, k in partial
+            if r in rules
+        ]
+        return parts
+
+    def union(parts: list[sa.Select]) -> sa.Subquery:
+        # one flat UNION ALL (SQLite takes no compound select in parentheses)
+        return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("groups")
 
     if filt.severity:  # one row per group
-        return rows(codes).subquery("groups")
+        return union(rows(codes))
     # SQLite: a rule whose groups all have one severity needs no merge (most: the merge of
     # 62,000 groups cost as much as reading them); its read transaction keeps one snapshot, so
     # the rules found so stay so. PostgreSQL reads each statement afresh (a severity could be
@@ -270,10 +295,36 @@ def _stored_groups(
     else:
         several = set(codes)
     single = [c for c in codes if c not in several]
-    parts = [rows(single)] if single else []
+    parts = rows(single) if single else []
     if several:
-        parts.append(_merged(rows(several).subquery("parts")))
-    return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("groups")
+        merged = rows([c for c in codes if c in several])
+        parts.append(_merged(sa.union_all(*merged).subquery("parts")))
+    return union(parts)
+
+
+def _searched(
+    session: Session, codes: list[str], search: str, dirty: list[group_counts.GroupKey]
+) -> tuple[sa.Subquery, list[tuple[str, str]], list[group_counts.GroupKey]] | None:
+    """What a search matches of the groups of ``codes``, from the distinct texts of their
+    anomalies (:mod:`workbench.rules.search_texts`): the groups it matches whole (every
+    anomaly: the stored group is the group searched), as a subquery to join; those it matches
+    in part (at most :data:`~workbench.rules.group_counts.FEW_DIRTY`: their anomalies are
+    read); the ``dirty`` groups among the whole ones. ``None``: more groups matched in part."""
+    matched = search_texts.matched_groups(codes, search_pattern(search)).subquery("matched")
+    m = matched.c
+    listed = sa.select(m.rule_code, m.key, m.whole).where(m.whole == 0)
+    if dirty:
+        pairs = sorted({(r, k) for r, k, _ in dirty})
+        listed = sa.select(m.rule_code, m.key, m.whole).where(
+            sa.or_(m.whole == 0, sa.tuple_(m.rule_code, m.key).in_(pairs))
+        )
+    found = session.execute(listed.limit(group_counts.FEW_DIRTY + len(dirty) + 1)).all()
+    partial = [(r.rule_code, r.key) for r in found if not r.whole]
+    if len(partial) > group_counts.FEW_DIRTY:
+        return None
+    whole_pairs = {(r.rule_code, r.key) for r in found if r.whole}
+    whole = sa.select(m.rule_code, m.key).where(m.whole == 1).subquery("whole")
+    return whole, partial, [k for k in dirty if (k[0], k[1]) in whole_pairs]
 
 
 def _several_severities(session: Session, codes: list[str]) -> set[str]:

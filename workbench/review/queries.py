@@ -15,6 +15,7 @@ from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
 from workbench.db import DialectPredicate, like_ci, like_escape, utcnow
 from workbench.review.models import Correction, CorrectionStatus
+from workbench.rules import search_texts
 from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
 from workbench.rules.queries import scope_anomalies, scope_counts
 from workbench.rules.registry import all_rules
@@ -157,6 +158,23 @@ def queue_rule_codes(queue: str) -> list[str]:
     return [code for code, rule in all_rules().items() if rule.queue == queue]
 
 
+def search_pattern(search: str) -> str:
+    """The LIKE pattern of a queue's search (the text anywhere, taken literally)."""
+    return f"%{like_escape(search)}%"
+
+
+def view_rule_codes(session: Session, queue: str, filt: QueueFilter) -> list[str]:
+    """The rule codes a view of ``queue`` reads: the queue's, or the filter's rule; with a
+    search, only those whose anomalies' texts may match (the others are not read at all, see
+    :func:`workbench.rules.search_texts.matching_rules`)."""
+    codes = queue_rule_codes(queue)
+    if filt.rule_code:
+        codes = [c for c in codes if c == filt.rule_code]
+    if filt.search and codes:
+        codes = search_texts.matching_rules(session, codes, search_pattern(filt.search))
+    return codes
+
+
 #: Sortable columns of a queue (``tri=<key>``, ``tri=-<key>`` descending).
 SORT_COLUMNS = {
     "depuis": Anomaly.first_seen_at,
@@ -222,7 +240,7 @@ def filter_clauses(filt: QueueFilter) -> list[Any]:
         limit = utcnow() - dt.timedelta(days=filt.older_than_days)
         clauses.append(Anomaly.first_seen_at <= limit)
     if filt.search:
-        pattern = f"%{like_escape(filt.search)}%"
+        pattern = search_pattern(filt.search)
         # the columns of the covering indexes first: a row they match is kept without reading
         # its message from the table
         clauses.append(
@@ -302,9 +320,7 @@ def queue_page(
         filt = dataclasses.replace(filt, newest_first=sort.startswith("-"), after=None)
     elif key in SORT_COLUMNS:
         return _sorted_page(session, user, queue, filt, page, per_page, sort or "")
-    codes = queue_rule_codes(queue)
-    if filt.rule_code:
-        codes = [c for c in codes if c == filt.rule_code]
+    codes = view_rule_codes(session, queue, filt)
     sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)
@@ -358,9 +374,7 @@ def _sorted_page(
     (every sortable column is in them: an index-only walk and a top-N sort of
     ``page × per_page`` keys, never the rows), then those rows by primary key.
     """
-    codes = queue_rule_codes(queue)
-    if filt.rule_code:
-        codes = [c for c in codes if c == filt.rule_code]
+    codes = view_rule_codes(session, queue, filt)
     sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)

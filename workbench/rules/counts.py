@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
-from workbench.rules import group_counts
+from workbench.rules import group_counts, search_texts
 
 COUNTS = "anomaly_counts"
 #: A row here (written and removed inside one transaction) pauses the SQLite row triggers.
@@ -248,13 +248,14 @@ def rebuild_counts_sql() -> str:
 
 def rebuild_counts(session: Session) -> None:
     """Recompute ``anomaly_counts``, ``anomaly_days`` and ``anomaly_group_counts`` from the
-    anomalies (one grouped INSERT … SELECT each)."""
+    anomalies (one grouped INSERT … SELECT each), and trim ``anomaly_texts`` to their texts."""
     connection = session.connection()
     connection.exec_driver_sql(f"DELETE FROM {COUNTS}")
     connection.exec_driver_sql(rebuild_counts_sql())
     connection.exec_driver_sql(f"DELETE FROM {DAYS}")
     connection.exec_driver_sql(rebuild_days_sql(connection.dialect.name))
     group_counts.rebuild(session)
+    search_texts.rebuild(session)
 
 
 def stored_counts(session: Session) -> dict[tuple, int]:
@@ -310,6 +311,8 @@ def counted_in_bulk(session: Session, touched: Iterable[int], rows: int) -> Iter
         yield
     finally:
         connection.exec_driver_sql(f"DELETE FROM {PAUSED}")
-    _sqlite_add_grouped(session, f"({in_touched} OR a.id > {int(last_id)})", 1)
-    group_counts.add_sqlite(session, f"({in_touched} OR a.id > {int(last_id)})")
+    written = f"({in_touched} OR a.id > {int(last_id)})"
+    _sqlite_add_grouped(session, written, 1)
+    group_counts.add_sqlite(session, written)
+    search_texts.add_sqlite(session, written)
     connection.exec_driver_sql(f"DELETE FROM {_BULK_IDS}")

@@ -239,26 +239,26 @@ def members(rule_code: str, key: str, *, active: bool = True) -> sa.ColumnElemen
     is false — as index ranges of ``ix_anomalies_cover_*`` (rule, ``group_key``, value,
     supplier): the ``group_key`` itself, the value at the supplier the key spells (split at its
     last ``@``), the supplier the key is, or nothing at all — then the key itself checked (the
-    ranges only narrow)."""
+    ranges only narrow). Each range is a whole conjunction, the rule repeated in each (a flat
+    OR: SQLite reads each range from the index; with the rule outside the OR, or a nested OR
+    for « no ``group_key`` », it read the whole rule)."""
     a = Anomaly
-    no_group_key = sa.or_(a.group_key.is_(None), a.group_key == "")
-    no_value = sa.or_(a.value.is_(None), a.value == "")
+    rule = a.rule_code == rule_code
+    no_group_key = (a.group_key.is_(None), a.group_key == "")
+    no_value = (a.value.is_(None), a.value == "")
     ranges: list[sa.ColumnElement[bool]] = []
     if key:
-        ranges.append(a.group_key == key)
+        ranges.append(sa.and_(rule, a.group_key == key))
     value, at, supplier = key.rpartition("@")
-    if at and value:
-        if not supplier:
-            ranges.append(sa.and_(no_group_key, a.value == value, a.supplier_id.is_(None)))
-        elif _is_id(supplier):
-            ranges.append(sa.and_(no_group_key, a.value == value, a.supplier_id == int(supplier)))
-    if _is_id(key):
-        ranges.append(sa.and_(no_group_key, no_value, a.supplier_id == int(key)))
-    if not key:
-        ranges.append(sa.and_(no_group_key, no_value, a.supplier_id.is_(None)))
+    if at and value and (not supplier or _is_id(supplier)):
+        at_supplier = a.supplier_id.is_(None) if not supplier else a.supplier_id == int(supplier)
+        ranges += [sa.and_(rule, g, a.value == value, at_supplier) for g in no_group_key]
+    if _is_id(key) or not key:
+        is_supplier = a.supplier_id == int(key) if key else a.supplier_id.is_(None)
+        ranges += [sa.and_(rule, g, v, is_supplier) for g in no_group_key for v in no_value]
     if not ranges:
         return sa.false()
-    clauses = [a.rule_code == rule_code, sa.or_(*ranges), key_column() == key]
+    clauses = [sa.or_(*ranges), key_column() == key]
     return sa.and_(*clauses, _active_clause()) if active else sa.and_(*clauses)
 
 
@@ -282,7 +282,7 @@ def aggregates() -> tuple[sa.ColumnElement[Any], ...]:
 GroupKey = tuple[str, str, str]
 
 
-def _grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
+def grouped_select(where: sa.ColumnElement[bool]) -> sa.Select:
     """The active anomalies matching ``where`` grouped as stored — per (rule, key, severity) —
     in the columns (and order) of the grouped view: rule_code, key, field, n, oldest, newest,
     severity, sample_id."""
@@ -305,7 +305,7 @@ def computed(keys: Sequence[GroupKey]) -> sa.Select:
     if len(keys) > FEW_DIRTY:
         raise ValueError(f"{len(keys)} groups: group their rules whole instead")
     chosen = [sa.and_(members(r, k), Anomaly.severity == v) for r, k, v in keys]
-    return _grouped_select(sa.or_(*chosen) if chosen else sa.false())
+    return grouped_select(sa.or_(*chosen) if chosen else sa.false())
 
 
 def _fresh(session: Session, keys: Sequence[GroupKey]) -> dict[GroupKey, tuple]:
@@ -316,7 +316,7 @@ def _fresh(session: Session, keys: Sequence[GroupKey]) -> dict[GroupKey, tuple]:
         stmt = computed(keys)
     else:
         rules = sorted({k[0] for k in keys})
-        stmt = _grouped_select(sa.and_(Anomaly.rule_code.in_(rules), _active_clause()))
+        stmt = grouped_select(sa.and_(Anomaly.rule_code.in_(rules), _active_clause()))
     wanted = set(keys)
     found = {(r.rule_code, r.key, r.severity): _stored_tuple(r) for r in session.execute(stmt)}
     return {k: v for k, v in found.items() if k in wanted}
@@ -403,7 +403,7 @@ def recount(session: Session) -> dict[GroupKey, tuple]:
     """The groups of every active anomaly, grouped live."""
     return {
         (r.rule_code, r.key, r.severity): _stored_tuple(r)
-        for r in session.execute(_grouped_select(_active_clause()))
+        for r in session.execute(grouped_select(_active_clause()))
     }
 
 

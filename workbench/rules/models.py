@@ -253,6 +253,22 @@ class AnomalyGroupCount(Base):
     dirty: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
+class AnomalyText(Base):
+    """One distinct combination of the texts a queue's search reads — rule, group key,
+    ``group_key``, value, message (``''`` for none) — of some anomaly, now or before: a
+    superset kept by database triggers (see :mod:`workbench.rules.search_texts`, which also
+    creates the unique index keeping one row per combination)."""
+
+    __tablename__ = "anomaly_texts"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    rule_code: Mapped[str] = mapped_column(sa.String(40))
+    key: Mapped[str] = mapped_column(sa.Text)
+    group_key: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    value: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    message: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+
+
 class AnomalyCountPause(Base):
     """A row here, inside one transaction, pauses the SQLite count triggers during a bulk
     write whose counts are added in one grouped statement (:func:`~workbench.rules.counts.
@@ -296,6 +312,18 @@ def _create_group_triggers(target: sa.MetaData, connection: sa.Connection, **_: 
             connection.exec_driver_sql(statement)
 
 
+def _create_text_triggers(target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    from workbench.rules import search_texts
+
+    if {"anomalies", "anomaly_texts", "anomaly_counts_paused"} <= set(target.tables):
+        dialect = connection.dialect.name
+        for statement in (
+            *search_texts.index_statements(dialect),
+            *search_texts.trigger_statements(dialect),
+        ):
+            connection.exec_driver_sql(statement)
+
+
 # Databases built from the metadata (not the migrations) get the triggers too.
 sa.event.listen(Anomaly.__table__, "after_create", _create_count_triggers)
 
@@ -311,6 +339,7 @@ def _create_mark_triggers(target: sa.MetaData, connection: sa.Connection, **_: A
 sa.event.listen(Base.metadata, "after_create", _create_mark_triggers)
 sa.event.listen(Base.metadata, "after_create", _create_day_triggers)
 sa.event.listen(Base.metadata, "after_create", _create_group_triggers)
+sa.event.listen(Base.metadata, "after_create", _create_text_triggers)
 
 # PostgreSQL checks the keys of the bulk tables per statement (workbench.core.bulk_keys).
 bulk_keys.native_on_sqlite_only(Anomaly.__table__)

@@ -1,0 +1,127 @@
+"""``anomaly_texts``: every combination of texts a search reads, kept by triggers.
+
+Whatever writes the anomalies (one row, a bulk statement, a raw connection, a rule run's paused
+bulk writes), the stored combinations hold every anomaly's; a rebuild trims them to exactly
+those; a text longer than an index entry is stored too (PostgreSQL indexes its ``md5``).
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.rules.test_group_counts import _raw_anomaly, _shapes
+from workbench.rules import counts, search_texts
+from workbench.rules.models import Anomaly
+
+
+def _covered(session: Any) -> None:
+    session.flush()
+    assert search_texts.actual(session) <= search_texts.stored(session)
+
+
+def test_every_write_adds_its_combination(session, make) -> None:  # type: ignore[no-untyped-def]
+    made = _shapes(make)
+    _covered(session)
+    stored = search_texts.stored(session)
+    message = "Anomalie MATRIX_ARTICLE_ABSENT"
+    assert ("MATRIX_ARTICLE_ABSENT", "ref:1|A", "ref:1|A", "", message) in stored
+    # NULL and empty texts are one (a search matches neither)
+    assert ("MATRIX_ARTICLE_ABSENT", "", "", "", message) in stored
+    steps: list[tuple[int, dict[str, Any]]] = [
+        (0, {"message": "Référence inconnue"}),
+        (2, {"value": "V2"}),
+        (3, {"group_key": None, "value": "V9"}),
+        (8, {"rule_code": "MATRIX_PRICE_GAP"}),
+        (9, {"supplier_id": None}),
+        (1, {"status": "dismissed", "dismiss_reason": "other"}),
+    ]
+    for index, values in steps:
+        for name, value in values.items():
+            setattr(made[index], name, value)
+        _covered(session)
+    ids = [a.id for a in made]
+    session.execute(
+        sa.update(Anomaly).where(Anomaly.id.in_(ids[::2])).values(message="Lot modifié"),
+        execution_options={"synchronize_session": False},
+    )
+    _covered(session)
+    assert ("MATRIX_ARTICLE_ABSENT", "ref:1|A", "ref:1|A", "", "Lot modifié") in (
+        search_texts.stored(session)
+    )
+    # a deletion keeps its combination (a superset) until a rebuild trims it
+    session.execute(sa.delete(Anomaly).where(Anomaly.id.in_(ids[:5])))
+    _covered(session)
+    assert search_texts.actual(session) < search_texts.stored(session)
+    search_texts.rebuild(session)
+    assert search_texts.actual(session) == search_texts.stored(session)
+
+
+def test_a_raw_writer_adds_its_combinations_too(session) -> None:  # type: ignore[no-untyped-def]
+    connection = session.connection()
+    anomaly_id = _raw_anomaly(connection, record_id=-7, message="Écrit sans l'ORM")
+    assert ("MATRIX_LABEL_MISMATCH", "TÉMOIN@", "", "TÉMOIN", "Écrit sans l'ORM") in (
+        search_texts.stored(session)
+    )
+    table = Anomaly.__table__
+    connection.execute(
+        sa.update(table).where(table.c.id == anomaly_id).values(message="Changé sans l'ORM")
+    )
+    _covered(session)
+
+
+def test_a_bulk_write_with_paused_triggers_adds_its_combinations(
+    session, make, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A rule run's bulk writes on SQLite pause the row triggers: the combinations of the rows
+    written come from one statement after (on PostgreSQL the statement triggers run)."""
+    monkeypatch.setattr(counts, "BULK_ROWS", 0)
+    made = _shapes(make)
+    session.flush()
+    connection = session.connection()
+    with counts.counted_in_bulk(session, [made[0].id], rows=2):
+        table = Anomaly.__table__
+        connection.execute(
+            sa.update(table).where(table.c.id == made[0].id).values(message="Pendant la pause")
+        )
+        _raw_anomaly(connection, record_id=-8, message="Inséré pendant la pause")
+    _covered(session)
+    messages = {c[4] for c in search_texts.stored(session)}
+    assert {"Pendant la pause", "Inséré pendant la pause"} <= messages
+
+
+def test_a_text_longer_than_an_index_entry_is_stored(session) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses a b-tree entry above 2,704 bytes: the unique index holds the texts'
+    ``md5``, so a long incompressible message (a DECP object quoted whole) is stored."""
+    rng = random.Random(11)
+    long_text = "".join(rng.choice(string.ascii_letters + "éàç ") for _ in range(12_000))
+    _raw_anomaly(session.connection(), record_id=-9, message=long_text, value=long_text[:200])
+    assert long_text in {c[4] for c in search_texts.stored(session)}
+    _covered(session)
+
+
+def test_matched_groups_tell_whole_from_partial(session, make) -> None:  # type: ignore[no-untyped-def]
+    """A group all of whose combinations match is whole; one with some, partial; the others
+    are not listed; a rule without any match is not among the matching rules."""
+    site = make.site()
+    supplier = make.supplier()
+    rule = "MATRIX_LABEL_MISMATCH"
+    for i, message in enumerate(["Label BIO absent", "Label BIO absent", "Label AOP absent"]):
+        line = make.purchase_line(site, supplier=supplier)
+        make.anomaly(line, rule, group_key="ref:1|A" if i < 2 else "ref:1|B", message=message)
+    line = make.purchase_line(site, supplier=supplier)
+    make.anomaly(line, rule, group_key="ref:1|B", message="Label BIO absent")
+    line = make.purchase_line(site, supplier=supplier)
+    make.anomaly(line, "MATRIX_PRICE_GAP", value="1,20", supplier_id=supplier.id, message="Prix")
+    session.flush()
+    found = {
+        (r.rule_code, r.key): bool(r.whole)
+        for r in session.execute(search_texts.matched_groups([rule, "MATRIX_PRICE_GAP"], "%bio%"))
+    }
+    assert found == {(rule, "ref:1|A"): True, (rule, "ref:1|B"): False}
+    codes = [rule, "MATRIX_PRICE_GAP", "MATRIX_ORIGIN_MISMATCH"]
+    assert search_texts.matching_rules(session, codes, "%bio%") == [rule]
+    assert search_texts.matching_rules(session, codes, "%1,2%") == ["MATRIX_PRICE_GAP"]

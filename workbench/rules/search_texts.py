@@ -1,0 +1,193 @@
+"""The distinct texts a queue's search reads, per rule and group: ``anomaly_texts``.
+
+A queue's search (``q``) keeps the anomalies whose ``group_key``, value or message holds the
+text (:func:`workbench.review.queries.filter_clauses`). Nothing indexes a substring: over two
+million anomalies, a region-wide search read every anomaly of every rule of the queue, and the
+message of each from the table (the matrix queue searched « BIO »: a second). Yet those texts
+repeat: 1.9 million anomalies have about 120,000 distinct combinations of (rule, group, group
+key, value, message) — the 190,000 label-mismatch anomalies have 36.
+
+``anomaly_texts`` holds each combination once (``group_key`` and value ``''`` for none: the
+same to a search). It only grows — a superset of the combinations of every anomaly, whatever
+its status: database triggers add the combination of an anomaly inserted or whose texts change,
+whoever writes it; nothing is taken away when anomalies close or go (a combination no anomaly
+has any more only makes a search read one group it did not need to). :func:`rebuild` trims it
+with the counts (``workbench rules rebuild-counts``).
+
+What a search learns from it, exactly:
+
+- a rule with no matching combination has no matching anomaly: not read (:func:`matching_rules`);
+- a group whose every combination matches has every anomaly matching: the group as searched is
+  the group as kept in ``anomaly_group_counts`` (:func:`matched_groups`);
+- a group with some matching combinations: its anomalies are read (a few index ranges).
+
+The unique index that keeps one row per combination is the database's only (not the
+metadata's): the columns themselves on SQLite; on PostgreSQL their ``md5`` (a b-tree entry holds
+at most 2,704 bytes; a message or a value may be longer).
+
+- SQLite: row triggers, paused during a rule run's bulk writes like the counts' triggers
+  (:func:`~workbench.rules.counts.counted_in_bulk`, which then adds the combinations of the
+  rows it wrote in one statement, :func:`add_sqlite`);
+- PostgreSQL: statement triggers over transition tables, in one order (no deadlock between
+  two writers adding the same combinations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.db import like_ci
+from workbench.rules.group_counts import group_key_sql
+from workbench.rules.models import AnomalyText
+
+TABLE = "anomaly_texts"
+UNIQUE_INDEX = "ix_anomaly_texts_unique"
+#: The anomaly columns a combination is made of (its group key reads the supplier too).
+TRACKED = ("rule_code", "group_key", "value", "supplier_id", "message")
+_COLUMNS = "rule_code, key, group_key, value, message"
+_PAUSED = "EXISTS (SELECT 1 FROM anomaly_counts_paused)"
+
+
+def _combination(alias: str) -> str:
+    """An anomaly's combination, as the table's columns, in SQL (``alias``: the row's name)."""
+    a = alias
+    return (
+        f"{a}.rule_code, {group_key_sql(a)}, coalesce({a}.group_key, ''), "
+        f"coalesce({a}.value, ''), coalesce({a}.message, '')"
+    )
+
+
+def _distinct(rows: str, where: str = "TRUE", alias: str = "r") -> str:
+    """The combinations of the rows of ``rows`` matching ``where``, once each, in order."""
+    return (
+        f"SELECT DISTINCT {_combination(alias)} FROM {rows} AS {alias} WHERE {where} "
+        "ORDER BY 1, 2, 3, 4, 5"
+    )
+
+
+def index_statements(dialect: str) -> tuple[str, ...]:
+    """The unique index keeping one row per combination."""
+    if dialect == "postgresql":
+        columns = "rule_code, md5(key), md5(group_key), md5(value), md5(message)"
+    else:
+        columns = _COLUMNS
+    return (f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {TABLE} ({columns})",)
+
+
+def _sqlite_triggers() -> tuple[str, ...]:
+    insert = f"INSERT OR IGNORE INTO {TABLE} ({_COLUMNS}) VALUES ({_combination('NEW')});"
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in TRACKED)
+    return (
+        f"CREATE TRIGGER anomaly_texts_insert AFTER INSERT ON anomalies WHEN NOT {_PAUSED} "
+        f"BEGIN {insert} END",
+        f"CREATE TRIGGER anomaly_texts_update AFTER UPDATE OF {', '.join(TRACKED)} ON anomalies "
+        f"WHEN NOT {_PAUSED} AND ({changed}) BEGIN {insert} END",
+    )
+
+
+def _pg_added(rows: str) -> str:
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_distinct(rows)} ON CONFLICT DO NOTHING;"
+
+
+_PG_CHANGED = (
+    "(SELECT x.* FROM new_rows AS x JOIN old_rows AS y ON y.id = x.id WHERE ("
+    + ", ".join(f"x.{c}" for c in TRACKED)
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"y.{c}" for c in TRACKED)
+    + "))"
+)
+
+POSTGRESQL_TRIGGERS = (
+    "CREATE FUNCTION anomaly_texts_insert() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN {_pg_added('new_rows')} RETURN NULL; END $$",
+    "CREATE FUNCTION anomaly_texts_update() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN {_pg_added(_PG_CHANGED)} RETURN NULL; END $$",
+    "CREATE TRIGGER anomaly_texts_insert AFTER INSERT ON anomalies REFERENCING NEW TABLE AS "
+    "new_rows FOR EACH STATEMENT EXECUTE FUNCTION anomaly_texts_insert()",
+    "CREATE TRIGGER anomaly_texts_update AFTER UPDATE ON anomalies REFERENCING OLD TABLE AS "
+    "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION anomaly_texts_update()",
+)
+_NAMES = ("insert", "update")
+
+
+def trigger_statements(dialect: str) -> tuple[str, ...]:
+    """The DDL creating the triggers that add the anomalies' combinations."""
+    return POSTGRESQL_TRIGGERS if dialect == "postgresql" else _sqlite_triggers()
+
+
+def drop_statements(dialect: str) -> tuple[str, ...]:
+    if dialect != "postgresql":
+        return tuple(f"DROP TRIGGER IF EXISTS anomaly_texts_{n}" for n in _NAMES)
+    return tuple(f"DROP TRIGGER IF EXISTS anomaly_texts_{n} ON anomalies" for n in _NAMES) + tuple(
+        f"DROP FUNCTION IF EXISTS anomaly_texts_{n}()" for n in _NAMES
+    )
+
+
+def rebuild_sql() -> str:
+    """Every combination of the anomalies (the table emptied first)."""
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_distinct('anomalies')}"
+
+
+def rebuild(session: Session) -> None:
+    connection = session.connection()
+    connection.exec_driver_sql(f"DELETE FROM {TABLE}")
+    connection.exec_driver_sql(rebuild_sql())
+
+
+def add_sqlite(session: Session, where: str) -> None:
+    """Add the combinations of the anomalies ``a`` matching ``where`` (a bulk write's rows,
+    written with the triggers paused)."""
+    session.connection().exec_driver_sql(
+        f"INSERT OR IGNORE INTO {TABLE} ({_COLUMNS}) {_distinct('anomalies', where, 'a')}"
+    )
+
+
+# -- what a search learns --------------------------------------------------------------------------
+def _matches(pattern: str) -> sa.ColumnElement[bool]:
+    """A combination matches the search ``pattern`` (as an anomaly of it would)."""
+    t = AnomalyText
+    return sa.or_(
+        like_ci(t.group_key, pattern), like_ci(t.value, pattern), like_ci(t.message, pattern)
+    )
+
+
+def matching_rules(session: Session, codes: Sequence[str], pattern: str) -> list[str]:
+    """The rules of ``codes`` that may have anomalies matching ``pattern`` (a combination of
+    theirs matches; one statement, stopping at each rule's first match)."""
+    if not codes:
+        return []
+    t = AnomalyText
+    found = [
+        sa.select(t.id).where(t.rule_code == code, _matches(pattern)).exists() for code in codes
+    ]
+    row = session.execute(sa.select(*found)).one()
+    return [code for code, hit in zip(codes, row, strict=True) if hit]
+
+
+def matched_groups(codes: Sequence[str], pattern: str) -> sa.Select:
+    """The groups of ``codes`` with a combination matching ``pattern``: (rule_code, key,
+    whole) — ``whole`` when every combination of the group matches (every anomaly of it does)."""
+    t = AnomalyText
+    hit = sa.case((_matches(pattern), 1), else_=0)
+    return (
+        sa.select(t.rule_code, t.key, sa.func.min(hit).label("whole"))
+        .where(t.rule_code.in_(list(codes)))
+        .group_by(t.rule_code, t.key)
+        .having(sa.func.max(hit) == 1)
+    )
+
+
+def stored(session: Session) -> set[tuple[str, str, str, str, str]]:
+    """Every combination stored (to compare with the anomalies' in tests and checks)."""
+    t = AnomalyText
+    rows = session.execute(sa.select(t.rule_code, t.key, t.group_key, t.value, t.message))
+    return {tuple(r) for r in rows}  # type: ignore[misc]
+
+
+def actual(session: Session) -> set[tuple[str, str, str, str, str]]:
+    """Every combination of the anomalies, read from them."""
+    rows = session.connection().exec_driver_sql(_distinct("anomalies"))
+    return {tuple(r) for r in rows}  # type: ignore[misc]
