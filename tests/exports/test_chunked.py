@@ -99,3 +99,19 @@ def test_write_canonical_counts_rows(lines, session):
     handle = io.StringIO()
     count = purchases.write_canonical(handle, queries.canonical_chunks(session, None, size=4))
     assert count == len(AWKWARD)
+
+
+def test_each_number_is_formatted_as_alone_whatever_came_before(monkeypatch):
+    """Numbers are formatted once each (a bounded memo): a repeat, a zero of either sign, an
+    integer-valued float, a value past the memo's bound read as they would alone."""
+    monkeypatch.setattr(purchases, "_QUANTITY_TEXTS", {})
+    monkeypatch.setattr(purchases, "_AMOUNT_TEXTS", {})
+    monkeypatch.setattr(purchases, "FORMATTED_MAX", 4)
+    numbers = [2.5, 0.0, -0.0, 2.5, 3.0, 1e16, None, 0.1, -0.0, 2.675, 7.0, 2.5, 0.0, 1234567.89]
+    rows = [("U", "2025-01-01", None, "F", "R", "L", n, "kg", n, None, "", None, None)
+            for n in numbers]  # fmt: skip
+    ready = purchases.canonical_chunk(rows)
+    assert [r[6] for r in ready] == [purchases._quantities(n) for n in numbers]
+    assert [r[8] for r in ready] == ["" if n is None else f"{n:.2f}" for n in numbers]
+    assert [r[8] for r in ready][1:3] == ["0.00", "-0.00"]
+    assert len(purchases._AMOUNT_TEXTS) == 4

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User
@@ -80,13 +81,30 @@ CANONICAL_SELECT = (
 GUARDED_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
+class first_code(sa.sql.functions.GenericFunction):  # noqa: N801 — an SQL function's name
+    """The code point of a text's first character (NULL for an empty text or NULL): SQLite's
+    ``unicode()``, PostgreSQL's ``ascii()`` — an integer compared, where ``substr(x, 1, 1)``
+    made a string of each cell (the export's seven guarded columns: ~0.5 s a million lines)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(first_code)
+def _first_code_sqlite(element: first_code, compiler: Any, **kw: Any) -> str:
+    return f"unicode({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(first_code, "postgresql")
+def _first_code_postgresql(element: first_code, compiler: Any, **kw: Any) -> str:
+    return f"ascii({compiler.process(element.clauses, **kw)})"
+
+
 def guarded(column: Any) -> Any:
     """SQL twin of :func:`workbench.core.csvsafe.safe_cell` for a text column (the database
     prefixes the apostrophe: no per-cell Python work). NULL stays NULL."""
-    return sa.case(
-        (sa.func.substr(column, 1, 1).in_(GUARDED_PREFIXES), sa.literal("'") + column),
-        else_=column,
-    )
+    codes = [ord(prefix) for prefix in GUARDED_PREFIXES]
+    return sa.case((first_code(column).in_(codes), sa.literal("'") + column), else_=column)
 
 
 #: The canonical columns as the export writes them: text cells guarded in SQL, dates as ISO
