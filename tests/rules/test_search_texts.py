@@ -13,7 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.exports.test_roundtrip import cli  # noqa: F401 - fixture
 from tests.rules.test_group_counts import _raw_anomaly, _shapes
+from workbench.audit import guard
 from workbench.rules import counts, search_texts
 from workbench.rules.models import Anomaly
 
@@ -125,3 +127,23 @@ def test_matched_groups_tell_whole_from_partial(session, make) -> None:  # type:
     codes = [rule, "MATRIX_PRICE_GAP", "MATRIX_ORIGIN_MISMATCH"]
     assert search_texts.matching_rules(session, codes, "%bio%") == [rule]
     assert search_texts.matching_rules(session, codes, "%1,2%") == ["MATRIX_PRICE_GAP"]
+
+
+def test_the_rebuild_command_trims_the_texts_and_recounts(session, make, cli) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    made = _shapes(make)
+    session.execute(sa.delete(Anomaly).where(Anomaly.id.in_([a.id for a in made[:4]])))
+    session.execute(sa.text("DELETE FROM anomaly_counts"))  # a load that bypassed the triggers
+    session.flush()
+    assert search_texts.actual(session) < search_texts.stored(session)
+    session.info[guard.AUDITED] = True  # the factories journal nothing
+    output = cli("rules", "rebuild-counts")
+    assert "Comptes des anomalies recalculés" in output
+    assert search_texts.actual(session) == search_texts.stored(session)
+    assert counts.stored_counts(session) == {key: n for key, n in _recounted(session).items() if n}
+
+
+def _recounted(session: Any) -> dict[tuple, int]:
+    connection = session.connection()
+    connection.exec_driver_sql("DELETE FROM anomaly_counts")
+    connection.exec_driver_sql(counts.rebuild_counts_sql())
+    return counts.stored_counts(session)

@@ -88,6 +88,32 @@ def docs_command(output: str) -> None:
     click.echo(f"Catalogue écrit dans {path}.")
 
 
+@rules_group.command("rebuild-counts")
+@with_appcontext
+def rebuild_counts_command() -> None:
+    """Recalculer les comptes tenus des anomalies (par règle et portée, par jour, par groupe)
+    et ramener les textes de recherche aux anomalies présentes (après un chargement hors
+    application, ou pour alléger la recherche quand beaucoup d'anomalies ont été supprimées)."""
+    import time
+
+    import sqlalchemy as sa
+
+    from workbench.rules import search_texts
+    from workbench.rules.counts import rebuild_counts
+
+    started = time.perf_counter()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":  # no anomaly written meanwhile; reads go on
+        connection.exec_driver_sql("LOCK TABLE anomalies IN SHARE MODE")
+    rebuild_counts(db.session)
+    texts = db.session.scalar(sa.text(f"SELECT count(*) FROM {search_texts.TABLE}"))
+    db.session.commit()
+    click.echo(
+        f"Comptes des anomalies recalculés ; {texts} combinaison(s) de textes de recherche "
+        f"gardée(s), en {time.perf_counter() - started:.1f} s."
+    )
+
+
 @click.group("anomalies")
 def anomalies_group() -> None:
     """Anomalies : export."""
