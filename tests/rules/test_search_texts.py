@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import random
 import string
+import threading
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from tests.exports.test_roundtrip import cli  # noqa: F401 - fixture
 from tests.rules.test_group_counts import _raw_anomaly, _shapes
 from workbench.audit import guard
+from workbench.extensions import db
 from workbench.rules import counts, search_texts
-from workbench.rules.models import Anomaly
+from workbench.rules.models import Anomaly, AnomalyText
 
 
 def _covered(session: Any) -> None:
@@ -147,3 +151,40 @@ def _recounted(session: Any) -> dict[tuple, int]:
     connection.exec_driver_sql("DELETE FROM anomaly_counts")
     connection.exec_driver_sql(counts.rebuild_counts_sql())
     return counts.stored_counts(session)
+
+
+def test_two_writers_of_one_new_combination_store_it_once(app) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: the second writer waits for the first's uncommitted row of the same
+    combination, then adds nothing; the combinations of one statement are added in one order
+    (two writers of the same two never hold one each)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer")
+        message = "Combinaison écrite par deux transactions"
+        first, second = Session(db.engine), Session(db.engine)
+        ids: list[int] = []
+        try:
+            ids.append(_raw_anomaly(first.connection(), record_id=-21, message=message))
+            done = threading.Event()
+
+            def run_second() -> None:
+                ids.append(_raw_anomaly(second.connection(), record_id=-22, message=message))
+                second.commit()
+                done.set()
+
+            thread = threading.Thread(target=run_second)
+            thread.start()
+            assert not done.wait(0.5)  # waits on the first's row of the combination
+            first.commit()
+            thread.join(10)
+            assert done.is_set()
+        finally:
+            first.close()
+            second.close()
+        with Session(db.engine) as reader:
+            found = reader.scalar(sa.select(sa.func.count()).where(AnomalyText.message == message))
+            reader.execute(sa.delete(Anomaly).where(Anomaly.id.in_(ids)))
+            reader.execute(sa.delete(AnomalyText).where(AnomalyText.message == message))
+            reader.info[guard.AUDITED] = True
+            reader.commit()
+        assert found == 1
