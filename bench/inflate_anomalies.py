@@ -50,7 +50,14 @@ def inflate(url: str, copies: int) -> int:
             )
         connection.exec_driver_sql(f"DELETE FROM {PAUSED}")
         rebuild_counts(db.session)
-        analyze(db.session, "anomalies", "anomaly_counts", "anomaly_days", "anomaly_group_counts")
+        analyze(
+            db.session,
+            "anomalies",
+            "anomaly_counts",
+            "anomaly_days",
+            "anomaly_group_counts",
+            "anomaly_texts",
+        )
         total = connection.exec_driver_sql("SELECT count(*) FROM anomalies").scalar()
         db.session.commit()
     return int(total or 0)

@@ -38,6 +38,8 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_anomaly_texts")),
     )
     dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":  # no anomaly written between the fill and the triggers
+        op.execute("LOCK TABLE anomalies IN SHARE ROW EXCLUSIVE MODE")
     for statement in index_statements(dialect):
         op.execute(statement)
     op.execute(rebuild_sql())

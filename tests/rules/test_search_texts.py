@@ -188,3 +188,43 @@ def test_two_writers_of_one_new_combination_store_it_once(app) -> None:  # type:
             reader.info[guard.AUDITED] = True
             reader.commit()
         assert found == 1
+
+
+def test_a_group_turned_partial_between_the_views_statements_still_shows(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL reads each statement of the grouped view afresh: a group found matched whole
+    by the first, which another transaction's commit turns partial before the second, is read
+    still (from its stored row), not lost between the two lists."""
+    from workbench.auth.models import Role, User
+    from workbench.review import groups as groups_module
+    from workbench.review.groups import grouped_queue
+    from workbench.review.queries import QueueFilter
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite reads the view in one snapshot")
+        ids: list[int] = []
+        with db.engine.connect() as other:
+            ids.append(_raw_anomaly(other, record_id=-31, message="Label BIO absent"))
+            other.commit()
+        searched = groups_module._searched
+
+        def then_a_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+            found = searched(*args, **kwargs)
+            with db.engine.connect() as other:
+                ids.append(_raw_anomaly(other, record_id=-32, message="Autre label absent"))
+                other.commit()
+            return found
+
+        monkeypatch.setattr(groups_module, "_searched", then_a_commit)
+        admin = User(email="x@region.example", name="x", role=Role.ADMIN)
+        try:
+            with Session(db.engine) as reader:
+                found, _ = grouped_queue(reader, admin, "matrix", QueueFilter(search="bio"))
+                keys = {(g.rule_code, g.key) for g in found}
+                assert ("MATRIX_LABEL_MISMATCH", "TÉMOIN@") in keys
+        finally:
+            with Session(db.engine) as cleanup:
+                cleanup.execute(sa.delete(Anomaly).where(Anomaly.id.in_(ids)))
+                cleanup.execute(sa.delete(AnomalyText).where(AnomalyText.value == "TÉMOIN"))
+                cleanup.info[guard.AUDITED] = True
+                cleanup.commit()

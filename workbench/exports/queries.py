@@ -14,6 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User
+from workbench.db import DialectPredicate
 from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import Site
@@ -82,9 +83,9 @@ GUARDED_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 class first_code(sa.sql.functions.GenericFunction):  # noqa: N801 — an SQL function's name
-    """The code point of a text's first character (NULL for an empty text or NULL): SQLite's
-    ``unicode()``, PostgreSQL's ``ascii()`` — an integer compared, where ``substr(x, 1, 1)``
-    made a string of each cell (the export's seven guarded columns: ~0.5 s a million lines)."""
+    """SQLite: the code point of a text's first character (``unicode()``: NULL for an empty
+    text or NULL), an integer compared where ``substr(x, 1, 1)`` made a string of each cell
+    (the export's seven guarded columns: ~0.5 s a million lines)."""
 
     type = sa.Integer()
     inherit_cache = True
@@ -95,16 +96,33 @@ def _first_code_sqlite(element: first_code, compiler: Any, **kw: Any) -> str:
     return f"unicode({compiler.process(element.clauses, **kw)})"
 
 
-@compiles(first_code, "postgresql")
-def _first_code_postgresql(element: first_code, compiler: Any, **kw: Any) -> str:
-    return f"ascii({compiler.process(element.clauses, **kw)})"
+class _GuardedPrefix(DialectPredicate):
+    """A text starts with a character a spreadsheet would run: SQLite compares its first code
+    point (:class:`first_code`); PostgreSQL its first character (``ascii()`` there would fail
+    on a multi-byte character in a database encoded otherwise than UTF-8)."""
+
+    inherit_cache = False
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+
+
+@compiles(_GuardedPrefix)
+def _guarded_prefix_sqlite(element: _GuardedPrefix, compiler: Any, **kw: Any) -> str:
+    codes = [ord(prefix) for prefix in GUARDED_PREFIXES]
+    return compiler.process(first_code(element.column).in_(codes), **kw)
+
+
+@compiles(_GuardedPrefix, "postgresql")
+def _guarded_prefix_postgresql(element: _GuardedPrefix, compiler: Any, **kw: Any) -> str:
+    first = sa.func.substr(element.column, 1, 1)
+    return compiler.process(first.in_(GUARDED_PREFIXES), **kw)
 
 
 def guarded(column: Any) -> Any:
     """SQL twin of :func:`workbench.core.csvsafe.safe_cell` for a text column (the database
     prefixes the apostrophe: no per-cell Python work). NULL stays NULL."""
-    codes = [ord(prefix) for prefix in GUARDED_PREFIXES]
-    return sa.case((first_code(column).in_(codes), sa.literal("'") + column), else_=column)
+    return sa.case((_GuardedPrefix(column), sa.literal("'") + column), else_=column)
 
 
 #: The canonical columns as the export writes them: text cells guarded in SQL, dates as ISO

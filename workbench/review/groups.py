@@ -323,8 +323,13 @@ def _searched(
     if len(partial) > group_counts.FEW_DIRTY:
         return None
     whole_pairs = {(r.rule_code, r.key) for r in found if r.whole}
-    whole = sa.select(m.rule_code, m.key).where(m.whole == 1).subquery("whole")
-    return whole, partial, [k for k in dirty if (k[0], k[1]) in whole_pairs]
+    # « whole »: every matched group but those listed in part — not « every combination
+    # matches » read again: on PostgreSQL the view's statement has a later snapshot, where a
+    # group may have turned partial (it would show nowhere) or whole (it would show twice)
+    whole = sa.select(m.rule_code, m.key)
+    if partial:
+        whole = whole.where(sa.tuple_(m.rule_code, m.key).not_in(partial))
+    return whole.subquery("whole"), partial, [k for k in dirty if (k[0], k[1]) in whole_pairs]
 
 
 def _several_severities(session: Session, codes: list[str]) -> set[str]:

@@ -28,8 +28,10 @@ at most 2,704 bytes; a message or a value may be longer).
 - SQLite: row triggers, paused during a rule run's bulk writes like the counts' triggers
   (:func:`~workbench.rules.counts.counted_in_bulk`, which then adds the combinations of the
   rows it wrote in one statement, :func:`add_sqlite`);
-- PostgreSQL: statement triggers over transition tables, in one order (no deadlock between
-  two writers adding the same combinations).
+- PostgreSQL: statement triggers over transition tables; a second writer of a combination not
+  yet committed waits for the first, then adds nothing. One statement adds its combinations in
+  one order; two transactions adding two new combinations in opposite orders, over several
+  statements each, could still deadlock (one is rolled back), as with the maintained groups.
 """
 
 from __future__ import annotations
