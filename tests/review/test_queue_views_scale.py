@@ -191,6 +191,9 @@ def _line_order(anomalies: list[Anomaly], sort: str, dialect: str) -> list[int]:
     def value(a: Anomaly):  # type: ignore[no-untyped-def]
         return getattr(a, column)
 
+    if column == "rule_code":  # ties by age, then id, in the same direction
+        ordered = sorted(active, key=lambda a: (a.rule_code, a.first_seen_at, a.id), reverse=desc)
+        return [a.id for a in ordered]
     # NULLs sort first ascending on SQLite, last ascending on PostgreSQL
     nulls_low = dialect == "sqlite"
     present = sorted((a for a in active if value(a) is not None), key=lambda a: a.id)
@@ -210,7 +213,7 @@ def test_sorted_line_pages_follow_the_full_sort_and_the_scope(session, make) -> 
     )
     canteen = make.user(role="canteen", sites=[site])
     dialect = session.get_bind().dialect.name
-    for sort in ("regle", "-gravite", "etat", "champ", "valeur", "-valeur"):
+    for sort in ("regle", "-regle", "-gravite", "etat", "champ", "valeur", "-valeur"):
         expected = _line_order(mine, sort, dialect)
         seen = []
         for page in (1, 2, 3, 4):
@@ -270,6 +273,18 @@ def test_sqlite_reads_groups_and_sorts_from_the_covering_indexes(
     sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = " ".join(str(r) for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
     assert "COVERING INDEX ix_anomalies_cover_rule" in plan, plan
+    # by rule: the active index walked in order, no sort of the queue's anomalies
+    for sort in ("regle", "-regle"):
+        stmt = (
+            sa.select(Anomaly.id)
+            .where(Anomaly.rule_code.in_(["MATRIX_PRICE_GAP", "MATRIX_LABEL_MISMATCH"]))
+            .where(*queries.filter_clauses(filt))
+            .order_by(*queries.sort_order(sort))
+            .limit(50)
+        )
+        sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(r) for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+        assert "ix_anomalies_active_rule" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_a_group_key_shaped_like_a_value_key_joins_that_group(session, make) -> None:  # type: ignore[no-untyped-def]

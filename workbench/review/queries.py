@@ -186,6 +186,21 @@ SORT_COLUMNS = {
 }
 
 
+def sort_order(sort: str) -> tuple[Any, ...]:
+    """The ORDER BY of a line view sorted on ``sort`` (a key of :data:`SORT_COLUMNS`, ``-`` in
+    front for descending), ties by id. By rule, ties by age then id, every term in the one
+    direction: the order of the partial indexes ``ix_anomalies_active_{rule,site}``, walked
+    for one page (ties by id alone sorted every anomaly of the queue: 370 ms for the articles
+    at two million anomalies)."""
+    key = sort.lstrip("-")
+    desc = sort.startswith("-")
+    if key == "regle":
+        columns: tuple[Any, ...] = (Anomaly.rule_code, Anomaly.first_seen_at, Anomaly.id)
+        return tuple(c.desc() if desc else c.asc() for c in columns)
+    column = SORT_COLUMNS[key]
+    return (column.desc() if desc else column.asc(), Anomaly.id)
+
+
 def _status_clauses(filt: QueueFilter) -> list[Any]:
     if not filt.status:
         return [ACTIVE]
@@ -372,7 +387,8 @@ def _sorted_page(
 
     Two steps: the page's ids, read from the covering partial indexes ``ix_anomalies_cover_*``
     (every sortable column is in them: an index-only walk and a top-N sort of
-    ``page × per_page`` keys, never the rows), then those rows by primary key.
+    ``page × per_page`` keys, never the rows) — by rule, walked in the order of
+    ``ix_anomalies_active_*`` (:func:`sort_order`) —, then those rows by primary key.
     """
     codes = view_rule_codes(session, queue, filt)
     sites = queue_sites(session, user, filt)
@@ -383,9 +399,7 @@ def _sorted_page(
     )
     if sites != [None]:
         stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
-    column = SORT_COLUMNS[sort.lstrip("-")]
-    order = (column.desc() if sort.startswith("-") else column.asc(), Anomaly.id)
-    ids = list(session.scalars(window(stmt.order_by(*order), page, per_page)))
+    ids = list(session.scalars(window(stmt.order_by(*sort_order(sort)), page, per_page)))
     found = {a.id: a for a in session.scalars(sa.select(Anomaly).where(Anomaly.id.in_(ids)))}
     rows = [found[i] for i in ids if i in found]
     return rows, _queue_total(session, user, codes, filt, sites)
