@@ -255,8 +255,8 @@ def step_export(url: str) -> dict:
 
 def step_crowd(url: str, copy: str, anomalies: str) -> dict:
     """A copy of the regional database (``url``) whose anomalies are multiplied up to
-    ``anomalies`` at least (:mod:`bench.inflate_anomalies`): the pages at the issue's two
-    million anomalies."""
+    ``anomalies`` (:mod:`bench.inflate_anomalies`, the last copy cut): the pages at the
+    issue's two million anomalies."""
     import math
     import sqlite3
 
@@ -268,7 +268,7 @@ def step_crowd(url: str, copy: str, anomalies: str) -> dict:
         present = src.execute("SELECT count(*) FROM anomalies").fetchone()[0]
     copies = max(1, math.ceil(int(anomalies) / max(present, 1)) - 1)
     started = time.perf_counter()
-    total = inflate(copy, copies)
+    total = inflate(copy, copies, int(anomalies))  # the last copy cut at that many
     return {"anomalies": total, "seconds": time.perf_counter() - started}
 
 

@@ -27,7 +27,9 @@ COPIED = (
 )
 
 
-def inflate(url: str, copies: int) -> int:
+def inflate(url: str, copies: int, total: int | None = None) -> int:
+    """Add ``copies`` copies of the anomalies of ``url``; with ``total``, the last copy only
+    as far as that many anomalies in all (the first ones by id)."""
     from workbench import create_app
     from workbench.extensions import db
     from workbench.imports.writer import analyze
@@ -40,14 +42,17 @@ def inflate(url: str, copies: int) -> int:
         connection = db.session.connection()
         original = connection.exec_driver_sql("SELECT max(id) FROM anomalies").scalar() or 0
         connection.exec_driver_sql(f"INSERT INTO {PAUSED} (id) VALUES (1)")  # rebuilt below
+        present = connection.exec_driver_sql("SELECT count(*) FROM anomalies").scalar() or 0
         for k in range(1, copies + 1):
             selected = COPIED.replace("field,", f"field || '~{k}',", 1).replace(
                 "first_seen_at,", f"datetime(first_seen_at, '-{k} days'),", 1
             )
-            connection.exec_driver_sql(
+            limit = "" if total is None else f" ORDER BY id LIMIT {max(0, total - present)}"
+            inserted = connection.exec_driver_sql(
                 f"INSERT INTO anomalies ({COPIED}) SELECT {selected} FROM anomalies "
-                f"WHERE id <= {int(original)}"
-            )
+                f"WHERE id <= {int(original)}{limit}"
+            ).rowcount
+            present += inserted
         connection.exec_driver_sql(f"DELETE FROM {PAUSED}")
         rebuild_counts(db.session)
         analyze(
