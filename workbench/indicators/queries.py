@@ -530,6 +530,14 @@ class QualityFrames:
     counts: dict[str, int]
 
 
+def closed_anomalies() -> sa.Select:
+    """The closed anomalies' status and times (resolution durations): read whole from the
+    partial index ``ix_anomalies_closed``, not by scanning every anomaly."""
+    return sa.select(Anomaly.status, Anomaly.first_seen_at, Anomaly.closed_at).where(
+        Anomaly.closed_at.is_not(None)
+    )
+
+
 def quality_frames(session: Session) -> QualityFrames:
     """The quality page's figures: counts from the maintained ``anomaly_counts``, the trend
     from the maintained ``anomaly_days``, durations of the closed anomalies only — never a row per
@@ -548,12 +556,7 @@ def quality_frames(session: Session) -> QualityFrames:
         .where(AnomalyCount.status.in_([str(s) for s in ACTIVE_STATUSES]), AnomalyCount.n != 0)
         .group_by(AnomalyCount.rule_code, AnomalyCount.status, site),
     )
-    closed = _frame(
-        session,
-        sa.select(Anomaly.status, Anomaly.first_seen_at, Anomaly.closed_at).where(
-            Anomaly.closed_at.is_not(None)
-        ),
-    )
+    closed = _frame(session, closed_anomalies())
     days = _frame(  # the maintained (opened day, closed day) counts: a few hundred rows
         session,
         sa.select(

@@ -82,6 +82,16 @@ class Anomaly(VersionedMixin, Base):
             sqlite_where=sa.text(ACTIVE_BLOCKING_WHERE),
             postgresql_where=sa.text(ACTIVE_BLOCKING_WHERE),
         ),
+        # The quality page's resolution times: the closed anomalies only (paid when one
+        # closes, not when a run opens them), read whole from the index
+        sa.Index(
+            "ix_anomalies_closed",
+            "closed_at",
+            "status",
+            "first_seen_at",
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
+        ),
         # « Articles à rattacher »: a page's groups' statuses, by rule and indexed group key
         # (covering, also for a canteen's lycées)
         sa.Index(
