@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from workbench.core.csvsafe import safe_cell
@@ -214,18 +214,12 @@ _QUANTITY_TEXTS: dict[Any, str] = {}
 _AMOUNT_TEXTS: dict[Any, str] = {}
 
 
-def _quantity_text(value: Any) -> str:
-    text = _quantities(value)
-    # not zero: 0.0 and -0.0 are one key, and two texts; nor None
-    if value and len(_QUANTITY_TEXTS) < FORMATTED_MAX:
-        _QUANTITY_TEXTS[value] = text
-    return text
-
-
-def _amount_text(value: Any) -> str:
-    text = _amounts(value)
-    if value and len(_AMOUNT_TEXTS) < FORMATTED_MAX:  # not zero: « 0.00 » and « -0.00 »
-        _AMOUNT_TEXTS[value] = text
+def _remembered(cache: dict[Any, str], value: Any, format_: Callable[[Any], str]) -> str:
+    """``format_(value)``, kept in ``cache`` while it holds fewer than :data:`FORMATTED_MAX`
+    (not zero: 0.0 and -0.0 are one key, and two texts; nor None)."""
+    text = format_(value)
+    if value and len(cache) < FORMATTED_MAX:
+        cache[value] = text
     return text
 
 
@@ -240,8 +234,9 @@ def canonical_chunk(rows: list[tuple]) -> list[tuple]:
     q, a = _QUANTITY_TEXTS.get, _AMOUNT_TEXTS.get
     return [
         (
-            r[0], r[1], r[2], r[3], r[4], r[5], q(r[6]) or _quantity_text(r[6]), r[7],
-            a(r[8]) or _amount_text(r[8]), r[9], r[10], r[11], r[12],
+            r[0], r[1], r[2], r[3], r[4], r[5],
+            q(r[6]) or _remembered(_QUANTITY_TEXTS, r[6], _quantities), r[7],
+            a(r[8]) or _remembered(_AMOUNT_TEXTS, r[8], _amounts), r[9], r[10], r[11], r[12],
         )
         for r in rows
     ]  # fmt: skip

@@ -82,23 +82,9 @@ CANONICAL_SELECT = (
 GUARDED_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
-class first_code(sa.sql.functions.GenericFunction):  # noqa: N801 — an SQL function's name
-    """SQLite: the code point of a text's first character (``unicode()``: NULL for an empty
-    text or NULL), an integer compared where ``substr(x, 1, 1)`` made a string of each cell
-    (the export's seven guarded columns: ~0.5 s a million lines)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(first_code)
-def _first_code_sqlite(element: first_code, compiler: Any, **kw: Any) -> str:
-    return f"unicode({compiler.process(element.clauses, **kw)})"
-
-
 class _GuardedPrefix(DialectPredicate):
     """A text starts with a character a spreadsheet would run: SQLite compares its first code
-    point (:class:`first_code`); PostgreSQL its first character (``ascii()`` there would fail
+    point (``unicode()``); PostgreSQL its first character (``ascii()`` there would fail
     on a multi-byte character in a database encoded otherwise than UTF-8)."""
 
     inherit_cache = False
@@ -109,8 +95,10 @@ class _GuardedPrefix(DialectPredicate):
 
 @compiles(_GuardedPrefix)
 def _guarded_prefix_sqlite(element: _GuardedPrefix, compiler: Any, **kw: Any) -> str:
+    # the first code point (NULL for '' or NULL), an integer compared: substr(x, 1, 1) made a
+    # string of each cell (the seven guarded columns: ~0.5 s a million lines)
     codes = [ord(prefix) for prefix in GUARDED_PREFIXES]
-    return compiler.process(first_code(element.column).in_(codes), **kw)
+    return compiler.process(sa.func.unicode(element.column).in_(codes), **kw)
 
 
 @compiles(_GuardedPrefix, "postgresql")

@@ -312,12 +312,11 @@ def _searched(
     read); the ``dirty`` groups among the whole ones. ``None``: more groups matched in part."""
     matched = search_texts.matched_groups(codes, search_pattern(search)).subquery("matched")
     m = matched.c
-    listed = sa.select(m.rule_code, m.key, m.whole).where(m.whole == 0)
+    wanted = m.whole == 0
     if dirty:
         pairs = sorted({(r, k) for r, k, _ in dirty})
-        listed = sa.select(m.rule_code, m.key, m.whole).where(
-            sa.or_(m.whole == 0, sa.tuple_(m.rule_code, m.key).in_(pairs))
-        )
+        wanted = sa.or_(wanted, sa.tuple_(m.rule_code, m.key).in_(pairs))
+    listed = sa.select(m.rule_code, m.key, m.whole).where(wanted)
     found = session.execute(listed.limit(group_counts.FEW_DIRTY + len(dirty) + 1)).all()
     partial = [(r.rule_code, r.key) for r in found if not r.whole]
     if len(partial) > group_counts.FEW_DIRTY:

@@ -249,11 +249,8 @@ def rebuild_counts_sql() -> str:
 def rebuild_counts(session: Session) -> None:
     """Recompute ``anomaly_counts``, ``anomaly_days`` and ``anomaly_group_counts`` from the
     anomalies (one grouped INSERT … SELECT each), and trim ``anomaly_texts`` to their texts."""
-    connection = session.connection()
-    connection.exec_driver_sql(f"DELETE FROM {COUNTS}")
-    connection.exec_driver_sql(rebuild_counts_sql())
-    connection.exec_driver_sql(f"DELETE FROM {DAYS}")
-    connection.exec_driver_sql(rebuild_days_sql(connection.dialect.name))
+    group_counts.refill(session, COUNTS, rebuild_counts_sql())
+    group_counts.refill(session, DAYS, rebuild_days_sql(session.connection().dialect.name))
     group_counts.rebuild(session)
     search_texts.rebuild(session)
 

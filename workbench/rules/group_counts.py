@@ -88,7 +88,8 @@ _UPSERT = f"ON CONFLICT (rule_code, key, severity) DO UPDATE SET {_merge()}"
 
 
 # -- SQLite: row triggers ------------------------------------------------------------------------
-_RUNNING = "NOT EXISTS (SELECT 1 FROM anomaly_counts_paused)"
+#: The SQLite triggers run unless a bulk write paused them (see :mod:`workbench.rules.counts`).
+RUNNING = "NOT EXISTS (SELECT 1 FROM anomaly_counts_paused)"
 
 
 def _sqlite_add(alias: str) -> str:
@@ -113,12 +114,12 @@ def _sqlite_triggers() -> tuple[str, ...]:
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in TRACKED)
     moved = f"({was}) IS NOT ({now}) OR ({now} AND ({changed}))"
     return (
-        f"CREATE TRIGGER anomaly_groups_insert AFTER INSERT ON anomalies WHEN {_RUNNING} "
+        f"CREATE TRIGGER anomaly_groups_insert AFTER INSERT ON anomalies WHEN {RUNNING} "
         f"AND {now} BEGIN {_sqlite_add('NEW')} END",
-        f"CREATE TRIGGER anomaly_groups_delete AFTER DELETE ON anomalies WHEN {_RUNNING} "
+        f"CREATE TRIGGER anomaly_groups_delete AFTER DELETE ON anomalies WHEN {RUNNING} "
         f"AND {was} BEGIN {_sqlite_remove('OLD')} END",
         f"CREATE TRIGGER anomaly_groups_update AFTER UPDATE OF status, {', '.join(TRACKED)} "
-        f"ON anomalies WHEN {_RUNNING} AND ({moved}) "
+        f"ON anomalies WHEN {RUNNING} AND ({moved}) "
         f"BEGIN {_sqlite_remove('OLD')} {_sqlite_add('NEW')} END",
     )
 
@@ -193,12 +194,19 @@ def trigger_statements(dialect: str) -> tuple[str, ...]:
     return POSTGRESQL_TRIGGERS if dialect == "postgresql" else _sqlite_triggers()
 
 
-def drop_statements(dialect: str) -> tuple[str, ...]:
+def drop_triggers(prefix: str, names: Iterable[str], dialect: str) -> tuple[str, ...]:
+    """The DDL dropping the triggers ``<prefix>_<name>`` on ``anomalies`` (and, on PostgreSQL,
+    their functions of the same names)."""
+    names = tuple(names)
     if dialect != "postgresql":
-        return tuple(f"DROP TRIGGER IF EXISTS anomaly_groups_{n}" for n in _NAMES)
-    return tuple(f"DROP TRIGGER IF EXISTS anomaly_groups_{n} ON anomalies" for n in _NAMES) + tuple(
-        f"DROP FUNCTION IF EXISTS anomaly_groups_{n}()" for n in _NAMES
+        return tuple(f"DROP TRIGGER IF EXISTS {prefix}_{n}" for n in names)
+    return tuple(f"DROP TRIGGER IF EXISTS {prefix}_{n} ON anomalies" for n in names) + tuple(
+        f"DROP FUNCTION IF EXISTS {prefix}_{n}()" for n in names
     )
+
+
+def drop_statements(dialect: str) -> tuple[str, ...]:
+    return drop_triggers("anomaly_groups", _NAMES, dialect)
 
 
 def rebuild_sql() -> str:
@@ -206,10 +214,15 @@ def rebuild_sql() -> str:
     return f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped('anomalies')}"
 
 
-def rebuild(session: Session) -> None:
+def refill(session: Session, table: str, insert_sql: str) -> None:
+    """Empty a maintained ``table`` and fill it again with ``insert_sql`` (one statement)."""
     connection = session.connection()
-    connection.exec_driver_sql(f"DELETE FROM {TABLE}")
-    connection.exec_driver_sql(rebuild_sql())
+    connection.exec_driver_sql(f"DELETE FROM {table}")
+    connection.exec_driver_sql(insert_sql)
+
+
+def rebuild(session: Session) -> None:
+    refill(session, TABLE, rebuild_sql())
 
 
 # -- bulk writes on SQLite (with the counts' pause) ---------------------------------------------------

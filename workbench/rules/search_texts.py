@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.db import like_ci
-from workbench.rules.group_counts import group_key_sql
+from workbench.rules.group_counts import RUNNING, drop_triggers, group_key_sql, refill
 from workbench.rules.models import AnomalyText
 
 TABLE = "anomaly_texts"
@@ -50,7 +50,6 @@ UNIQUE_INDEX = "ix_anomaly_texts_unique"
 #: The anomaly columns a combination is made of (its group key reads the supplier too).
 TRACKED = ("rule_code", "group_key", "value", "supplier_id", "message")
 _COLUMNS = "rule_code, key, group_key, value, message"
-_PAUSED = "EXISTS (SELECT 1 FROM anomaly_counts_paused)"
 
 
 def _combination(alias: str) -> str:
@@ -83,10 +82,10 @@ def _sqlite_triggers() -> tuple[str, ...]:
     insert = f"INSERT OR IGNORE INTO {TABLE} ({_COLUMNS}) VALUES ({_combination('NEW')});"
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in TRACKED)
     return (
-        f"CREATE TRIGGER anomaly_texts_insert AFTER INSERT ON anomalies WHEN NOT {_PAUSED} "
+        f"CREATE TRIGGER anomaly_texts_insert AFTER INSERT ON anomalies WHEN {RUNNING} "
         f"BEGIN {insert} END",
         f"CREATE TRIGGER anomaly_texts_update AFTER UPDATE OF {', '.join(TRACKED)} ON anomalies "
-        f"WHEN NOT {_PAUSED} AND ({changed}) BEGIN {insert} END",
+        f"WHEN {RUNNING} AND ({changed}) BEGIN {insert} END",
     )
 
 
@@ -121,11 +120,7 @@ def trigger_statements(dialect: str) -> tuple[str, ...]:
 
 
 def drop_statements(dialect: str) -> tuple[str, ...]:
-    if dialect != "postgresql":
-        return tuple(f"DROP TRIGGER IF EXISTS anomaly_texts_{n}" for n in _NAMES)
-    return tuple(f"DROP TRIGGER IF EXISTS anomaly_texts_{n} ON anomalies" for n in _NAMES) + tuple(
-        f"DROP FUNCTION IF EXISTS anomaly_texts_{n}()" for n in _NAMES
-    )
+    return drop_triggers("anomaly_texts", _NAMES, dialect)
 
 
 def rebuild_sql() -> str:
@@ -134,9 +129,7 @@ def rebuild_sql() -> str:
 
 
 def rebuild(session: Session) -> None:
-    connection = session.connection()
-    connection.exec_driver_sql(f"DELETE FROM {TABLE}")
-    connection.exec_driver_sql(rebuild_sql())
+    refill(session, TABLE, rebuild_sql())
 
 
 def add_sqlite(session: Session, where: str) -> None:
