@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
 from workbench.core.pagination import window
-from workbench.records.access import scope_clause
 from workbench.review.queries import (
     ACTIVE,
     QueueFilter,
     filter_clauses,
     queue_rule_codes,
     queue_sites,
+    region_wide,
     search_pattern,
     view_rule_codes,
 )
@@ -123,7 +123,7 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
     ``group_key`` that :func:`_unique_key` cannot vouch for, the value groups whose key one of
     them has: a NOT EXISTS) are merged on the key; a canteen's several lycées merge all.
     """
-    codes = view_rule_codes(session, queue, filt)
+    codes = view_rule_codes(session, user, queue, filt)
     if not codes:
         return None
     stored = _stored_groups(session, user, codes, filt)
@@ -238,7 +238,7 @@ def _stored_groups(
     computed from their anomalies. ``None``: group the anomalies (a scoped or otherwise
     filtered view, too many dirty groups or groups matched in part)."""
     filtered = filt.site_id or filt.status or filt.supplier_id or filt.older_than_days
-    if filtered or not isinstance(scope_clause("anomaly", user), sa.sql.elements.True_):
+    if filtered or not region_wide(user):
         return None
     session.flush()  # pending changes mark their groups dirty before the dirty ones are read
     dirty = [

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
 from workbench.db import DialectPredicate, like_ci, like_escape, utcnow
+from workbench.records.access import scope_clause
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules import search_texts
 from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyCount
@@ -163,14 +164,21 @@ def search_pattern(search: str) -> str:
     return f"%{like_escape(search)}%"
 
 
-def view_rule_codes(session: Session, queue: str, filt: QueueFilter) -> list[str]:
+def region_wide(user: User) -> bool:
+    """Whether ``user`` reads the anomalies of the whole region (no lycée or direction scope)."""
+    return isinstance(scope_clause("anomaly", user), sa.sql.elements.True_)
+
+
+def view_rule_codes(session: Session, user: User, queue: str, filt: QueueFilter) -> list[str]:
     """The rule codes a view of ``queue`` reads: the queue's, or the filter's rule; with a
-    search, only those whose anomalies' texts may match (the others are not read at all, see
-    :func:`workbench.rules.search_texts.matching_rules`)."""
+    search over the whole region, only those whose anomalies' texts may match (the others are
+    not read at all, see :func:`workbench.rules.search_texts.matching_rules`). A lycée's or a
+    direction's view reads a few index ranges: reading the texts would cost it more (on
+    PostgreSQL, ``ILIKE`` over the texts of a queue: ~140 ms, against ~30 ms for the ranges)."""
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
-    if filt.search and codes:
+    if filt.search and codes and region_wide(user):
         codes = search_texts.matching_rules(session, codes, search_pattern(filt.search))
     return codes
 
@@ -335,7 +343,7 @@ def queue_page(
         filt = dataclasses.replace(filt, newest_first=sort.startswith("-"), after=None)
     elif key in SORT_COLUMNS:
         return _sorted_page(session, user, queue, filt, page, per_page, sort or "")
-    codes = view_rule_codes(session, queue, filt)
+    codes = view_rule_codes(session, user, queue, filt)
     sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)
@@ -390,7 +398,7 @@ def _sorted_page(
     ``page × per_page`` keys, never the rows) — by rule, walked in the order of
     ``ix_anomalies_active_*`` (:func:`sort_order`) —, then those rows by primary key.
     """
-    codes = view_rule_codes(session, queue, filt)
+    codes = view_rule_codes(session, user, queue, filt)
     sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)
