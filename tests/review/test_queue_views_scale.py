@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from workbench.review import groups as groups_module
 from workbench.review import queries
 from workbench.review.groups import grouped_queue
-from workbench.review.queries import SORT_COLUMNS, QueueFilter, queue_page
+from workbench.review.queries import (
+    FIELD_SORTS,
+    SEGMENT_VALUES,
+    SORT_COLUMNS,
+    QueueFilter,
+    queue_page,
+)
 from workbench.rules import group_counts
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
@@ -191,6 +197,25 @@ def _line_order(anomalies: list[Anomaly], sort: str, dialect: str) -> list[int]:
     def value(a: Anomaly):  # type: ignore[no-untyped-def]
         return getattr(a, column)
 
+    key = sort.lstrip("-")
+    if key in SEGMENT_VALUES:  # by rank, ties by rule, age and id ascending
+        rank = SEGMENT_VALUES[key].index
+        ordered = sorted(active, key=lambda a: (a.rule_code, a.first_seen_at, a.id))
+        ordered.sort(key=lambda a: rank(value(a)), reverse=desc)  # stable
+        return [a.id for a in ordered]
+    if key in FIELD_SORTS:  # every term in one direction, NULLs as the database sorts them
+        terms = FIELD_SORTS[key]
+        nulls = dialect == "sqlite"  # NULL first ascending on SQLite, last on PostgreSQL
+
+        def term(a: Anomaly):  # type: ignore[no-untyped-def]
+            return tuple(
+                ((getattr(a, t) is not None) == nulls, getattr(a, t) or "")
+                if t == "value"
+                else getattr(a, t)
+                for t in terms
+            )
+
+        return [a.id for a in sorted(active, key=term, reverse=desc)]
     if column == "rule_code":  # ties by age, then id, in the same direction
         ordered = sorted(active, key=lambda a: (a.rule_code, a.first_seen_at, a.id), reverse=desc)
         return [a.id for a in ordered]

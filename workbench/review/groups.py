@@ -332,18 +332,10 @@ def _searched(
 
 
 def _several_severities(session: Session, codes: list[str]) -> set[str]:
-    """The rules of ``codes`` with stored groups of more than one severity (two seeks each in
-    ``ix_anomaly_group_counts_severity``; emptied and dirty groups count: at worst a merge
-    that was not needed)."""
-    t = AnomalyGroupCount
-
-    def bound(code: str, func: Any) -> sa.ScalarSelect:
-        return sa.select(func(t.severity)).where(t.rule_code == code).scalar_subquery()
-
-    row = session.execute(
-        sa.select(*(bound(c, f) for c in codes for f in (sa.func.min, sa.func.max)))
-    ).one()
-    return {c for i, c in enumerate(codes) if row[2 * i] != row[2 * i + 1]}
+    """The rules of ``codes`` with stored groups of more than one severity (emptied and dirty
+    groups count: at worst a merge that was not needed)."""
+    bounds = group_counts.severity_bounds(session, codes)
+    return {c for c, (low, high) in bounds.items() if low != high}
 
 
 def _only_value_groups(

@@ -474,3 +474,20 @@ def install_settle() -> None:
         sa.event.listen(Session, "after_transaction_end", _after_transaction_end)
         sa.event.listen(Session, "before_commit", _before_commit)
         _installed = True
+
+
+def severity_bounds(session: Session, codes: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """Rule → the lowest and highest severity of its stored groups (two seeks each in
+    ``ix_anomaly_group_counts_severity``; ``(None, None)``: no group). Region-wide and kept
+    for emptied groups: a superset of the severities of its active anomalies in any scope."""
+    if not codes:
+        return {}
+    t = AnomalyGroupCount
+
+    def bound(code: str, func: Any) -> sa.ScalarSelect:
+        return sa.select(func(t.severity)).where(t.rule_code == code).scalar_subquery()
+
+    row = session.execute(
+        sa.select(*(bound(c, f) for c in codes for f in (sa.func.min, sa.func.max)))
+    ).one()
+    return {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(codes)}

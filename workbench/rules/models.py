@@ -44,6 +44,10 @@ ACTIVE_WHERE = "status IN ('open', 'claimed', 'proposed')"
 ACTIVE_DIRECTION_WHERE = f"direction_code IS NOT NULL AND {ACTIVE_WHERE}"
 #: Records under an open blocking anomaly are left out of the published indicators.
 ACTIVE_BLOCKING_WHERE = f"severity = 'blocking' AND {ACTIVE_WHERE}"
+#: The active statuses past « open »: anomalies someone has in hand (few: work in progress).
+IN_HAND_STATUSES = ("claimed", "proposed")
+#: The predicate of the partial index on them (queries must repeat it verbatim).
+IN_HAND_WHERE = "status IN ('claimed', 'proposed')"
 
 #: Record kinds an anomaly can point to (table of the record).
 RECORD_KINDS = ("purchase_line", "supplier", "contract", "matrix_entry", "nomenclature_item")
@@ -91,6 +95,29 @@ class Anomaly(VersionedMixin, Base):
             "first_seen_at",
             sqlite_where=sa.text("closed_at IS NOT NULL"),
             postgresql_where=sa.text("closed_at IS NOT NULL"),
+        ),
+        # A line view sorted by state: the anomalies in hand of each rule, oldest first (few;
+        # a rule run opens anomalies and never writes this index)
+        sa.Index(
+            "ix_anomalies_in_hand",
+            "rule_code",
+            "status",
+            "first_seen_at",
+            "id",
+            sqlite_where=sa.text(IN_HAND_WHERE),
+            postgresql_where=sa.text(IN_HAND_WHERE),
+        ),
+        # A region-wide line view sorted by field or value: each rule's active anomalies per
+        # field, in value order (the page merges these walks)
+        sa.Index(
+            "ix_anomalies_active_field",
+            "rule_code",
+            "field",
+            "value",
+            "first_seen_at",
+            "id",
+            sqlite_where=sa.text(ACTIVE_WHERE),
+            postgresql_where=sa.text(ACTIVE_WHERE),
         ),
         # « Articles à rattacher »: a page's groups' statuses, by rule and indexed group key
         # (covering, also for a canteen's lycées)

@@ -1,0 +1,165 @@
+"""Line views sorted by gravité or état: pages are the full sort (rank, then rule, age and id)
+cut in pages, in every scope and under every filter, read segment by segment — one value of
+one rule at a time, walked on the partial indexes — never a sort of the queue's anomalies."""
+
+from __future__ import annotations
+
+import itertools
+
+import sqlalchemy as sa
+
+from workbench.review import queries
+from workbench.review.queries import FIELD_SORTS, SEGMENT_VALUES, QueueFilter, queue_page
+from workbench.rules.models import ACTIVE_STATUSES, Anomaly
+
+SORTS = ("gravite", "-gravite", "etat", "-etat", "champ", "-champ", "valeur", "-valeur")
+
+
+def _build(make):  # type: ignore[no-untyped-def]
+    """Three matrix rules on two lycées: one rule of several severities, anomalies of every
+    active status (and a closed one), ages repeated so that ties fall to the id."""
+    sites = [make.site(), make.site()]
+    supplier = make.supplier()
+    made = []
+    statuses = itertools.cycle(["open", "open", "claimed", "open", "proposed", "open", "open"])
+    for n in range(42):
+        site = sites[n % 2]
+        rule = ("MATRIX_LABEL_MISMATCH", "MATRIX_PRICE_GAP", "MATRIX_ARTICLE_ABSENT")[n % 3]
+        line = make.purchase_line(site, supplier=supplier, reference=f"R{n % 5}")
+        severity = "info" if rule == "MATRIX_ARTICLE_ABSENT" else "warning"
+        if rule == "MATRIX_LABEL_MISMATCH" and n % 4 == 0:
+            severity = "blocking"
+        anomaly = make.anomaly(
+            line,
+            rule,
+            field="labels" if n % 5 else "origin",
+            severity=severity,
+            value=(None, "BIO", "AOP", "bio", "")[n % 5] if n % 7 else "AOP",
+            supplier_id=supplier.id,
+            days_old=n % 4,
+        )
+        anomaly.status = next(statuses)
+        made.append(anomaly)
+    made[0].status, made[0].dismiss_reason = "dismissed", "other"
+    return sites, made
+
+
+def _expected(anomalies: list[Anomaly], sort: str, dialect: str = "sqlite") -> list[int]:
+    key = sort.lstrip("-")
+    active = [a for a in anomalies if a.status in ACTIVE_STATUSES]
+    if key in FIELD_SORTS:  # every term in one direction, NULLs as the database sorts them
+        nulls_first = dialect == "sqlite"
+
+        def term(a: Anomaly):  # type: ignore[no-untyped-def]
+            return tuple(
+                ((a.value is not None) == nulls_first, a.value or "")
+                if name == "value"
+                else getattr(a, name)
+                for name in FIELD_SORTS[key]
+            )
+
+        return [a.id for a in sorted(active, key=term, reverse=sort.startswith("-"))]
+    column = queries.SORT_COLUMNS[key].key
+    rank = SEGMENT_VALUES[key].index
+    ordered = sorted(active, key=lambda a: (a.rule_code, a.first_seen_at, a.id))
+    ordered.sort(key=lambda a: rank(getattr(a, column)), reverse=sort.startswith("-"))
+    return [a.id for a in ordered]
+
+
+def _pages(session, user, filt: QueueFilter, sort: str, per_page: int = 5):  # type: ignore[no-untyped-def]
+    seen, totals = [], set()
+    for page in range(1, 12):
+        rows, total = queue_page(session, user, "matrix", filt, page, per_page, sort=sort)
+        seen += [a.id for a in rows]
+        totals.add(int(total))
+    return seen, totals
+
+
+def test_pages_sorted_by_severity_or_state_are_the_full_sort(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(queries, "FIELD_WALKS_FROM", 0)  # the walks, however small the view
+    sites, made = _build(make)
+    session.flush()
+    admin = make.user(role="admin")
+    canteen = make.user(role="canteen", sites=[sites[0]])
+    both = make.user(role="canteen", sites=sites)
+    cases = [
+        (admin, QueueFilter(), made),
+        (canteen, QueueFilter(), [a for a in made if a.site_id == sites[0].id]),
+        (both, QueueFilter(), made),
+        (both, QueueFilter(site_id=sites[1].id), [a for a in made if a.site_id == sites[1].id]),
+        (admin, QueueFilter(status="claimed"), [a for a in made if a.status == "claimed"]),
+        (admin, QueueFilter(status="open"), [a for a in made if a.status == "open"]),
+        (admin, QueueFilter(severity="blocking"), [a for a in made if a.severity == "blocking"]),
+        (admin, QueueFilter(severity="info"), [a for a in made if a.severity == "info"]),
+        (admin, QueueFilter(search="bio"), [a for a in made if (a.value or "").lower() == "bio"]),
+        (
+            admin,
+            QueueFilter(rule_code="MATRIX_PRICE_GAP"),
+            [a for a in made if a.rule_code == "MATRIX_PRICE_GAP"],
+        ),
+    ]
+    dialect = session.get_bind().dialect.name
+    for (user, filt, mine), sort in itertools.product(cases, SORTS):
+        expected = _expected(mine, sort, dialect)
+        assert expected, (filt, sort)
+        seen, totals = _pages(session, user, filt, sort)
+        assert seen == expected, (user.role, filt, sort)
+        assert totals == {len(expected)}, (filt, sort)
+    # too many anomalies in hand: the whole view sorted in SQL, the very same order
+    monkeypatch.setattr(queries, "IN_HAND_MAX", 1)
+    monkeypatch.setattr(queries, "FIELD_WALKS_MAX", 1)
+    for sort in SORTS:
+        assert _pages(session, admin, QueueFilter(), sort)[0] == _expected(made, sort, dialect)
+    # closed anomalies (no partial index, no segment): sorted in SQL too
+    dismissed = [a.id for a in made if a.status == "dismissed"]
+    assert _pages(session, admin, QueueFilter(status="dismissed"), "-gravite")[0] == dismissed
+
+
+def test_sorted_pages_walk_indexes_and_never_sort_the_queue(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    if session.get_bind().dialect.name != "sqlite":
+        return  # the plans are SQLite's; the orders are checked on both databases above
+    monkeypatch.setattr(queries, "FIELD_WALKS_FROM", 0)
+    sites, _ = _build(make)
+    session.flush()
+    session.execute(sa.text("ANALYZE"))
+    admin = make.user(role="admin")
+    both = make.user(role="canteen", sites=sites)
+    statements: list[tuple[str, object]] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM anomalies" in statement:
+            statements.append((statement, parameters))
+
+    connection = session.connection()
+
+    def plans_of(user, sorts):  # type: ignore[no-untyped-def]
+        statements.clear()
+        engine = session.get_bind()
+        sa.event.listen(engine, "before_cursor_execute", spy)
+        try:
+            for sort in sorts:
+                queue_page(session, user, "matrix", QueueFilter(), 2, 5, sort=sort)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", spy)
+        return [
+            (s, [r[3] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + s, tuple(p))])
+            for s, p in statements
+        ]
+
+    # region-wide, every sort: index walks only; the one sort is the merge of the walks (a few
+    # pages of keys), never the queue's anomalies through a covering index
+    plans = plans_of(admin, SORTS)
+    assert plans
+    for statement, plan in plans:
+        assert not any(step.startswith("SCAN anomalies") for step in plan), (statement, plan)
+        assert not any("ix_anomalies_cover" in step for step in plan), (statement, plan)
+        if any("TEMP B-TREE FOR ORDER BY" in step for step in plan):
+            assert "walks" in statement, (statement, plan)
+    # a canteen's lycées, by gravité or état: the walks of its lycées, no sort at all
+    for statement, plan in plans_of(both, SORTS[:4]):
+        assert not any(step.startswith("SCAN anomalies") for step in plan), (statement, plan)
+        assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), (statement, plan)
+    plans = plans_of(admin, ("etat", "-etat"))
+    # the anomalies in hand come from their own small index
+    held = [p for s, p in plans if queries.IN_HAND_WHERE in s]
+    assert held and all(any("ix_anomalies_in_hand" in step for step in p) for p in held), held
