@@ -81,6 +81,50 @@ def test_a_run_where_nothing_changed_writes_no_anomaly(session, make) -> None:  
     assert run.last_run(session).id == latest.id
 
 
+def test_bulk_inserted_anomalies_carry_the_run_time_as_the_orm_reads_it(session, make) -> None:  # type: ignore[no-untyped-def]
+    """The run's time is written once for every new anomaly (as text on SQLite, the very text
+    the driver's adapter gives): it reads back as the aware time of the run, to the
+    microsecond, on both databases."""
+    build(session, make)
+    moment = dt.datetime(2026, 7, 14, 9, 30, 5, 123456, tzinfo=dt.UTC)
+    run._insert_new(session, _one_new(session), moment)
+    row = session.execute(
+        sa.select(Anomaly.first_seen_at, Anomaly.last_seen_at).where(Anomaly.rule_code == "X")
+    ).one()
+    assert row == (moment, moment)
+    if session.get_bind().dialect.name == "sqlite":
+        raw = session.execute(
+            sa.text("SELECT first_seen_at FROM anomalies WHERE rule_code = 'X'")
+        ).scalar()
+        assert raw == "2026-07-14 09:30:05.123456"
+
+
+def _one_new(session):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    line = session.scalar(sa.select(PurchaseLine).limit(1))
+    return pd.DataFrame(
+        [
+            {
+                "rule_code": "X",
+                "record_kind": "purchase_line",
+                "record_id": line.id,
+                "field": "",
+                "severity": "warning",
+                "owner_role": "canteen",
+                "site_id": line.site_id,
+                "direction_code": None,
+                "supplier_id": None,
+                "group_key": None,
+                "value": None,
+                "message": "m",
+                "fingerprint": 1,
+                "details": None,
+            }
+        ]
+    )
+
+
 def test_a_recheck_judges_the_duplicates_of_the_same_lycee_and_day(
     session, make, tiny_chunks
 ) -> None:  # type: ignore[no-untyped-def]
