@@ -163,3 +163,47 @@ def test_sorted_pages_walk_indexes_and_never_sort_the_queue(session, make, monke
     # the anomalies in hand come from their own small index
     held = [p for s, p in plans if queries.IN_HAND_WHERE in s]
     assert held and all(any("ix_anomalies_in_hand" in step for step in p) for p in held), held
+
+
+def test_postgresql_merges_the_stored_groups_of_a_rule_of_several_severities_only(
+    session, make
+) -> None:  # type: ignore[no-untyped-def]
+    """The region-wide grouped view reads the maintained groups; on PostgreSQL each rule's
+    severities are read within the view's statement, and only a rule of several severities
+    has its groups merged (the other merge branches are never executed)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite decides it with a first statement (one snapshot per read transaction)
+    from workbench.review import groups as groups_module
+    from workbench.rules import group_counts
+
+    sites, made = _build(make)
+    session.flush()
+    group_counts.settle(session)
+    admin = make.user(role="admin")
+    found = groups_module._stored_groups(
+        session, admin, ["MATRIX_LABEL_MISMATCH", "MATRIX_PRICE_GAP"], QueueFilter()
+    )
+    sql = str(sa.select(found).compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    plan = [r[0] for r in session.execute(sa.text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))]
+    # each rule's groups are read twice in the plan, as they are and merged, behind one-time
+    # conditions on its severities (the seeks of ix_anomaly_group_counts_severity): for
+    # MATRIX_LABEL_MISMATCH (blocking and warning groups) only the merged read runs, for
+    # MATRIX_PRICE_GAP (warning only) only the plain one
+    reads = [
+        line
+        for line in plan
+        if "Scan" in line and "anomaly_group_counts" in line and "Index Only" not in line
+    ]
+    assert len(reads) == 4, plan
+    assert sum("never executed" in line for line in reads) == 2, plan
+    merges = [
+        i for i, line in enumerate(plan) if "HashAggregate" in line or "GroupAggregate" in line
+    ]
+    assert len(merges) == 2, plan
+    rows = session.execute(sa.select(found.c.rule_code, found.c.key, found.c.n)).all()
+    expected: dict[tuple[str, str], int] = {}
+    for a in made:
+        if a.status in ACTIVE_STATUSES and a.rule_code != "MATRIX_ARTICLE_ABSENT":
+            key = (a.rule_code, groups_module.group_token(a).split("|", 1)[1])
+            expected[key] = expected.get(key, 0) + 1
+    assert {(r.rule_code, r.key): r.n for r in rows} == expected
