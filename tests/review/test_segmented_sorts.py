@@ -40,7 +40,8 @@ def _build(make):  # type: ignore[no-untyped-def]
         )
         anomaly.status = next(statuses)
         made.append(anomaly)
-    made[0].status, made[0].dismiss_reason = "dismissed", "other"
+    for n in (0, 4, 8, 9, 13, 20, 27):  # closed ones, of every rule and severity
+        made[n].status, made[n].dismiss_reason = "dismissed", "other"
     return sites, made
 
 
@@ -110,9 +111,17 @@ def test_pages_sorted_by_severity_or_state_are_the_full_sort(session, make, monk
     monkeypatch.setattr(queries, "FIELD_WALKS_MAX", 1)
     for sort in SORTS:
         assert _pages(session, admin, QueueFilter(), sort)[0] == _expected(made, sort, dialect)
-    # closed anomalies (no partial index, no segment): sorted in SQL too
-    dismissed = [a.id for a in made if a.status == "dismissed"]
-    assert _pages(session, admin, QueueFilter(status="dismissed"), "-gravite")[0] == dismissed
+    # closed anomalies (no partial index, no segment): sorted in SQL, in the same orders
+    closed = [a for a in made if a.status == "dismissed"]
+    assert len({(a.rule_code, a.severity) for a in closed}) >= 4
+    for a in closed:
+        a.status = "open"  # as _expected reads the active ones
+    expected = {sort: _expected(closed, sort, dialect) for sort in SORTS}
+    for a in closed:
+        a.status = "dismissed"
+    for sort in SORTS:
+        found = _pages(session, admin, QueueFilter(status="dismissed"), sort)[0]
+        assert found == expected[sort], sort
 
 
 def test_sorted_pages_walk_indexes_and_never_sort_the_queue(session, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -97,16 +97,30 @@ def test_bulk_inserted_anomalies_carry_the_run_time_as_the_orm_reads_it(session,
             sa.text("SELECT first_seen_at FROM anomalies WHERE rule_code = 'X'")
         ).scalar()
         assert raw == "2026-07-14 09:30:05.123456"
+    # a whole second: six zero digits, as SQLAlchemy writes it (a keyset cursor compares the
+    # text), not the adapter's shorter form
+    whole = moment.replace(microsecond=0)
+    run._insert_new(session, _one_new(session, "Y"), whole)
+    found = session.scalar(sa.select(Anomaly.first_seen_at).where(Anomaly.rule_code == "Y"))
+    assert found == whole
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Anomaly.rule_code == "Y", Anomaly.first_seen_at == whole
+            )
+        )
+        == 1
+    )
 
 
-def _one_new(session):  # type: ignore[no-untyped-def]
+def _one_new(session, code: str = "X"):  # type: ignore[no-untyped-def]
     import pandas as pd
 
     line = session.scalar(sa.select(PurchaseLine).limit(1))
     return pd.DataFrame(
         [
             {
-                "rule_code": "X",
+                "rule_code": code,
                 "record_kind": "purchase_line",
                 "record_id": line.id,
                 "field": "",

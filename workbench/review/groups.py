@@ -8,6 +8,7 @@ one action (claim, dismiss, accept the matrix value) settles all of them.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import User
 from workbench.core.pagination import window
+from workbench.db import planner_setting
 from workbench.review.queries import (
     ACTIVE,
     QueueFilter,
@@ -226,6 +228,13 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
     ).subquery("groups")
 
 
+def _reads_stored(user: User, filt: QueueFilter) -> bool:
+    """Whether a grouped view may read the maintained groups: region-wide, filtered on
+    nothing but the rule, the severity and a search."""
+    filtered = filt.site_id or filt.status or filt.supplier_id or filt.older_than_days
+    return not filtered and region_wide(user)
+
+
 def _stored_groups(
     session: Session, user: User, codes: list[str], filt: QueueFilter
 ) -> sa.Subquery | None:
@@ -237,8 +246,7 @@ def _stored_groups(
     groups it matches whole (see :func:`_searched`) are read so; those it matches in part are
     computed from their anomalies. ``None``: group the anomalies (a scoped or otherwise
     filtered view, too many dirty groups or groups matched in part)."""
-    filtered = filt.site_id or filt.status or filt.supplier_id or filt.older_than_days
-    if filtered or not region_wide(user):
+    if not _reads_stored(user, filt):
         return None
     session.flush()  # pending changes mark their groups dirty before the dirty ones are read
     dirty = [
@@ -393,7 +401,14 @@ def grouped_queue(
         "regle": (g.rule_code.asc(), g.n.desc()),
     }.get(sort, (g.n.desc(), g.oldest.asc()))
     stmt = sa.select(found, sa.func.count().over().label("total"))
-    rows = session.execute(window(stmt.order_by(*order, g.rule_code, g.key), page, per_page)).all()
+    # PostgreSQL estimates the groups a search matches whole (a HAVING over the texts) at a few
+    # dozen: it probed the stored groups once per matched group, 37,088 index look-ups (370 ms
+    # of the articles searched « ref » at 1M lines) where one hash join reads them once
+    searched = filt.search and _reads_stored(user, filt)
+    hashed = planner_setting(session, "enable_nestloop", "off") if searched else nullcontext()
+    with hashed:
+        page_rows = window(stmt.order_by(*order, g.rule_code, g.key), page, per_page)
+        rows = session.execute(page_rows).all()
     if rows:
         total = int(rows[0].total)
     else:  # a page past the end: count the groups

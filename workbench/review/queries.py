@@ -182,7 +182,7 @@ def view_rule_codes(session: Session, user: User, queue: str, filt: QueueFilter)
     search over the whole region, only those whose anomalies' texts may match (the others are
     not read at all, see :func:`workbench.rules.search_texts.matching_rules`). A lycée's or a
     direction's view reads a few index ranges: reading the texts would cost it more (on
-    PostgreSQL, ``ILIKE`` over the texts of a queue: ~140 ms, against ~30 ms for the ranges)."""
+    PostgreSQL, matching the texts of a queue: ~140 ms, against ~30 ms for the ranges)."""
     codes = queue_rule_codes(queue)
     if filt.rule_code:
         codes = [c for c in codes if c == filt.rule_code]
@@ -271,7 +271,7 @@ class _MessageMatches(DialectPredicate):
     read only for the rows the group key and the value did not match. Written
     ``message LIKE …``, it made the planner take a narrower index and read every row from the
     table (the articles queue grouped region-wide, searched « ref »: 0.55 s → 0.15 s). On
-    PostgreSQL, a plain ``ILIKE``.
+    PostgreSQL, a plain :func:`~workbench.db.like_ci` (``lower() LIKE``).
     """
 
     inherit_cache = False  # SQLAlchemy reads it on each class
@@ -470,7 +470,8 @@ def _sorted_page(
     if merged and total > FIELD_WALKS_FROM and region_wide(user):
         walks = _field_walks(session, codes)
         if walks is not None:
-            ids = list(session.scalars(_merged_walks(walks, sort, page, per_page)))
+            # (none: the rule's anomalies closed since the total was read)
+            ids = list(session.scalars(_merged_walks(walks, sort, page, per_page))) if walks else []
             return _rows(session, ids), total
     stmt = scope_anomalies(sa.select(Anomaly.id), user).where(
         Anomaly.rule_code.in_(codes), *filter_clauses(filt)
@@ -576,8 +577,13 @@ def _segmented_page(
     skip = (max(page, 1) - 1) * per_page
     need = skip + per_page
     ids: list[int] = []
+    # the rules in the database's order of rule codes, as :func:`sort_order` sorts them
+    # (PostgreSQL under a language collation does not sort « _ » as Python does)
+    listed = sa.union_all(*(sa.select(sa.literal(c, sa.String).label("code")) for c in codes))
+    listed_codes = listed.subquery("codes").c.code
+    ordered = list(session.scalars(sa.select(listed_codes).order_by(listed_codes)))
     for value in reversed(values) if sort.startswith("-") else values:
-        for code in sorted(codes):
+        for code in ordered:
             if len(ids) >= need:
                 break
             segment = segments.get((value, code))
