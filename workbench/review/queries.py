@@ -328,23 +328,29 @@ def queue_sites(session: Session, user: User, filt: QueueFilter) -> list[int | N
     return [filt.site_id]
 
 
+def _scoped_counts(
+    session: Session, user: User, codes: list[str], filt: QueueFilter
+) -> dict[tuple[str, str], int]:
+    """(rule, status) → its anomalies in the user's scope, from ``anomaly_counts``: the
+    filter's status (else the active ones) and lycée; only the pairs that have some."""
+    stmt = scope_counts(
+        sa.select(AnomalyCount.rule_code, AnomalyCount.status, sa.func.sum(AnomalyCount.n)),
+        user,
+    ).where(
+        AnomalyCount.rule_code.in_(codes),
+        AnomalyCount.status.in_([filt.status] if filt.status else ACTIVE_STATUSES),
+    )
+    if filt.site_id:
+        stmt = stmt.where(AnomalyCount.site_id == filt.site_id)
+    rows = session.execute(stmt.group_by(AnomalyCount.rule_code, AnomalyCount.status))
+    return {(code, status): int(n) for code, status, n in rows if n}
+
+
 def _queue_total(
     session: Session, user: User, codes: list[str], filt: QueueFilter, sites: list[int | None]
 ) -> QueueTotal:
     if filt.counted:
-        stmt = scope_counts(
-            sa.select(sa.func.coalesce(sa.func.sum(AnomalyCount.n), 0)).where(
-                AnomalyCount.rule_code.in_(codes)
-            ),
-            user,
-        )
-        if filt.status:
-            stmt = stmt.where(AnomalyCount.status == filt.status)
-        else:
-            stmt = stmt.where(AnomalyCount.status.in_(ACTIVE_STATUSES))
-        if filt.site_id:
-            stmt = stmt.where(AnomalyCount.site_id == filt.site_id)
-        return QueueTotal.of(int(session.scalar(stmt) or 0))
+        return QueueTotal.of(sum(_scoped_counts(session, user, codes, filt).values()))
     total = 0
     for code in codes:
         for site in sites:
@@ -627,22 +633,7 @@ def _status_segments(
     anomalies in hand. The statuses of each rule in scope come from ``anomaly_counts``. The
     anomalies in hand (claimed, proposed: few) are read whole from ``ix_anomalies_in_hand``;
     the open ones are the rule's walk without them (no status to read from the table)."""
-    stmt = scope_counts(
-        sa.select(AnomalyCount.rule_code, AnomalyCount.status, sa.func.sum(AnomalyCount.n)),
-        user,
-    ).where(
-        AnomalyCount.rule_code.in_(codes),
-        AnomalyCount.status.in_([filt.status] if filt.status else ACTIVE_STATUSES),
-        AnomalyCount.n > 0,
-    )
-    if filt.site_id:
-        stmt = stmt.where(AnomalyCount.site_id == filt.site_id)
-    present = {
-        (code, status): int(n)
-        for code, status, n in session.execute(
-            stmt.group_by(AnomalyCount.rule_code, AnomalyCount.status)
-        )
-    }
+    present = _scoped_counts(session, user, codes, filt)
     if sum(n for (_, status), n in present.items() if status in IN_HAND_STATUSES) > IN_HAND_MAX:
         return None
     in_hand: dict[tuple[str, str], list[tuple[dt.datetime, int]]] = {}
