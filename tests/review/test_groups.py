@@ -162,3 +162,29 @@ def test_the_python_token_matches_the_sql_grouping(session, matrix_case):
     canteen, anomalies, lone = matrix_case
     groups, _ = grouped_queue(session, canteen, "matrix", QueueFilter())
     assert {g.token for g in groups} == {group_token(anomalies[0]), group_token(lone)}
+
+
+@pytest.mark.parametrize(
+    ("severities", "worst"),
+    [
+        (("warning", "info"), "warning"),
+        (("info", "blocking"), "blocking"),
+        (("warning", "blocking", "info"), "blocking"),
+        (("info", "info"), "info"),
+    ],
+)
+@pytest.mark.parametrize("who", ["canteen", "admin"])
+def test_a_group_shows_its_gravest_severity(session, make, matrix_case, severities, worst, who):
+    """Not the first code in alphabetical order (« info » before « warning »): the worst, both
+    when the group is computed from its anomalies (a canteen's scope) and when it is read from
+    the maintained groups (region-wide)."""
+    canteen, anomalies, _ = matrix_case
+    for anomaly, severity in zip(anomalies, severities, strict=False):
+        anomaly.severity = severity
+    for anomaly in anomalies[len(severities) :]:
+        anomaly.severity = severities[-1]
+    session.commit()
+    user = canteen if who == "canteen" else make.user(role="admin")
+    groups, _ = grouped_queue(session, user, "matrix", QueueFilter())
+    (group,) = [g for g in groups if g.rule_code == "MATRIX_LABEL_MISMATCH"]
+    assert (group.count, group.severity) == (5, worst)

@@ -29,7 +29,7 @@ from workbench.review.queries import (
     view_rule_codes,
 )
 from workbench.rules import group_counts, search_texts
-from workbench.rules.models import Anomaly, AnomalyGroupCount
+from workbench.rules.models import Anomaly, AnomalyGroupCount, worst_severity
 from workbench.rules.queries import active_counts, scope_anomalies
 
 INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
@@ -107,7 +107,7 @@ def _merged(rows: Any) -> sa.Select:
         sa.func.sum(c.n).label("n"),
         sa.func.min(c.oldest).label("oldest"),
         sa.func.max(c.newest).label("newest"),
-        sa.func.min(c.severity).label("severity"),
+        worst_severity(c.severity).label("severity"),
         sa.func.min(c.sample_id).label("sample_id"),
     ).group_by(c.rule_code, c.key)
 

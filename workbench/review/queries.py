@@ -23,6 +23,7 @@ from workbench.rules.models import (
     ACTIVE_WHERE,
     IN_HAND_STATUSES,
     IN_HAND_WHERE,
+    SEVERITY_RANK,
     Anomaly,
     AnomalyCount,
 )
@@ -207,7 +208,7 @@ SORT_COLUMNS = {
 #: a page is read segment by segment — one value of one rule, a walk of the partial indexes
 #: (see :func:`_segmented_page`).
 SEGMENT_VALUES: dict[str, tuple[str, ...]] = {
-    "gravite": ("blocking", "warning", "info"),
+    "gravite": SEVERITY_RANK,
     "etat": ACTIVE_STATUSES,
 }
 #: A view sorted by state with more anomalies in hand than this is sorted as a whole.

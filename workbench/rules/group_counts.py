@@ -37,7 +37,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.rules.models import ACTIVE_STATUSES, ACTIVE_WHERE, Anomaly, AnomalyGroupCount
+from workbench.rules.models import (
+    ACTIVE_STATUSES,
+    ACTIVE_WHERE,
+    Anomaly,
+    AnomalyGroupCount,
+    worst_severity,
+)
 
 TABLE = "anomaly_group_counts"
 #: The rule columns an anomaly's group and its aggregates depend on (with its status).
@@ -286,7 +292,7 @@ def aggregates() -> tuple[sa.ColumnElement[Any], ...]:
         sa.func.count().label("n"),
         sa.func.min(Anomaly.first_seen_at).label("oldest"),
         sa.func.max(Anomaly.first_seen_at).label("newest"),
-        sa.func.min(Anomaly.severity).label("severity"),
+        worst_severity(Anomaly.severity).label("severity"),
         sa.func.min(Anomaly.id).label("sample_id"),
     )
 

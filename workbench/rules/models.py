@@ -20,6 +20,18 @@ class Severity(enum.StrEnum):
 
 
 SEVERITY_LABELS = {"blocking": "Bloquante", "warning": "Avertissement", "info": "Information"}
+#: The severities, gravest first.
+SEVERITY_RANK: tuple[str, ...] = tuple(s.value for s in Severity)
+# worst_severity() relies on it: the gravest sorts first, and of the other two the graver last
+assert sorted(SEVERITY_RANK) == ["blocking", "info", "warning"]
+
+
+def worst_severity(column: Any) -> sa.ColumnElement[str]:
+    """The gravest severity of ``column`` over a group (an aggregate): from its alphabetical
+    bounds, which the indexes and the merges compose, not a rank computed per row. A plain
+    ``min()`` shows a group of warnings and infos as « info »."""
+    low = sa.func.min(column)
+    return sa.case((low == Severity.BLOCKING.value, low), else_=sa.func.max(column))
 
 
 class AnomalyStatus(enum.StrEnum):
