@@ -221,6 +221,8 @@ FIELD_SORTS: dict[str, tuple[str, ...]] = {
     "champ": ("field", "rule_code", "value", "first_seen_at", "id"),
     "valeur": ("value", "rule_code", "first_seen_at", "id"),
 }
+#: The columns a walk by field or value carries: every term of either sort.
+_WALK_COLUMNS = tuple(dict.fromkeys(name for terms in FIELD_SORTS.values() for name in terms))
 #: Walks a view sorted by field or value merges at most (else it is sorted as a whole).
 FIELD_WALKS_MAX = 200
 #: Below this many anomalies, a view sorted by field or value is sorted as a whole (a few
@@ -521,7 +523,7 @@ def _merged_walks(walks: list[tuple[str, str]], sort: str, page: int, per_page: 
     branches = []
     for code, field in walks:
         walk = (
-            sa.select(*(Anomaly.__table__.c[name] for name in FIELD_SORTS["champ"]))
+            sa.select(*(Anomaly.__table__.c[name] for name in _WALK_COLUMNS))
             .where(Anomaly.rule_code == code, Anomaly.field == field, ACTIVE)
             .order_by(*(c.desc() if desc else c.asc() for c in walk_order))
             .limit(need)
@@ -584,11 +586,7 @@ def _segmented_page(
     skip = (max(page, 1) - 1) * per_page
     need = skip + per_page
     ids: list[int] = []
-    # the rules in the database's order of rule codes, as :func:`sort_order` sorts them
-    # (PostgreSQL under a language collation does not sort « _ » as Python does)
-    listed = sa.union_all(*(sa.select(sa.literal(c, sa.String).label("code")) for c in codes))
-    listed_codes = listed.subquery("codes").c.code
-    ordered = list(session.scalars(sa.select(listed_codes).order_by(listed_codes)))
+    ordered = _database_order(session, codes)
     for value in reversed(values) if sort.startswith("-") else values:
         for code in ordered:
             if len(ids) >= need:
@@ -597,6 +595,17 @@ def _segmented_page(
             if segment is not None:
                 ids += segment(need - len(ids))
     return _rows(session, ids[skip:need]), _queue_total(session, user, codes, filt, sites)
+
+
+def _database_order(session: Session, codes: list[str]) -> list[str]:
+    """``codes`` in the database's order of texts, as :func:`sort_order` sorts the rule codes.
+    SQLite's ``BINARY`` (UTF-8 bytes) is Python's order of code points; PostgreSQL under a
+    language collation does not sort « _ » so: it is asked (one statement over literals)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sorted(codes)
+    listed = sa.union_all(*(sa.select(sa.literal(c, sa.String).label("code")) for c in codes))
+    column = listed.subquery("codes").c.code
+    return list(session.scalars(sa.select(column).order_by(column)))
 
 
 def _severity_segments(
