@@ -38,11 +38,11 @@ from workbench.rules.frames import (
     iter_site_day_lines,
     load_frames,
     purchase_lines_by_ids,
+    read_table,
     site_days,
 )
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly, AnomalyCount, AnomalyStatus, RuleRun
 from workbench.rules.operations.settings import effective_rules
-from workbench.rules.prefetch import prefetched
 from workbench.rules.registry import (
     FAILURE_COLUMNS,
     RuleView,
@@ -563,20 +563,30 @@ class _Run:
                     self.standing(codes, set(everywhere) - set(sizes))
                 self.result.purchase_signature = signature
                 self.result.sites_checked = len(sizes)
-            chunks: list[tuple[list[int] | None, sa.ColumnElement[bool]]] = []
             for sites in _site_chunks(sizes):
                 if len(sites) == 1 and sizes[sites[0]] > LINE_CHUNK:
                     # a lycée bigger than a chunk: by ranges of days (each day whole)
-                    chunks += [
-                        (None, in_days(sites[0], first, last))
-                        for first, last in day_ranges(self.session, sites[0], LINE_CHUNK)
-                    ]
-                else:
-                    chunks.append((sites, PurchaseLine.site_id.in_(sites)))
-            # the next chunk read meanwhile, on a connection of its own, when it reads alike
-            with prefetched(self.session, "purchase_lines", [w for _, w in chunks]) as loads:
-                for (sites, _), load in zip(chunks, loads, strict=True):
-                    self._chunk(enabled, codes, by_code, small, sites, load)
+                    for first, last in day_ranges(self.session, sites[0], LINE_CHUNK):
+                        where = in_days(sites[0], first, last)
+                        self._chunk(
+                            enabled,
+                            codes,
+                            by_code,
+                            small,
+                            None,
+                            lambda w=where: read_table(self.session, "purchase_lines", w),
+                        )
+                    continue
+                self._chunk(
+                    enabled,
+                    codes,
+                    by_code,
+                    small,
+                    sites,
+                    lambda s=sites: read_table(
+                        self.session, "purchase_lines", PurchaseLine.site_id.in_(s)
+                    ),
+                )
             # anomalies of lycées without any line left (or of no lycée): nothing fails there.
             # When only marked lycées are evaluated, a lycée whose lines all went is marked.
             orphans_of: sa.ColumnElement[bool] | None = sa.or_(
