@@ -254,18 +254,24 @@ def step_export(url: str) -> dict:
 
 
 def step_crowd(url: str, copy: str, anomalies: str) -> dict:
-    """A copy of the regional database (``url``) whose anomalies are multiplied up to
-    ``anomalies`` (:mod:`bench.inflate_anomalies`, the last copy cut): the pages at the
-    issue's two million anomalies."""
+    """The regional database (``url``) with its anomalies multiplied up to ``anomalies``
+    (:mod:`bench.inflate_anomalies`, the last copy cut): the pages at the issue's two million
+    anomalies. SQLite: in a copy, ``copy``; PostgreSQL (``copy`` is ``url``): in place."""
     import math
     import sqlite3
 
+    import sqlalchemy as sa
+
     from bench.inflate_anomalies import inflate
 
-    source, target = url.removeprefix("sqlite:///"), copy.removeprefix("sqlite:///")
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)  # the WAL's pages too
-        present = src.execute("SELECT count(*) FROM anomalies").fetchone()[0]
+    if copy != url:
+        source, target = url.removeprefix("sqlite:///"), copy.removeprefix("sqlite:///")
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)  # the WAL's pages too
+    engine = sa.create_engine(copy)
+    with engine.connect() as connection:
+        present = connection.exec_driver_sql("SELECT count(*) FROM anomalies").scalar() or 0
+    engine.dispose()
     copies = max(1, math.ceil(int(anomalies) / max(present, 1)) - 1)
     started = time.perf_counter()
     total = inflate(copy, copies, int(anomalies))  # the last copy cut at that many
@@ -289,8 +295,84 @@ def child(step: str, *args: str) -> tuple[dict, float]:
 
 
 # -- the table ----------------------------------------------------------------------------------
-def main() -> None:
+def regional_rows(name: str, url: str, lines: int, crowded: str) -> list[list[str]]:
+    """The regional demo of ``lines`` lines loaded into ``url`` (PostgreSQL: emptied first),
+    then on it: the rule runs, every page of every role, the export; and the pages again at
+    the issue's two million anomalies (SQLite: a copy, ``crowded``; PostgreSQL: in place, last)."""
     from bench.bench_export import rows as export_rows
+
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    env = {"WORKBENCH_DATABASE_URL": url}
+    run_measured([WORKBENCH, "db", "upgrade"], env)
+    seconds, rss, _ = run_measured(
+        [WORKBENCH, "demo", "--size", "regional", "--lines", str(lines), "--no-rules"], env
+    )
+    rows = [
+        [
+            f"regional demo load {name} ({lines:,} lines, no rules)",
+            f"{seconds:.0f} s",
+            "",
+            f"{rss:.0f}",
+            "",
+        ]
+    ]
+    rules, rss = child("rules", url)
+    load = rules["load"]
+    rows += [
+        [f"rules {name}: table load into pandas", f"{load:.1f} s", "", "", ""],
+        [
+            f"rules {name}: first run ({rules['first_note']})",
+            f"{rules['first']:.1f} s",
+            f"{rules['first'] / load:.1f}× load (≤ 3)",
+            f"{rss:.0f}",
+            "ok" if rules["first"] <= 3 * load else "NO",
+        ],
+        [
+            f"rules {name}: nothing changed ({rules['again_note']})",
+            f"{rules['again']:.1f} s",
+            f"{rules['again'] / load:.1f}× load (≤ 1.5)",
+            "",
+            "ok" if rules["again"] <= 1.5 * load else "NO",
+        ],
+        [
+            f"re-check {name} after mapping a group ({rules['mapped_note']})",
+            f"{rules['recheck']:.2f} s",
+            f"≤ 1 s (whole mapping {rules['mapped']:.2f} s)",
+            "",
+            "ok" if rules["recheck"] <= 1 else "NO",
+        ],
+    ]
+    print(table(["step", "time", "ratio / target", "peak RSS MB", ""], rows), flush=True)
+    rows.append(_pages_row(f"pages {name}, p95 of every role's", *child("pages", url)))
+    exported, _ = child("export", url)
+    rows += [[f"{name}: {row[0]}", *row[1:]] for row in export_rows(exported)]
+    crowd = int(os.environ.get("BENCH_ANOMALIES", "2000000" if lines >= 1_000_000 else "0"))
+    if crowd:  # every page again, at the issue's two million anomalies
+        target = url if url.startswith("postgresql") else crowded
+        made, _ = child("crowd", url, target, str(crowd))
+        label = (
+            f"pages {name} at {made['anomalies']:,} anomalies ({made['seconds']:.0f} s to multiply)"
+        )
+        rows.append(_pages_row(label, *child("pages", target)))
+    print(table(["step", "time", "ratio / target", "peak RSS MB", ""], rows), flush=True)
+    return rows
+
+
+def _pages_row(label: str, pages: dict, rss: float) -> list[str]:
+    """The pages' table printed, summed up in one row of the main table."""
+    print(table(["role", "page", "status", "p50 ms", "p95 ms", "target", ""], pages["rows"]))
+    late = [r for r in pages["rows"] if r[-1] != "ok"]
+    return [
+        f"{label} ({len(pages['rows'])} pages, list above)",
+        f"{len(pages['rows']) - len(late)} met",
+        "≤ 300 ms (indicators ≤ 500 ms)",
+        f"{rss:.0f}",
+        "ok" if not late else f"NO ({len(late)} over)",
+    ]
+
+
+def main() -> None:
     from bench.bench_import import generate
 
     lines = int(os.environ.get("BENCH_LINES", "100000"))
@@ -332,82 +414,11 @@ def main() -> None:
                 table(["step", "time", "ratio / target", "peak RSS MB", ""], rows[-3:]), flush=True
             )
 
-        regional = f"sqlite:///{tmp}/regional.sqlite3"
-        env = {"WORKBENCH_DATABASE_URL": regional}
-        run_measured([WORKBENCH, "db", "upgrade"], env)
-        seconds, rss, _ = run_measured(
-            [WORKBENCH, "demo", "--size", "regional", "--lines", str(lines), "--no-rules"], env
-        )
-        rows.append(
-            [
-                f"regional demo load ({lines:,} lines, no rules)",
-                f"{seconds:.0f} s",
-                "",
-                f"{rss:.0f}",
-                "",
-            ]
-        )
-        rules, rss = child("rules", regional)
-        load = rules["load"]
-        rows += [
-            ["rules: table load into pandas", f"{load:.1f} s", "", "", ""],
-            [
-                f"rules: first run ({rules['first_note']})",
-                f"{rules['first']:.1f} s",
-                f"{rules['first'] / load:.1f}× load (≤ 3)",
-                f"{rss:.0f}",
-                "ok" if rules["first"] <= 3 * load else "NO",
-            ],
-            [
-                f"rules: nothing changed ({rules['again_note']})",
-                f"{rules['again']:.1f} s",
-                f"{rules['again'] / load:.1f}× load (≤ 1.5)",
-                "",
-                "ok" if rules["again"] <= 1.5 * load else "NO",
-            ],
-            [
-                f"re-check after mapping a group ({rules['mapped_note']})",
-                f"{rules['recheck']:.2f} s",
-                f"≤ 1 s (whole mapping {rules['mapped']:.2f} s)",
-                "",
-                "ok" if rules["recheck"] <= 1 else "NO",
-            ],
-        ]
-        print(table(["step", "time", "ratio / target", "peak RSS MB", ""], rows), flush=True)
-        pages, rss = child("pages", regional)
-        print(table(["role", "page", "status", "p50 ms", "p95 ms", "target", ""], pages["rows"]))
-        print(f"pages: peak RSS {rss:.0f} MB")
-        late = [r for r in pages["rows"] if r[-1] != "ok"]
-        rows.append(
-            [
-                f"pages, p95 of every role's ({len(pages['rows'])} pages, list above)",
-                f"{len(pages['rows']) - len(late)} met",
-                "≤ 300 ms (indicators ≤ 500 ms)",
-                f"{rss:.0f}",
-                "ok" if not late else f"NO ({len(late)} over)",
-            ]
-        )
-        exported, _ = child("export", regional)
-        rows += export_rows(exported)
-        crowd = int(os.environ.get("BENCH_ANOMALIES", "2000000" if lines >= 1_000_000 else "0"))
-        if crowd:  # every page again, at the issue's two million anomalies
-            crowded = f"sqlite:///{tmp}/crowded.sqlite3"
-            made, _ = child("crowd", regional, crowded, str(crowd))
-            pages, rss = child("pages", crowded)
-            late = [r for r in pages["rows"] if r[-1] != "ok"]
-            print(
-                table(["role", "page", "status", "p50 ms", "p95 ms", "target", ""], pages["rows"])
-            )
-            rows.append(
-                [
-                    f"pages at {made['anomalies']:,} anomalies (copy, {made['seconds']:.0f} s "
-                    f"to multiply; {len(pages['rows'])} pages)",
-                    f"{len(pages['rows']) - len(late)} met",
-                    "≤ 300 ms (indicators ≤ 500 ms)",
-                    f"{rss:.0f}",
-                    "ok" if not late else f"NO ({len(late)} over)",
-                ]
-            )
+        regionals = [("SQLite", f"sqlite:///{tmp}/regional.sqlite3")]
+        if postgres:
+            regionals.append(("PostgreSQL", postgres))
+        for name, url in regionals:
+            rows += regional_rows(name, url, lines, f"sqlite:///{tmp}/crowded.sqlite3")
         print(table(["step", "time", "ratio / target", "peak RSS MB", ""], rows), flush=True)
 
 
