@@ -251,7 +251,44 @@ def configure_sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
         conn.exec_driver_sql(f"PRAGMA busy_timeout={_busy_ms.get() or BUSY_TIMEOUT_MS}")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if begin_mode() == "IMMEDIATE" else "BEGIN")
+        mode = begin_mode()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+        # how it began, and the rows changed so far (see :func:`read_alike`)
+        conn.info[_BEGAN] = (mode, conn.connection.dbapi_connection.total_changes)
+
+
+_BEGAN = "workbench_sqlite_began"
+
+
+def read_alike(connection: sa.Connection) -> bool:
+    """Whether a new connection of the same engine reads the rows this connection's transaction
+    reads: the transaction has written nothing yet, and no other writer can slip a commit
+    between their reads — on SQLite, it began ``IMMEDIATE`` (the single writer lock, held to its
+    end: a reader's snapshot is then the transaction's rows); on PostgreSQL (READ COMMITTED),
+    each statement sees the latest commits either way. An in-memory SQLite database is one
+    connection's own: never."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT pg_current_xact_id_if_assigned() IS NULL"
+                " AND current_setting('transaction_isolation') = 'read committed'"
+            ).scalar()
+        )
+    if name != "sqlite":
+        return False
+    database = connection.engine.url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database:
+        return False
+    began = connection.info.get(_BEGAN)
+    dbapi = connection.connection.dbapi_connection
+    return (
+        began is not None
+        and began[0] == "IMMEDIATE"
+        and dbapi is not None
+        and began[1] == dbapi.total_changes
+        and connection.in_transaction()
+    )
 
 
 #: SQLSTATEs of PostgreSQL lock waits given up (lock_timeout), deadlocks and serialisation failures.

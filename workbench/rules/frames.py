@@ -211,8 +211,10 @@ def _select_columns(columns: Iterable[sa.ColumnElement]) -> list[sa.ColumnElemen
     return selected
 
 
-def _frame(session: Session, stmt: sa.Select, columns: Sequence[sa.ColumnElement]) -> pd.DataFrame:
-    connection = session.connection()
+def _frame(
+    source: Session | sa.Connection, stmt: sa.Select, columns: Sequence[sa.ColumnElement]
+) -> pd.DataFrame:
+    connection = source if isinstance(source, sa.Connection) else source.connection()
     names = [c.key for c in columns]
     frame = copied_frame(connection, stmt, [(c.key, c.type) for c in columns])  # PostgreSQL
     if frame is None:
@@ -236,9 +238,10 @@ def _frame(session: Session, stmt: sa.Select, columns: Sequence[sa.ColumnElement
 
 
 def read_table(
-    session: Session, name: str, where: sa.ColumnElement[bool] | None = None
+    session: Session | sa.Connection, name: str, where: sa.ColumnElement[bool] | None = None
 ) -> pd.DataFrame:
-    """One table (see the module docstring for its columns), optionally filtered."""
+    """One table (see the module docstring for its columns), optionally filtered; read by a
+    session, or by a connection of its own (:mod:`workbench.rules.prefetch`)."""
     columns = COLUMNS[name]
     stmt = sa.select(*_select_columns(columns))
     if where is not None:

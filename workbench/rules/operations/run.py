@@ -7,12 +7,13 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from workbench.audit.operations import record_many
 from workbench.core.errors import NotFound
@@ -26,6 +27,7 @@ from workbench.imports.writer import (
 )
 from workbench.records.models import PurchaseLine
 from workbench.rules import marks as site_marks
+from workbench.rules.behind import written_behind
 from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
 from workbench.rules.deferred import indexes_built_after, starts_small
@@ -458,7 +460,9 @@ class _Run:
     """One run: the counts, the journal entries, the timings (shared by every chunk)."""
 
     def __init__(self, session: Session, result: RunResult, today: dt.date) -> None:
-        self.session = session
+        # the session itself, not a registry that would give another thread a session of its
+        # own (:mod:`workbench.rules.behind` writes from a thread)
+        self.session = session() if isinstance(session, scoped_session) else session
         self.result = result
         self.today = today
         self.now = utcnow()
@@ -563,30 +567,28 @@ class _Run:
                     self.standing(codes, set(everywhere) - set(sizes))
                 self.result.purchase_signature = signature
                 self.result.sites_checked = len(sizes)
+            chunks: list[tuple[list[int] | None, sa.ColumnElement[bool]]] = []
             for sites in _site_chunks(sizes):
                 if len(sites) == 1 and sizes[sites[0]] > LINE_CHUNK:
                     # a lycée bigger than a chunk: by ranges of days (each day whole)
-                    for first, last in day_ranges(self.session, sites[0], LINE_CHUNK):
-                        where = in_days(sites[0], first, last)
-                        self._chunk(
-                            enabled,
-                            codes,
-                            by_code,
-                            small,
-                            None,
-                            lambda w=where: read_table(self.session, "purchase_lines", w),
-                        )
-                    continue
-                self._chunk(
-                    enabled,
-                    codes,
-                    by_code,
-                    small,
-                    sites,
-                    lambda s=sites: read_table(
-                        self.session, "purchase_lines", PurchaseLine.site_id.in_(s)
-                    ),
-                )
+                    chunks += [
+                        (None, in_days(sites[0], first, last))
+                        for first, last in day_ranges(self.session, sites[0], LINE_CHUNK)
+                    ]
+                else:
+                    chunks.append((sites, PurchaseLine.site_id.in_(sites)))
+            # each chunk written by a thread of its own while the next is read and checked,
+            # when a second connection reads the lines alike (:mod:`workbench.rules.behind`)
+            with written_behind(self.session) if len(chunks) > 1 else nullcontext() as behind:
+                for sites, where in chunks:
+                    source = self.session if behind is None else behind.reader
+                    found, ids = self._checked(
+                        enabled, small, lambda w=where, c=source: read_table(c, "purchase_lines", w)
+                    )
+                    if behind is None:
+                        self._written(codes, by_code, sites, found, ids)
+                    else:
+                        behind.submit(self._written, codes, by_code, sites, found, ids)
             # anomalies of lycées without any line left (or of no lycée): nothing fails there.
             # When only marked lycées are evaluated, a lycée whose lines all went is marked.
             orphans_of: sa.ColumnElement[bool] | None = sa.or_(
@@ -643,6 +645,14 @@ class _Run:
         sites: list[int] | None,
         load: Any,
     ) -> set[int]:
+        found, ids = self._checked(enabled, small, load)
+        self._written(codes, by_code, sites, found, ids)
+        return set(ids.tolist())
+
+    def _checked(
+        self, enabled: list[RuleView], small: dict[str, pd.DataFrame], load: Any
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """A chunk of lines loaded and checked: the failures, the ids of the lines."""
         started = time.perf_counter()
         lines = load()
         self.timed("load_seconds", started)
@@ -651,7 +661,17 @@ class _Run:
         started = time.perf_counter()
         found = _evaluate(enabled, {**small, "purchase_lines": lines}, self.today, self.result)
         self.timed("check_seconds", started)
-        del lines
+        return found, ids
+
+    def _written(
+        self,
+        codes: list[str],
+        by_code: dict[str, RuleView],
+        sites: list[int] | None,
+        found: pd.DataFrame,
+        ids: np.ndarray,
+    ) -> None:
+        """The anomalies of a checked chunk brought in step with ``found``."""
         if self.prior is not None:
             # a run started on an (almost) empty table: only lines that had an anomaly then
             # can have one now (each line is in one chunk), wherever their lycée
@@ -666,7 +686,6 @@ class _Run:
                 moved = _existing_by_ids(self.session, codes, PURCHASE, unknown)
                 existing = pd.concat([existing, moved], ignore_index=True).drop_duplicates("id")
         self.apply(found, existing, by_code)
-        return set(ids.tolist())
 
 
 def run_rules(

@@ -1,0 +1,170 @@
+"""A whole rule run writes each chunk's anomalies from a thread while it reads (on a connection
+of its own) and checks the next chunk (:mod:`workbench.rules.behind`) — only when that
+connection reads what the run's transaction reads (:func:`workbench.db.read_alike`). On a
+committed database of its own (SQLite file, PostgreSQL schema): the suite's rolled-back
+transaction is never read alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from workbench.audit.operations import Actor, acting_as, record
+from workbench.db import read_alike, sqlite_begin
+from workbench.demo import factories
+from workbench.extensions import db
+from workbench.rules import behind
+from workbench.rules.models import Anomaly
+from workbench.rules.operations import run as run_module
+from workbench.rules.operations import run_rules
+
+
+@pytest.fixture(scope="module")
+def lines(race_app):
+    """Five lycées of 3 to 14 purchase lines (unmapped articles, a few duplicates), committed."""
+    with race_app.app_context(), acting_as(Actor(email="tests", role="admin")):
+        session = db.session
+        supplier = factories.make_supplier(session, name="Laiterie prefetch")
+        for n, size in enumerate((3, 4, 14, 5, 6)):
+            site = factories.make_site(session)
+            for i in range(size):
+                day = dt.date(2026, 3, 2) + dt.timedelta(days=i % 2)
+                factories.make_purchase_line(
+                    session,
+                    site,
+                    label=f"ARTICLE {n}-{i % 4}",  # the same label and day: duplicates
+                    line_date=day,
+                    supplier=supplier,
+                    reference=f"R{n}-{i % 4}",
+                )
+        record(session, "tests.setup", target_kind="purchase_line", target_label="prefetch")
+        session.commit()
+    return race_app
+
+
+def _snapshot(session) -> set[tuple]:
+    return set(
+        session.execute(
+            sa.select(
+                Anomaly.rule_code,
+                Anomaly.record_id,
+                Anomaly.field,
+                Anomaly.value,
+                Anomaly.message,
+                Anomaly.site_id,
+                Anomaly.status,
+            ).where(Anomaly.record_kind == "purchase_line")
+        )
+    )
+
+
+class _Spy:
+    """The threads that wrote the chunks."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.threads: list[str] = []
+        original = run_module._Run._written
+
+        def written(run, *args):  # type: ignore[no-untyped-def]
+            self.threads.append(threading.current_thread().name)
+            return original(run, *args)
+
+        monkeypatch.setattr(run_module._Run, "_written", written)
+
+
+def _run(
+    app, monkeypatch: pytest.MonkeyPatch, *, write_first: bool = False
+) -> tuple[set[tuple], int | None]:
+    """A whole run in chunks of at most 8 lines (the lycée of 14 by ranges of days), rolled
+    back after: the anomalies it left, and the line written first (``write_first``: by the
+    same transaction, not committed)."""
+    monkeypatch.setattr(run_module, "LINE_CHUNK", 8)
+    with app.app_context(), acting_as(Actor(email="tests", role="admin")):
+        session = db.session
+        try:
+            written = None
+            if write_first:
+                site = factories.make_site(session)
+                written = factories.make_purchase_line(session, site, label="LIGNE NON VALIDÉE").id
+            run_rules(session, full=True)
+            session.flush()
+            return _snapshot(session), written
+        finally:
+            session.rollback()
+
+
+def test_a_whole_run_writes_behind_and_finds_what_the_session_finds(lines, monkeypatch):
+    sequential = monkeypatch.context()
+    with sequential as m:
+        m.setattr(behind, "read_alike", lambda connection: False)
+        expected, _ = _run(lines, m)
+    spy = _Spy(monkeypatch)
+    found, _ = _run(lines, monkeypatch)
+    assert found == expected
+    assert {r for r, *_ in found} >= {"ARTICLE_UNMAPPED", "PURCHASE_DUPLICATE"}
+    # every chunk was written by the writer's thread: 3+4, the 14 by days (2 ranges), 5, 6
+    assert len(spy.threads) == 5
+    assert all(name.startswith("workbench-writer") for name in spy.threads)
+    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-writer")]
+
+
+def test_lines_the_transaction_wrote_are_read_by_the_session(lines, monkeypatch):
+    """A reader's connection would not see them: the session reads and writes every chunk."""
+    spy = _Spy(monkeypatch)
+    found, written = _run(lines, monkeypatch, write_first=True)
+    assert ("ARTICLE_UNMAPPED", written) in {(rule, record) for rule, record, *_ in found}
+    assert spy.threads and not [t for t in spy.threads if t.startswith("workbench-writer")]
+
+
+@pytest.mark.parametrize("failing", ["write", "check"])
+def test_a_failure_stops_the_run_and_its_writer(lines, monkeypatch, failing):
+    """A write that fails (raised at the next chunk), or a check that fails while a write runs:
+    the run stops with the error, after the writer is done; nothing stays."""
+    calls = []
+    if failing == "write":
+        original = run_module._Run._written
+
+        def broken(run, *args):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("disque plein")
+            return original(run, *args)
+
+        monkeypatch.setattr(run_module._Run, "_written", broken)
+    else:
+        original = run_module._Run._checked
+
+        def broken(run, *args):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            if len(calls) == 3:
+                raise RuntimeError("disque plein")
+            return original(run, *args)
+
+        monkeypatch.setattr(run_module._Run, "_checked", broken)
+    with pytest.raises(RuntimeError, match="disque plein"):
+        _run(lines, monkeypatch)
+    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-writer")]
+    with lines.app_context():  # nothing left behind: the run was rolled back
+        assert _snapshot(db.session) == set()
+        db.session.rollback()
+
+
+def test_read_alike_only_before_the_first_write_of_a_writing_transaction(lines):
+    with lines.app_context(), acting_as(Actor(email="tests", role="admin")):
+        session = db.session
+        try:
+            assert read_alike(session.connection())
+            factories.make_site(session)
+            assert not read_alike(session.connection())
+        finally:
+            session.rollback()
+        if session.get_bind().dialect.name == "sqlite":
+            # a reading transaction does not keep other writers out
+            with sqlite_begin("DEFERRED"):
+                try:
+                    assert not read_alike(session.connection())
+                finally:
+                    session.rollback()
