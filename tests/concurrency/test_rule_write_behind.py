@@ -119,31 +119,20 @@ def test_lines_the_transaction_wrote_are_read_by_the_session(lines, monkeypatch)
     assert spy.threads and not [t for t in spy.threads if t.startswith("workbench-writer")]
 
 
-@pytest.mark.parametrize("failing", ["write", "check"])
-def test_a_failure_stops_the_run_and_its_writer(lines, monkeypatch, failing):
+@pytest.mark.parametrize(("method", "nth"), [("_written", 2), ("_checked", 3)])
+def test_a_failure_stops_the_run_and_its_writer(lines, monkeypatch, method, nth):
     """A write that fails (raised at the next chunk), or a check that fails while a write runs:
     the run stops with the error, after the writer is done; nothing stays."""
     calls = []
-    if failing == "write":
-        original = run_module._Run._written
+    original = getattr(run_module._Run, method)
 
-        def broken(run, *args):  # type: ignore[no-untyped-def]
-            calls.append(1)
-            if len(calls) == 2:
-                raise RuntimeError("disque plein")
-            return original(run, *args)
+    def broken(run, *args):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == nth:
+            raise RuntimeError("disque plein")
+        return original(run, *args)
 
-        monkeypatch.setattr(run_module._Run, "_written", broken)
-    else:
-        original = run_module._Run._checked
-
-        def broken(run, *args):  # type: ignore[no-untyped-def]
-            calls.append(1)
-            if len(calls) == 3:
-                raise RuntimeError("disque plein")
-            return original(run, *args)
-
-        monkeypatch.setattr(run_module._Run, "_checked", broken)
+    monkeypatch.setattr(run_module._Run, method, broken)
     with pytest.raises(RuntimeError, match="disque plein"):
         _run(lines, monkeypatch)
     assert not [t for t in threading.enumerate() if t.name.startswith("workbench-writer")]
