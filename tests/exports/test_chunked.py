@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pytest
 
@@ -95,10 +94,46 @@ def test_the_route_and_the_command_write_those_bytes(
     assert body == "\ufeff" + expected
 
 
-def test_write_canonical_counts_rows(lines, session):
-    handle = io.StringIO()
-    count = purchases.write_canonical(handle, queries.canonical_chunks(session, None, size=4))
-    assert count == len(AWKWARD)
+def _exported(session, user=None, filt=ALL, bom=True) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
+    export = queries.CanonicalExport(session, user, filt, bom=bom)
+    return b"".join(export), export.rows
+
+
+def test_the_export_writes_those_bytes_and_counts_its_rows(lines, session, make):
+    """On PostgreSQL the server writes the rows (``COPY``): the same bytes as :mod:`csv`."""
+    on_postgres = session.connection().dialect.name == "postgresql"
+    assert queries.copy_applies(session, None, ALL) is on_postgres
+    canteen = make.user(role="canteen", sites=[lines])
+    for user, filt in (
+        (None, ALL),
+        (None, queries.PurchaseFilter(year=2025)),
+        (None, queries.PurchaseFilter(year=2026, site_id=lines.id)),
+        (canteen, ALL),
+    ):
+        body, rows = _exported(session, user, filt, bom=False)
+        expected = _row_by_row(session, user, filt, bom=False)
+        assert body == expected.encode("utf-8")
+        assert rows == len(list(queries.canonical_rows(session, user, filt))) > 0
+    body, rows = _exported(session)
+    assert body.startswith("\ufeff".encode()) and rows == len(AWKWARD)
+    # a line break inside a cell stays as it is; only the rows end with \r\n
+    assert b"ligne\nsuivante" in body and b"ligne\r\nsuivante" not in body
+
+
+@pytest.mark.parametrize("quantity", [1e15 + 0.5, 1e19, float("inf")])
+def test_a_quantity_postgresql_would_write_otherwise_is_written_by_python(
+    lines, session, make, quantity
+):
+    """PostgreSQL writes ``1.0000000000000005e+15`` where ``repr`` writes
+    ``1000000000000000.5``: one such quantity in scope, and :mod:`csv` writes the export."""
+    other = make.site(uai="0350009Z")
+    make.purchase_line(other, label="ENORME", quantity=quantity)
+    expected = _row_by_row(session, bom=False)
+    assert queries.copy_applies(session, None, ALL) is False
+    assert queries.copy_applies(session, None, queries.PurchaseFilter(site_id=lines.id)) is (
+        session.connection().dialect.name == "postgresql"
+    )
+    assert _exported(session, bom=False)[0] == expected.encode("utf-8")
 
 
 def test_each_number_is_formatted_as_alone_whatever_came_before(monkeypatch):

@@ -83,15 +83,16 @@ def export_purchases(output: str, fmt: str, year: int | None, site_uai: str | No
             sys.exit(1)
     filt = queries.PurchaseFilter(year=year, site_id=site_id)
     withheld: list[dict[str, object]] = []
-    with open(output, "w", encoding="utf-8", newline="") as handle:
-        if fmt == "macantine":
+    if fmt == "macantine":
+        with open(output, "w", encoding="utf-8", newline="") as handle:
             withheld = queries.macantine_withheld(db.session, None, filt)
             rows = map(purchases.macantine_row, queries.macantine_rows(db.session, None, filt))
             count = purchases.write_csv(handle, purchases.MACANTINE_COLUMNS, rows)
-        else:
-            count = purchases.write_canonical(
-                handle, queries.canonical_chunks(db.session, None, filt)
-            )
+    else:
+        export = queries.CanonicalExport(db.session, None, filt, bom=False)
+        with open(output, "wb") as binary:
+            binary.writelines(export)
+        count = export.rows
     kind = "purchases_macantine" if fmt == "macantine" else "purchases_csv"
     _journal(kind, count, withheld=sum(int(w["lines"]) for w in withheld))  # type: ignore[call-overload]
     for item in withheld:

@@ -261,21 +261,6 @@ def canonical_csv(chunks: Iterable[list[tuple]], bom: bool = True) -> Iterator[s
     return chunked_csv(CANONICAL_COLUMNS, map(canonical_chunk, chunks), bom=bom)
 
 
-def write_canonical(handle: IO[str], chunks: Iterable[list[tuple]]) -> int:
-    """Write the canonical CSV (no BOM) of ``chunks``; returns the number of rows."""
-    count = 0
-
-    def counted() -> Iterator[list[tuple]]:
-        nonlocal count
-        for chunk in chunks:
-            count += len(chunk)
-            yield chunk
-
-    for text in canonical_csv(counted(), bom=False):
-        handle.write(text)
-    return count
-
-
 def write_csv(handle: IO[str], columns: Iterable[str], rows: Iterable[list[Any]]) -> int:
     """Write already-guarded rows; returns the number of rows."""
     count = 0

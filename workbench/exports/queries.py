@@ -177,6 +177,113 @@ def canonical_chunks(
     return raw_chunks(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt), size)
 
 
+# -- PostgreSQL: the canonical CSV written by the server (``COPY … TO STDOUT``) -----------------
+#: Quantities from which PostgreSQL's text of a double differs from Python's: a fraction at
+#: 10¹⁵ or more (PostgreSQL switches to an exponent one power of ten before ``repr``), a whole
+#: number beyond ``bigint``, NaN and infinity (PostgreSQL sorts NaN above every number).
+_COPY_UNSAFE_QUANTITY = sa.and_(
+    PurchaseLine.quantity >= 1e15,
+    sa.or_(
+        PurchaseLine.quantity >= 9e18,
+        PurchaseLine.quantity != sa.func.trunc(PurchaseLine.quantity),
+    ),
+)
+
+
+def _blank_null(column: Any) -> Any:
+    """NULL for an empty text: PostgreSQL writes ``""`` for an empty string, :mod:`csv` an
+    empty cell (as for NULL)."""
+    return sa.func.nullif(column, "")
+
+
+def _copy_quantity() -> Any:
+    """The quantity as :func:`workbench.exports.purchases.canonical_chunk` writes it: a whole
+    number as an integer, any other as its shortest round-trip text (``repr``; PostgreSQL's
+    too, with ``extra_float_digits`` ≥ 1) — outside :data:`_COPY_UNSAFE_QUANTITY`."""
+    quantity = PurchaseLine.quantity
+    return sa.case(
+        (quantity == sa.func.trunc(quantity), sa.cast(sa.cast(quantity, sa.BigInteger), sa.Text)),
+        else_=sa.cast(quantity, sa.Text),
+    )
+
+
+#: :data:`CANONICAL_EXPORT_SELECT` as text cells, formatted by PostgreSQL the way
+#: :func:`workbench.exports.purchases.canonical_chunk` and :mod:`csv` write them (the amount
+#: is ``numeric(14, 2)``: its text has the two decimals of ``f"{amount:.2f}"``).
+CANONICAL_COPY_SELECT = (
+    _blank_null(Site.uai),
+    _blank_null(_ISO_DATE),
+    _blank_null(PurchaseLine.supplier_siret),
+    _blank_null(guarded(PurchaseLine.supplier_name)),
+    _blank_null(guarded(PurchaseLine.reference)),
+    _blank_null(guarded(PurchaseLine.label)),
+    _copy_quantity(),
+    _blank_null(guarded(PurchaseLine.unit)),
+    sa.cast(PurchaseLine.amount_ht, sa.Text),
+    _blank_null(PurchaseLine.family),
+    _blank_null(PurchaseLine.labels),
+    _blank_null(guarded(PurchaseLine.origin)),
+    _blank_null(guarded(PurchaseLine.nomenclature_code)),
+)
+
+
+def _canonical_select(columns: tuple[Any, ...], user: User | None, filt: PurchaseFilter) -> Any:
+    stmt = sa.select(*columns).select_from(PurchaseLine).join(Site, Site.id == PurchaseLine.site_id)
+    return _purchase_filters(scope(stmt, user, "purchase_line"), filt)
+
+
+def copy_applies(session: Session, user: User | None, filt: PurchaseFilter) -> bool:
+    """Whether :func:`copied_csv` writes the bytes of the Python path: PostgreSQL, and no
+    quantity in scope where the two texts of a double differ (one indexed-free scan)."""
+    if session.connection().dialect.name != "postgresql":
+        return False
+    unsafe = _canonical_select((sa.literal(1),), user, filt).where(_COPY_UNSAFE_QUANTITY)
+    return not session.scalar(sa.select(sa.exists(unsafe)))
+
+
+def copied_csv(
+    session: Session, user: User | None, filt: PurchaseFilter, rows: int = FETCH
+) -> Iterator[tuple[int, bytes]]:
+    """The canonical CSV rows (no header) as PostgreSQL writes them, in blocks of up to
+    ``rows`` rows (``(rows in the block, its bytes)``), with the ``\r\n`` line ends of
+    :mod:`csv`: the server ends each row with ``\n``, one message per row. A block without a
+    line break inside a cell (they all are, but for a rare one) has its ``\n`` replaced in one
+    pass; another, row by row (a line break inside a quoted cell stays as it is, as with
+    :mod:`csv`).
+
+    Same transaction as the session (same snapshot as the count); call only where
+    :func:`copy_applies`.
+    """
+    stmt = _canonical_select(CANONICAL_COPY_SELECT, user, filt).order_by(PurchaseLine.id)
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        # the shortest round-trip text of a double (the default since PostgreSQL 12)
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+        with cursor.copy(sql, compiled.construct_params()) as copy:
+            block: list[Any] = []
+            for data in copy:
+                block.append(data)
+                if len(block) >= rows:
+                    yield len(block), _crlf(block)
+                    block.clear()
+            if block:
+                yield len(block), _crlf(block)
+
+
+def _crlf(messages: list[Any]) -> bytes:
+    """The rows of ``messages`` (one CSV row each, ending with ``\n``) ending with ``\r\n``."""
+    joined = b"".join(messages)
+    if joined.count(b"\n") == len(messages):
+        return joined.replace(b"\n", b"\r\n")
+    if any(bytes(row[-1:]) != b"\n" for row in messages):  # pragma: no cover - by protocol
+        raise RuntimeError("COPY : une ligne CSV attendue par message")
+    return b"".join(bytes(row[:-1]) + b"\r\n" for row in messages)
+
+
 def canonical_rows(
     session: Session, user: User | None, filt: PurchaseFilter = PurchaseFilter()
 ) -> Iterator[tuple[Any, ...]]:
@@ -315,3 +422,36 @@ def blocking_anomalies(session: Session) -> dict[int, list[str]]:
     for record_id, rule_code in session.execute(stmt):
         found[record_id].append(rule_code)
     return found
+
+
+class CanonicalExport:
+    """The canonical CSV export in UTF-8 blocks, header first (with a BOM if ``bom``).
+
+    On PostgreSQL the server writes the rows (:func:`copied_csv`), where :func:`copy_applies`;
+    elsewhere, and for the rare quantity it would write otherwise, :mod:`csv` writes the
+    chunks read from the cursor — the same bytes either way. :attr:`rows` counts the rows
+    written so far.
+    """
+
+    def __init__(
+        self, session: Session, user: User | None, filt: PurchaseFilter, bom: bool = True
+    ) -> None:
+        self.session, self.user, self.filt, self.bom = session, user, filt, bom
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        from workbench.exports import purchases
+
+        if not copy_applies(self.session, self.user, self.filt):
+            for text in purchases.canonical_csv(self._counted(), bom=self.bom):
+                yield text.encode("utf-8")
+            return
+        yield next(purchases.chunked_csv(purchases.CANONICAL_COLUMNS, (), bom=self.bom)).encode()
+        for count, block in copied_csv(self.session, self.user, self.filt):
+            self.rows += count
+            yield block
+
+    def _counted(self) -> Iterator[list[tuple]]:
+        for chunk in canonical_chunks(self.session, self.user, self.filt):
+            self.rows += len(chunk)
+            yield chunk

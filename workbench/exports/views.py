@@ -98,7 +98,7 @@ def _guarded(rows: list[list[Any]]) -> Iterator[list[Any]]:
         yield [safe_cell(v) for v in row]
 
 
-def _stream(chunks: Iterator[str], filename: str) -> Response:
+def _stream(chunks: Iterator[str] | Iterator[bytes], filename: str) -> Response:
     return Response(
         stream_with_context(chunks),
         content_type="text/csv; charset=utf-8",
@@ -110,8 +110,7 @@ def _stream(chunks: Iterator[str], filename: str) -> Response:
 def purchases_csv():  # type: ignore[no-untyped-def]
     filt = _filter()
     _journal("purchases_csv", queries.count_lines(db.session, current_user, filt))
-    chunks = queries.canonical_chunks(db.session, current_user, filt)
-    return _stream(purchases.canonical_csv(chunks), "achats.csv")
+    return _stream(iter(queries.CanonicalExport(db.session, current_user, filt)), "achats.csv")
 
 
 @roles_required("canteen", "legal", "admin")
