@@ -8,7 +8,8 @@ Environment: ``BENCH_LINES`` (purchase lines of the demo built, default 100,000)
 ``BENCH_INDICATORS=0`` (skip the indicator pages, which are measured uncached: the page
 figures cache is cleared before each of their requests), ``BENCH_QUEUES=0`` (skip the queue
 views: both views of every queue, pages 1 and 2, each sort, filters), ``BENCH_ONLY`` (measure
-only the pages whose address contains this text), ``BENCH_DATABASE_URL`` (use that database as
+only the pages whose address contains this text), ``BENCH_SETTLE=0`` (the application's heap
+not settled, as a test process builds it: see :mod:`workbench.service.heap`), ``BENCH_DATABASE_URL`` (use that database as
 is; it must hold the regional demo). Prints one row per (role, page) and the target (p95 ≤ 300 ms,
 indicator pages ≤ 500 ms); exits 0 whatever the figures (it measures, it does not judge).
 """
@@ -156,8 +157,9 @@ def main() -> None:
         print(f"regional demo, {lines:,} lines, loaded with its rules in {seconds:.0f} s")
     os.environ["WORKBENCH_DATABASE_URL"] = url
     from workbench import create_app
+    from workbench.service.heap import settle
 
-    app = create_app()
+    app = create_app() if os.environ.get("BENCH_SETTLE") == "0" else settle(create_app())
     rows = measure(app, repeat)
     print(table(["role", "page", "status", "p50 ms", "p95 ms", "target", ""], rows))
     print(f"peak RSS {peak_rss_mb():.0f} MB")

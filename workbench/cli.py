@@ -70,6 +70,10 @@ def _run_with_worker() -> click.Command:
         if reloading is None:
             reloading = get_debug_flag()
         in_server_process = not reloading or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+        if in_server_process:
+            from workbench.service.heap import settle
+
+            settle(ctx.ensure_object(ScriptInfo).load_app())  # the app `flask run` then serves
         if worker and in_server_process:
             ctx.ensure_object(ScriptInfo).load_app()  # configures the queue
             from workbench.jobs import tasks  # noqa: F401  (registers the task)

@@ -48,8 +48,9 @@ def _json_logconfig() -> dict[str, Any]:
 
 def application_factory():  # type: ignore[no-untyped-def]
     from workbench import create_app
+    from workbench.service.heap import settle
 
-    return create_app()
+    return settle(create_app())  # each worker's own heap (no preload)
 
 
 def run_gunicorn(options: dict[str, Any]) -> None:  # pragma: no cover - runs the server
