@@ -291,6 +291,17 @@ def read_alike(connection: sa.Connection) -> bool:
     )
 
 
+def threads_share(connection: sa.Connection) -> bool:
+    """Whether ``connection`` may be used from another thread (one thread at a time):
+    PostgreSQL, or a SQLite file (its pool opens connections usable from any thread); not an
+    in-memory SQLite database (one connection per thread)."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        return True
+    database = connection.engine.url.database or ""
+    return name == "sqlite" and database not in ("", ":memory:") and "mode=memory" not in database
+
+
 #: SQLSTATEs of PostgreSQL lock waits given up (lock_timeout), deadlocks and serialisation failures.
 _PG_LOCK_STATES = frozenset({"55P03", "40P01", "40001"})
 

@@ -16,7 +16,7 @@ from workbench.audit.operations import Actor, acting_as, record
 from workbench.db import read_alike, sqlite_begin
 from workbench.demo import factories
 from workbench.extensions import db
-from workbench.rules import behind
+from workbench.rules import behind, frames
 from workbench.rules.models import Anomaly
 from workbench.rules.operations import run as run_module
 from workbench.rules.operations import run_rules
@@ -157,3 +157,61 @@ def test_read_alike_only_before_the_first_write_of_a_writing_transaction(lines):
                     assert not read_alike(session.connection())
                 finally:
                     session.rollback()
+
+
+def _recheck(app, monkeypatch: pytest.MonkeyPatch) -> tuple[set[tuple], list[int]]:
+    """An import's re-check: lines written by the transaction (not committed), then every line
+    re-checked by id in chunks of 8 lines or more, (lycée, day) by (lycée, day), rolled back
+    after."""
+    monkeypatch.setattr(run_module, "LINE_CHUNK", 8)
+    monkeypatch.setattr(frames, "SITE_DAYS_PER_QUERY", 1)
+    with app.app_context(), acting_as(Actor(email="tests", role="admin")):
+        session = db.session
+        try:
+            site = factories.make_site(session)
+            written = [
+                factories.make_purchase_line(
+                    session,
+                    site,
+                    label=f"NOUVEL ARTICLE {i % 3}",
+                    line_date=dt.date(2026, 3, 2),
+                    reference=f"N{i % 3}",
+                ).id
+                for i in range(6)
+            ]
+            ids = session.scalars(sa.select(run_module.PurchaseLine.id)).all()
+            run_rules(session, record_kind="purchase_line", record_ids=ids)
+            session.flush()
+            # the new lines by their rank (PostgreSQL's ids are not rolled back), their anomalies
+            # without the messages and lycée (which name them)
+            rank = {line: f"nouvelle {i}" for i, line in enumerate(written)}
+            found = {
+                (r, rank[record], field, status) if record in rank else (r, record, field, status)
+                for r, record, field, _, message, _, status in _snapshot(session)
+            }
+            old = {a for a in _snapshot(session) if a[1] not in rank}
+            return found | old, written
+        finally:
+            session.rollback()
+
+
+def test_a_recheck_after_an_import_checks_each_chunk_while_the_one_before_is_written(
+    lines, monkeypatch
+):
+    """The lines are the transaction's own: no reader connection, the session reads each chunk
+    once the write before is done (:func:`workbench.rules.behind.checked_beside`)."""
+    with monkeypatch.context() as m:
+        m.setattr(behind, "threads_share", lambda connection: False)
+        sequential = _Spy(m)
+        expected, _ = _recheck(lines, m)
+    assert sequential.threads and set(sequential.threads) == {"MainThread"}
+    spy = _Spy(monkeypatch)
+    found, written = _recheck(lines, monkeypatch)
+    assert found == expected
+    unmapped = {record for rule, record, *_ in found if rule == "ARTICLE_UNMAPPED"}
+    assert {f"nouvelle {i}" for i in range(len(written))} <= unmapped
+    # every chunk but the last written by the writer's thread, the last by the run itself
+    assert len(spy.threads) == len(sequential.threads) >= 3
+    assert all(name.startswith("workbench-writer") for name in spy.threads[:-1])
+    assert spy.threads[-1] == "MainThread"
+    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-writer")]

@@ -18,6 +18,12 @@ chunk after chunk as before.
 
 A read-ahead of the next chunk in a thread (reads beside the checks) was tried first and
 dropped: reading builds Python objects, so that thread fought the checks for the GIL.
+
+Where a second connection would not read alike — the re-check after an import, whose lines the
+transaction has just written —, :func:`checked_beside` still overlaps the checks with the
+writes: the run reads chunk *n + 1* on the session itself once the write of chunk *n - 1* is
+done, then hands the write of chunk *n* to the thread and checks chunk *n + 1* meanwhile. The
+reads no longer overlap anything, the checks do.
 """
 
 from __future__ import annotations
@@ -32,16 +38,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.db import read_alike, sqlite_begin
+from workbench.db import read_alike, sqlite_begin, threads_share
 
 
 class Behind:
     """The writer thread and the reader connection of one run."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self.reader = engine.connect()
-        with sqlite_begin("DEFERRED"):  # a reader: never waits for the writer's lock
-            self.reader.begin()
+    def __init__(self, engine: sa.Engine | None) -> None:
+        """``engine``: the reader connection's (``None``: no reader, the run reads on the
+        session between writes)."""
+        self.reader: sa.Connection | None = None
+        if engine is not None:
+            self.reader = engine.connect()
+            with sqlite_begin("DEFERRED"):  # a reader: never waits for the writer's lock
+                self.reader.begin()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-writer")
         self._pending: Future[Any] | None = None
 
@@ -63,7 +73,8 @@ class Behind:
             wait_for([self._pending])
             self._pending = None
         self._pool.shutdown(wait=True)
-        self.reader.close()  # rolls its read transaction back
+        if self.reader is not None:
+            self.reader.close()  # rolls its read transaction back
 
 
 @contextlib.contextmanager
@@ -77,6 +88,24 @@ def written_behind(session: Session) -> Iterator[Behind | None]:
         yield None
         return
     behind = Behind(connection.engine)
+    try:
+        yield behind
+        behind.wait()
+    finally:
+        behind.close()
+
+
+@contextlib.contextmanager
+def checked_beside(session: Session) -> Iterator[Behind | None]:
+    """A :class:`Behind` without a reader connection: the block reads on the session itself,
+    only after a :meth:`Behind.wait` (the writer thread has the session from a
+    :meth:`Behind.submit` to the next wait). ``None`` where the session's connection cannot be
+    used from another thread (an in-memory SQLite database). The last write is waited for on
+    the way out."""
+    if not threads_share(session.connection()):
+        yield None
+        return
+    behind = Behind(None)
     try:
         yield behind
         behind.wait()

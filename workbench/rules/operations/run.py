@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -27,7 +27,7 @@ from workbench.imports.writer import (
 )
 from workbench.records.models import PurchaseLine
 from workbench.rules import marks as site_marks
-from workbench.rules.behind import written_behind
+from workbench.rules.behind import checked_beside, written_behind
 from workbench.rules.common import clear_cache
 from workbench.rules.counts import counted_in_bulk
 from workbench.rules.deferred import indexes_built_after, starts_small
@@ -451,6 +451,21 @@ def _site_chunks(sizes: dict[int, int]) -> list[list[int]]:
     return chunks
 
 
+def _gathered(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The frames of ``frames`` joined into chunks of at least :data:`LINE_CHUNK` lines (the
+    last may be smaller); ``frames`` is advanced only when a chunk is asked for."""
+    buffer: list[pd.DataFrame] = []
+    held = 0
+    for frame in frames:
+        buffer.append(frame)
+        held += len(frame)
+        if held >= LINE_CHUNK:
+            yield _joined(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield _joined(buffer)
+
+
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return frame.sort_values("id", kind="stable").reset_index(drop=True)
@@ -608,46 +623,52 @@ class _Run:
             started = time.perf_counter()
             days, deleted = site_days(self.session, ids)
             self.timed("load_seconds", started)
-            buffer: list[pd.DataFrame] = []
-            held = 0
-            for frame in iter_site_day_lines(self.session, days, LINE_CHUNK):
-                buffer.append(frame)
-                held += len(frame)
-                if held >= LINE_CHUNK:
-                    self._chunk(enabled, codes, by_code, small, None, lambda b=buffer: _joined(b))
-                    buffer, held = [], 0
-            if buffer:
-                self._chunk(enabled, codes, by_code, small, None, lambda b=buffer: _joined(b))
+            frames = iter_site_day_lines(self.session, days, LINE_CHUNK)
+            for _ in self._checked_beside(enabled, codes, by_code, small, _gathered(frames)):
+                pass
         else:
             # every enabled rule looks at one line: the changed lines only, by chunk of ids
-            deleted = set()
-            for start in range(0, len(ids), LINE_CHUNK):
-                chunk = ids[start : start + LINE_CHUNK]
-                loaded = self._chunk(
-                    enabled,
-                    codes,
-                    by_code,
-                    small,
-                    None,
-                    lambda c=chunk: purchase_lines_by_ids(self.session, c),
-                )
-                deleted.update(set(chunk) - loaded)
+            chunks = [ids[start : start + LINE_CHUNK] for start in range(0, len(ids), LINE_CHUNK)]
+            reads = (purchase_lines_by_ids(self.session, chunk) for chunk in chunks)
+            loaded: set[int] = set()
+            for checked in self._checked_beside(enabled, codes, by_code, small, reads):
+                loaded.update(checked.tolist())
+            deleted = set(ids) - loaded
         if deleted:  # lines gone: their active anomalies close
             existing = _existing_by_ids(self.session, codes, PURCHASE, deleted)
             self.apply(_evaluate([], small, self.today, self.result), existing, by_code)
 
-    def _chunk(
+    def _checked_beside(
         self,
         enabled: list[RuleView],
         codes: list[str],
         by_code: dict[str, RuleView],
         small: dict[str, pd.DataFrame],
-        sites: list[int] | None,
-        load: Any,
-    ) -> set[int]:
-        found, ids = self._checked(enabled, small, load)
-        self._written(codes, by_code, sites, found, ids)
-        return set(ids.tolist())
+        reads: Iterator[pd.DataFrame],
+    ) -> Iterator[np.ndarray]:
+        """Check each chunk of lines ``reads`` gives (it reads on the session) and write its
+        anomalies; yields each chunk's line ids once checked. The write of chunk *n* goes to a
+        thread while chunk *n + 1*, read first, is checked (:func:`checked_beside`): each read
+        waits for the write before it, the checks overlap the writes."""
+        with checked_beside(self.session) as beside:
+            pending: tuple[pd.DataFrame, np.ndarray] | None = None
+            while True:
+                if beside is not None:
+                    beside.wait()  # the session is free again: the next read may use it
+                started = time.perf_counter()
+                lines = next(reads, None)
+                self.timed("load_seconds", started)
+                if lines is None:
+                    break
+                if pending is not None:
+                    if beside is None:
+                        self._written(codes, by_code, None, *pending)
+                    else:
+                        beside.submit(self._written, codes, by_code, None, *pending)
+                pending = self._checked(enabled, small, lambda frame=lines: frame)
+                yield pending[1]
+            if pending is not None:
+                self._written(codes, by_code, None, *pending)
 
     def _checked(
         self, enabled: list[RuleView], small: dict[str, pd.DataFrame], load: Any
