@@ -166,6 +166,41 @@ def test_rebuild_recomputes_everything(session, world):
     assert_exact(session)
 
 
+#: (SIRET, reference) a group key is made of, spaces of every kind around them: PostgreSQL keys
+#: the plain ones itself, Python the others (``str.strip()`` strips more than ``btrim``).
+AWKWARD_KEYS = [
+    (SIRET, "Y125"),
+    (None, "R-1"),
+    ("", "R-1"),
+    (f" {SIRET} ", "Y125"),
+    (SIRET, " Y125"),
+    (SIRET, "Y125\t"),
+    (SIRET, "\u00a0Y125"),
+    (SIRET, "Y125\u2009"),
+    (f"{SIRET}\n", "Y125"),
+    ("   ", "R-1"),
+    (SIRET, "R é 1"),
+    (SIRET, "é"),
+    (SIRET, "x"),
+    (SIRET, "  "),
+    (SIRET, "\u3000"),
+    (None, None),
+]
+
+
+def test_rebuild_keys_every_line_as_python_does(session, world, make):
+    site = world["brest"]
+    for siret, reference in AWKWARD_KEYS:
+        line = make.purchase_line(site, label=f"ARTICLE {reference!r}", reference=reference)
+        line.supplier_siret = siret
+    session.flush()
+    assert groups.rebuild(session) > 3
+    assert_exact(session)
+    keys = set(session.scalars(sa.select(ArticleGroupLine.key)))
+    assert f"ref:{SIRET}|Y125" in keys and "ref:|R-1" in keys
+    assert f"ref:{SIRET}|R é 1" in keys and f"ref:{SIRET}|é" in keys
+
+
 def test_import_of_new_and_changed_lines_keeps_the_table_exact(session, make, world, tmp_path):
     from workbench.imports.operations import import_file
 

@@ -507,19 +507,46 @@ def _connection(obj: Session | Connection) -> Connection:
     return obj if isinstance(obj, Connection) else obj.connection()
 
 
+#: PostgreSQL: a text whose first and last characters are visible ASCII (``!`` to ``~``), which
+#: Python's ``str.strip()`` leaves as it is (it strips every Unicode space, ``btrim`` only ``' '``).
+_UNSTRIPPED = "^[!-~](.*[!-~])?$"
+
+
+def _keyed_in_sql() -> sa.ColumnElement[bool]:
+    """The unmapped lines whose group key the database writes as :func:`line_key` does: a
+    reference (and a SIRET, or none) that ``strip()`` leaves as they are — a reference key
+    ``ref:<siret>|<reference>``. The others (a label key, a text to strip) are keyed in Python."""
+    siret = PL.c.supplier_siret
+    return sa.and_(  # never NULL (its negation picks the others)
+        PL.c.reference.is_not(None),
+        PL.c.reference.regexp_match(_UNSTRIPPED),
+        sa.or_(siret.is_(None), siret == "", siret.regexp_match(_UNSTRIPPED)),
+    )
+
+
 def _rebuild(connection: Connection) -> None:
     connection.execute(sa.delete(LINES))
+    unmapped: sa.ColumnElement[bool] = PL.c.nomenclature_code.is_(None)
+    if connection.dialect.name == "postgresql":
+        # most lines carry a plain reference: keyed by one INSERT … SELECT (1M lines: 4–5 s
+        # of rows read, keyed in Python and copied back, saved)
+        keyed = _keyed_in_sql()
+        key = sa.literal("ref:") + sa.func.coalesce(PL.c.supplier_siret, "") + "|" + PL.c.reference
+        connection.execute(
+            sa.insert(LINES).from_select(
+                ["line_id", "key", "site_id"],
+                sa.select(PL.c.id, key, PL.c.site_id).where(unmapped, keyed),
+            )
+        )
+        unmapped = sa.and_(unmapped, sa.not_(keyed))
     last = 0
     while True:  # by id range: bounded memory whatever the table size
         ids = connection.scalars(
-            sa.select(PL.c.id)
-            .where(PL.c.nomenclature_code.is_(None), PL.c.id > last)
-            .order_by(PL.c.id)
-            .limit(50_000)
+            sa.select(PL.c.id).where(unmapped, PL.c.id > last).order_by(PL.c.id).limit(50_000)
         ).all()
         if not ids:
             break
-        rows = _line_rows(connection, PL.c.id.between(ids[0], ids[-1]))
+        rows = _line_rows(connection, sa.and_(unmapped, PL.c.id.between(ids[0], ids[-1])))
         if rows:
             insert_dicts(connection, LINES, rows)
         last = ids[-1]
