@@ -177,7 +177,7 @@ def main() -> None:
                 f"127.0.0.1:{args.port}",
                 "--log-level",
                 "warning",
-                "workbench:create_app()",
+                "workbench.service.serve:application_factory()",  # as `workbench serve`
             ],
             env=env,
             cwd=str(ROOT),
