@@ -150,3 +150,14 @@ def test_each_number_is_formatted_as_alone_whatever_came_before(monkeypatch):
     assert [r[8] for r in ready] == ["" if n is None else f"{n:.2f}" for n in numbers]
     assert [r[8] for r in ready][1:3] == ["0.00", "-0.00"]
     assert len(purchases._AMOUNT_TEXTS) == 4
+
+
+def test_the_export_reads_its_users_scope_when_it_is_made(lines, session, make):
+    """A streamed response reads its rows once the view has returned, where the request's user
+    is no longer bound to a session: the export's statements are made beforehand."""
+    canteen = make.user(role="canteen", sites=[lines])
+    expected = _row_by_row(session, canteen, bom=False).encode("utf-8")
+    export = queries.CanonicalExport(session, canteen, ALL, bom=False)
+    session.expire(canteen)
+    session.expunge(canteen)  # reading its role now would raise DetachedInstanceError
+    assert b"".join(export) == expected and export.rows > 0

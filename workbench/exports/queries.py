@@ -169,12 +169,16 @@ def canonical_chunks(
     session: Session, user: User | None, filt: PurchaseFilter = PurchaseFilter(), size: int = FETCH
 ) -> Iterator[list[tuple]]:
     """The canonical export rows (:data:`CANONICAL_EXPORT_SELECT`) in chunks of ``size``."""
+    return raw_chunks(session, _chunks_select(user, filt), size)
+
+
+def _chunks_select(user: User | None, filt: PurchaseFilter) -> Any:
     stmt = (
         sa.select(*CANONICAL_EXPORT_SELECT)
         .join(Site, Site.id == PurchaseLine.site_id)
         .order_by(PurchaseLine.id)
     )
-    return raw_chunks(session, _purchase_filters(scope(stmt, user, "purchase_line"), filt), size)
+    return _purchase_filters(scope(stmt, user, "purchase_line"), filt)
 
 
 # -- PostgreSQL: the canonical CSV written by the server (``COPY … TO STDOUT``) -----------------
@@ -235,10 +239,18 @@ def _canonical_select(columns: tuple[Any, ...], user: User | None, filt: Purchas
 def copy_applies(session: Session, user: User | None, filt: PurchaseFilter) -> bool:
     """Whether :func:`copied_csv` writes the bytes of the Python path: PostgreSQL, and no
     quantity in scope where the two texts of a double differ (one indexed-free scan)."""
+    return _copy_applies(session, _unsafe_select(user, filt))
+
+
+def _unsafe_select(user: User | None, filt: PurchaseFilter) -> Any:
+    unsafe = _canonical_select((sa.literal(1),), user, filt).where(_COPY_UNSAFE_QUANTITY)
+    return sa.select(sa.exists(unsafe))
+
+
+def _copy_applies(session: Session, unsafe: Any) -> bool:
     if session.connection().dialect.name != "postgresql":
         return False
-    unsafe = _canonical_select((sa.literal(1),), user, filt).where(_COPY_UNSAFE_QUANTITY)
-    return not session.scalar(sa.select(sa.exists(unsafe)))
+    return not session.scalar(unsafe)
 
 
 def copied_csv(
@@ -254,7 +266,14 @@ def copied_csv(
     Same transaction as the session (same snapshot as the count); call only where
     :func:`copy_applies`.
     """
-    stmt = _canonical_select(CANONICAL_COPY_SELECT, user, filt).order_by(PurchaseLine.id)
+    return _copied(session, _copy_select(user, filt), rows)
+
+
+def _copy_select(user: User | None, filt: PurchaseFilter) -> Any:
+    return _canonical_select(CANONICAL_COPY_SELECT, user, filt).order_by(PurchaseLine.id)
+
+
+def _copied(session: Session, stmt: Any, rows: int) -> Iterator[tuple[int, bytes]]:
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     raw = connection.connection.dbapi_connection
@@ -436,22 +455,27 @@ class CanonicalExport:
     def __init__(
         self, session: Session, user: User | None, filt: PurchaseFilter, bom: bool = True
     ) -> None:
-        self.session, self.user, self.filt, self.bom = session, user, filt, bom
+        self.session, self.bom = session, bom
         self.rows = 0
+        # the statements are made now: a streamed response reads its rows once the view has
+        # returned, in a session of its own, where the request's user is no longer bound
+        self._unsafe = _unsafe_select(user, filt)
+        self._copy = _copy_select(user, filt)
+        self._chunks = _chunks_select(user, filt)
 
     def __iter__(self) -> Iterator[bytes]:
         from workbench.exports import purchases
 
-        if not copy_applies(self.session, self.user, self.filt):
+        if not _copy_applies(self.session, self._unsafe):
             for text in purchases.canonical_csv(self._counted(), bom=self.bom):
                 yield text.encode("utf-8")
             return
         yield next(purchases.chunked_csv(purchases.CANONICAL_COLUMNS, (), bom=self.bom)).encode()
-        for count, block in copied_csv(self.session, self.user, self.filt):
+        for count, block in _copied(self.session, self._copy, FETCH):
             self.rows += count
             yield block
 
     def _counted(self) -> Iterator[list[tuple]]:
-        for chunk in canonical_chunks(self.session, self.user, self.filt):
+        for chunk in raw_chunks(self.session, self._chunks):
             self.rows += len(chunk)
             yield chunk
