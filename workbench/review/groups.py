@@ -29,7 +29,7 @@ from workbench.review.queries import (
     view_rule_codes,
 )
 from workbench.rules import group_counts, search_texts
-from workbench.rules.models import Anomaly, AnomalyGroupCount, AnomalyText, worst_severity
+from workbench.rules.models import Anomaly, AnomalyGroupCount, worst_severity
 from workbench.rules.queries import active_counts, scope_anomalies
 
 INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
@@ -330,19 +330,13 @@ def _searched(
     anomaly: the stored group is the group searched), as a subquery to join; those it matches
     in part (at most :data:`~workbench.rules.group_counts.FEW_DIRTY`: their anomalies are
     read); the ``dirty`` groups among the whole ones. ``None``: more groups matched in part."""
-    pattern = search_pattern(search)
-    # the groups matched in part, and the dirty ones: read among the groups of several
-    # combinations (a group of one is matched whole or not at all) and the dirty ones
-    among = search_texts.several_combinations(codes)
-    t = AnomalyText
-    pairs = sorted({(r, k) for r, k, _ in dirty})
-    if pairs:
-        among = sa.or_(among, sa.tuple_(t.rule_code, t.key).in_(pairs))
-    some = search_texts.matched_groups(codes, pattern, among).subquery("some")
-    wanted = some.c.whole == 0
-    if pairs:
-        wanted = sa.or_(wanted, sa.tuple_(some.c.rule_code, some.c.key).in_(pairs))
-    listed = sa.select(some.c.rule_code, some.c.key, some.c.whole).where(wanted)
+    matched = search_texts.matched_groups(codes, search_pattern(search)).subquery("matched")
+    m = matched.c
+    wanted = m.whole == 0
+    if dirty:
+        pairs = sorted({(r, k) for r, k, _ in dirty})
+        wanted = sa.or_(wanted, sa.tuple_(m.rule_code, m.key).in_(pairs))
+    listed = sa.select(m.rule_code, m.key, m.whole).where(wanted)
     found = session.execute(listed.limit(group_counts.FEW_DIRTY + len(dirty) + 1)).all()
     partial = [(r.rule_code, r.key) for r in found if not r.whole]
     if len(partial) > group_counts.FEW_DIRTY:
@@ -351,8 +345,6 @@ def _searched(
     # « whole »: every matched group but those listed in part — not « every combination
     # matches » read again: on PostgreSQL the view's statement has a later snapshot, where a
     # group may have turned partial (it would show nowhere) or whole (it would show twice)
-    matched = search_texts.matched_groups(codes, pattern).subquery("matched")
-    m = matched.c
     whole = sa.select(m.rule_code, m.key)
     if partial:
         whole = whole.where(sa.tuple_(m.rule_code, m.key).not_in(partial))

@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from workbench.db import like_ci
 from workbench.rules.group_counts import RUNNING, drop_triggers, group_key_sql, refill
@@ -165,34 +165,17 @@ def matching_rules(session: Session, codes: Sequence[str], pattern: str) -> list
     return [code for code, hit in zip(codes, row, strict=True) if hit]
 
 
-def matched_groups(
-    codes: Sequence[str], pattern: str, among: sa.ColumnElement[bool] | None = None
-) -> sa.Select:
+def matched_groups(codes: Sequence[str], pattern: str) -> sa.Select:
     """The groups of ``codes`` with a combination matching ``pattern``: (rule_code, key,
-    whole) — ``whole`` when every combination of the group matches (every anomaly of it does).
-    ``among``: only the combinations it holds for are read (see :func:`several_combinations`)."""
+    whole) — ``whole`` when every combination of the group matches (every anomaly of it does)."""
     t = AnomalyText
     hit = sa.case((_matches(pattern), 1), else_=0)
-    stmt = sa.select(t.rule_code, t.key, sa.func.min(hit).label("whole")).where(
-        t.rule_code.in_(list(codes))
+    return (
+        sa.select(t.rule_code, t.key, sa.func.min(hit).label("whole"))
+        .where(t.rule_code.in_(list(codes)))
+        .group_by(t.rule_code, t.key)
+        .having(sa.func.max(hit) == 1)
     )
-    if among is not None:
-        stmt = stmt.where(among)
-    return stmt.group_by(t.rule_code, t.key).having(sa.func.max(hit) == 1)
-
-
-def several_combinations(codes: Sequence[str]) -> sa.ColumnElement[bool]:
-    """The combinations of the groups of ``codes`` that have more than one: only such a group
-    can be matched in part. Finding them reads the groups' keys, no text is searched (the
-    « Articles à rattacher » groups searched « ref »: 37,088 groups, 40,807 combinations)."""
-    t, other = AnomalyText, aliased(AnomalyText)
-    several = (
-        sa.select(other.rule_code, other.key)
-        .where(other.rule_code.in_(list(codes)))
-        .group_by(other.rule_code, other.key)
-        .having(sa.func.count() > 1)
-    )
-    return sa.tuple_(t.rule_code, t.key).in_(several)
 
 
 def stored(session: Session) -> set[tuple[str, str, str, str, str]]:
