@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workbench.auth.models import Role, User
 from workbench.db import DialectPredicate
+from workbench.exports import purchases
 from workbench.records.access import scope_clause
 from workbench.records.models import Contract, ContractHolder, PurchaseLine
 from workbench.reference.models import Site
@@ -237,7 +238,7 @@ def _canonical_select(columns: tuple[Any, ...], user: User | None, filt: Purchas
 
 
 def copy_applies(session: Session, user: User | None, filt: PurchaseFilter) -> bool:
-    """Whether :func:`copied_csv` writes the bytes of the Python path: PostgreSQL, and no
+    """Whether :func:`_copied` writes the bytes of the Python path: PostgreSQL, and no
     quantity in scope where the two texts of a double differ (one indexed-free scan)."""
     return _copy_applies(session, _unsafe_select(user, filt))
 
@@ -253,9 +254,11 @@ def _copy_applies(session: Session, unsafe: Any) -> bool:
     return not session.scalar(unsafe)
 
 
-def copied_csv(
-    session: Session, user: User | None, filt: PurchaseFilter, rows: int = FETCH
-) -> Iterator[tuple[int, bytes]]:
+def _copy_select(user: User | None, filt: PurchaseFilter) -> Any:
+    return _canonical_select(CANONICAL_COPY_SELECT, user, filt).order_by(PurchaseLine.id)
+
+
+def _copied(session: Session, stmt: Any, rows: int = FETCH) -> Iterator[tuple[int, bytes]]:
     """The canonical CSV rows (no header) as PostgreSQL writes them, in blocks of up to
     ``rows`` rows (``(rows in the block, its bytes)``), with the ``\r\n`` line ends of
     :mod:`csv`: the server ends each row with ``\n``, one message per row. A block without a
@@ -266,14 +269,6 @@ def copied_csv(
     Same transaction as the session (same snapshot as the count); call only where
     :func:`copy_applies`.
     """
-    return _copied(session, _copy_select(user, filt), rows)
-
-
-def _copy_select(user: User | None, filt: PurchaseFilter) -> Any:
-    return _canonical_select(CANONICAL_COPY_SELECT, user, filt).order_by(PurchaseLine.id)
-
-
-def _copied(session: Session, stmt: Any, rows: int) -> Iterator[tuple[int, bytes]]:
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     raw = connection.connection.dbapi_connection
@@ -446,7 +441,7 @@ def blocking_anomalies(session: Session) -> dict[int, list[str]]:
 class CanonicalExport:
     """The canonical CSV export in UTF-8 blocks, header first (with a BOM if ``bom``).
 
-    On PostgreSQL the server writes the rows (:func:`copied_csv`), where :func:`copy_applies`;
+    On PostgreSQL the server writes the rows (:func:`_copied`), where :func:`copy_applies`;
     elsewhere, and for the rare quantity it would write otherwise, :mod:`csv` writes the
     chunks read from the cursor — the same bytes either way. :attr:`rows` counts the rows
     written so far.
@@ -464,14 +459,13 @@ class CanonicalExport:
         self._chunks = _chunks_select(user, filt)
 
     def __iter__(self) -> Iterator[bytes]:
-        from workbench.exports import purchases
-
         if not _copy_applies(self.session, self._unsafe):
             for text in purchases.canonical_csv(self._counted(), bom=self.bom):
                 yield text.encode("utf-8")
             return
-        yield next(purchases.chunked_csv(purchases.CANONICAL_COLUMNS, (), bom=self.bom)).encode()
-        for count, block in _copied(self.session, self._copy, FETCH):
+        header = purchases.chunked_csv(purchases.CANONICAL_COLUMNS, (), bom=self.bom)
+        yield "".join(header).encode("utf-8")
+        for count, block in _copied(self.session, self._copy):
             self.rows += count
             yield block
 
