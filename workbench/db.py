@@ -275,10 +275,7 @@ def read_alike(connection: sa.Connection) -> bool:
                 " AND current_setting('transaction_isolation') = 'read committed'"
             ).scalar()
         )
-    if name != "sqlite":
-        return False
-    database = connection.engine.url.database or ""
-    if database in ("", ":memory:") or "mode=memory" in database:
+    if name != "sqlite" or not threads_share(connection):
         return False
     began = connection.info.get(_BEGAN)
     dbapi = connection.connection.dbapi_connection

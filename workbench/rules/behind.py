@@ -79,20 +79,13 @@ class Behind:
 
 @contextlib.contextmanager
 def written_behind(session: Session) -> Iterator[Behind | None]:
-    """A :class:`Behind` for the block, or ``None`` when a second connection would not read
-    what the session reads. The block must not use the session between a
-    :meth:`Behind.submit` and the end of the block (or a :meth:`Behind.wait`): the writer thread
-    has it. The last write is waited for on the way out."""
+    """A :class:`Behind` with a reader connection for the block, or ``None`` when a second
+    connection would not read what the session reads. The block must not use the session
+    between a :meth:`Behind.submit` and the end of the block (or a :meth:`Behind.wait`): the
+    writer thread has it. The last write is waited for on the way out."""
     connection = session.connection()
-    if not read_alike(connection):
-        yield None
-        return
-    behind = Behind(connection.engine)
-    try:
+    with _behind(connection.engine if read_alike(connection) else None, reader=True) as behind:
         yield behind
-        behind.wait()
-    finally:
-        behind.close()
 
 
 @contextlib.contextmanager
@@ -102,10 +95,19 @@ def checked_beside(session: Session) -> Iterator[Behind | None]:
     :meth:`Behind.submit` to the next wait). ``None`` where the session's connection cannot be
     used from another thread (an in-memory SQLite database). The last write is waited for on
     the way out."""
-    if not threads_share(session.connection()):
+    connection = session.connection()
+    with _behind(connection.engine if threads_share(connection) else None, reader=False) as behind:
+        yield behind
+
+
+@contextlib.contextmanager
+def _behind(engine: sa.Engine | None, *, reader: bool) -> Iterator[Behind | None]:
+    """``None`` without ``engine``; else a :class:`Behind` (with a reader connection of
+    ``engine`` if ``reader``), its last write waited for and its thread let go on the way out."""
+    if engine is None:
         yield None
         return
-    behind = Behind(None)
+    behind = Behind(engine if reader else None)
     try:
         yield behind
         behind.wait()

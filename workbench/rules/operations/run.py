@@ -597,9 +597,10 @@ class _Run:
             with written_behind(self.session) if len(chunks) > 1 else nullcontext() as behind:
                 for sites, where in chunks:
                     source = self.session if behind is None else behind.reader
-                    found, ids = self._checked(
-                        enabled, small, lambda w=where, c=source: read_table(c, "purchase_lines", w)
-                    )
+                    started = time.perf_counter()
+                    lines = read_table(source, "purchase_lines", where)
+                    self.timed("load_seconds", started)
+                    found, ids = self._checked(enabled, small, lines)
                     if behind is None:
                         self._written(codes, by_code, sites, found, ids)
                     else:
@@ -665,18 +666,15 @@ class _Run:
                         self._written(codes, by_code, None, *pending)
                     else:
                         beside.submit(self._written, codes, by_code, None, *pending)
-                pending = self._checked(enabled, small, lambda frame=lines: frame)
+                pending = self._checked(enabled, small, lines)
                 yield pending[1]
             if pending is not None:
                 self._written(codes, by_code, None, *pending)
 
     def _checked(
-        self, enabled: list[RuleView], small: dict[str, pd.DataFrame], load: Any
+        self, enabled: list[RuleView], small: dict[str, pd.DataFrame], lines: pd.DataFrame
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        """A chunk of lines loaded and checked: the failures, the ids of the lines."""
-        started = time.perf_counter()
-        lines = load()
-        self.timed("load_seconds", started)
+        """A chunk of lines checked: the failures, the ids of the lines."""
         self.result.peak_lines = max(self.result.peak_lines, len(lines))
         ids = lines["id"].astype("int64").to_numpy()
         started = time.perf_counter()
