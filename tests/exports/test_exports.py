@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 from pathlib import Path
@@ -103,3 +104,44 @@ def test_direction_user_cannot_download_purchases(client, login_as):
     login_as("direction")
     assert client.get("/exports/achats.csv").status_code == 403
     assert client.get("/exports").status_code == 200
+
+
+def test_a_purchase_export_refuses_a_bad_year_or_an_unknown_lycee(client, login_as, make, session):
+    """A filter that cannot be honoured is refused in French, journals nothing and never falls
+    back to « everything in scope »."""
+    from sqlalchemy import func, select
+
+    from workbench.audit.models import AuditEntry
+
+    own, other = make.site(), make.site()
+    make.purchase_line(own, label="LAIT 2026", line_date=dt.date(2026, 3, 2))
+    make.purchase_line(own, label="LAIT 2025", line_date=dt.date(2025, 3, 2))
+    make.purchase_line(other, label="AUTRE LYCEE", line_date=dt.date(2026, 3, 2))
+    login_as("canteen", sites=[own])
+    journal = session.scalar(select(func.count()).select_from(AuditEntry))
+    for route in ("/exports/achats.csv", "/exports/achats-ma-cantine.csv"):
+        for query, status, words in (
+            ("annee=abc", 400, "L'année « abc » n'est pas valide"),
+            ("annee=20266", 400, "n'est pas valide"),
+            ("annee=２０２６", 400, "n'est pas valide"),
+            ("site=ZZZ999", 404, "Le lycée « ZZZ999 » n'existe pas"),
+            (f"site={other.uai}", 404, "vous n'y avez pas accès"),
+        ):
+            response = client.get(f"{route}?{query}")
+            body = html.unescape(response.get_data(as_text=True))
+            assert response.status_code == status, (route, query)
+            assert words in body and "Aucun fichier n'a été exporté" in body, (route, query)
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == journal
+
+    text = client.get(f"/exports/achats.csv?annee=2026&site={own.uai.lower()}").get_data(
+        as_text=True
+    )
+    assert [r["libelle"] for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))] == [
+        "LAIT 2026"
+    ]
+    assert client.post_form("/deconnexion").status_code == 302
+    login_as("admin")
+    text = client.get(f"/exports/achats.csv?site={other.uai}").get_data(as_text=True)
+    assert [r["libelle"] for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))] == [
+        "AUTRE LYCEE"
+    ]

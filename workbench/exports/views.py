@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from workbench.audit.operations import record
 from workbench.core.edge import commit
+from workbench.core.errors import NotFound, ValidationError
 from workbench.core.permissions import roles_required
 from workbench.exports import decp, purchases, queries
 from workbench.extensions import db
@@ -30,10 +31,26 @@ def _journal(kind: str, count: int, **extra: Any) -> None:
 
 
 def _filter() -> queries.PurchaseFilter:
-    year = request.args.get("annee", "")
+    """The lines a purchase export asks for: ``?annee=AAAA`` and ``?site=UAI``. A year that is not
+    four digits, or a lycée that does not exist or is out of the user's scope, is refused with a
+    French message: never silently widened to everything in scope."""
+    year_text = (request.args.get("annee") or "").strip()
+    year = None
+    if year_text:
+        if not (len(year_text) == 4 and year_text.isascii() and year_text.isdigit()):
+            raise ValidationError(
+                f"L'année « {year_text[:20]} » n'est pas valide : indiquez une année sur quatre "
+                "chiffres, par exemple ?annee=2026. Aucun fichier n'a été exporté."
+            )
+        year = int(year_text)
     uai = (request.args.get("site") or "").strip().upper()
     site_id = db.session.query(Site.id).filter(Site.uai == uai).scalar() if uai else None
-    return queries.PurchaseFilter(year=int(year) if year.isdigit() else None, site_id=site_id)
+    if uai and (site_id is None or not current_user.can_see_site(site_id)):
+        raise NotFound(
+            f"Le lycée « {uai[:20]} » n'existe pas, ou vous n'y avez pas accès. Aucun fichier "
+            "n'a été exporté."
+        )
+    return queries.PurchaseFilter(year=year, site_id=site_id)
 
 
 def decp_export(include_blocked: bool = False) -> decp.DecpExport:
