@@ -228,3 +228,88 @@ def test_a_group_turned_partial_between_the_views_statements_still_shows(app, mo
                 cleanup.execute(sa.delete(AnomalyText).where(AnomalyText.value == "TÉMOIN"))
                 cleanup.info[guard.AUDITED] = True
                 cleanup.commit()
+
+
+def test_a_search_of_the_texts_matches_as_their_three_columns_do(session) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a search reads ``haystack`` (the three texts joined and folded once): it
+    matches exactly the combinations a search of the three columns does, whatever the case or
+    the accents, and no search spans two texts (the separator is taken out of a search)."""
+    from workbench.db import like_ci
+    from workbench.review.queries import search_pattern
+
+    texts = [
+        ("ref:1|YAOURT", "", "Article « Yaourt nature » sans code"),
+        ("", "ÉCLAIR Café", "Prix différent"),
+        ("", "1,20", "Lait demi-écrémé BIO"),
+        ("ref:2|QX", "ZW", "Origine FRANCE"),
+        (None, None, "Poulet fermier Label Rouge"),
+    ]
+    for i, (group_key, value, message) in enumerate(texts):
+        _raw_anomaly(
+            session.connection(),
+            record_id=-100 - i,
+            group_key=group_key,
+            value=value,
+            message=message,
+        )
+    t = AnomalyText
+
+    def found(clause: Any) -> set[tuple[str, str, str]]:
+        rows = session.execute(
+            sa.select(t.group_key, t.value, t.message).where(
+                t.rule_code == "MATRIX_LABEL_MISMATCH", clause
+            )
+        )
+        return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    for search in (
+        "yaourt",
+        "YAOURT",
+        "Éclair",
+        "éclair",
+        "café",
+        "1,2",
+        "bio",
+        "ref:",
+        "a",
+        "|a",
+        "label rouge",
+        "FRANCE",
+        "zzz",
+        "%",
+        "_",
+        "X\x1fZ",
+        "\x1f",
+        "yaourt nature",
+    ):
+        pattern = search_pattern(search)
+        three = sa.or_(
+            like_ci(t.group_key, pattern), like_ci(t.value, pattern), like_ci(t.message, pattern)
+        )
+        assert found(search_texts._matches(pattern)) == found(three), search
+    assert found(search_texts._matches(search_pattern("yaourt")))
+    # « X » ends one text and « Z » begins the next: no search spans them
+    assert not found(search_texts._matches(search_pattern("X\x1fZ")))
+    assert not found(search_texts._matches(search_pattern("XZ")))
+
+
+def test_a_searched_statement_is_compiled_once_whatever_the_search() -> None:
+    """The search predicates carry their pattern as a bound value: two searches make one cache
+    key (one compilation), with each its own pattern bound."""
+    from workbench.review.queries import QueueFilter, filter_clauses
+
+    def statement(search: str) -> sa.Select:
+        codes = ["ARTICLE_UNMAPPED"]
+        return (
+            sa.select(search_texts.matched_groups(codes, f"%{search}%").subquery())
+            .where(*filter_clauses(QueueFilter(search=search)))
+            .union_all(search_texts.hit_groups(codes, f"%{search}%"))
+        )
+
+    first, second = (
+        statement("yaourt")._generate_cache_key(),
+        statement("ref")._generate_cache_key(),
+    )
+    assert first is not None and first == second
+    assert "%ref%" in [p.value for p in second.bindparams]
+    assert "%yaourt%" not in [p.value for p in second.bindparams]

@@ -80,16 +80,21 @@ def native_on_sqlite_only(table: sa.Table) -> None:
 #: Indexes the database has and the metadata does not (their definition differs by dialect:
 #: :data:`workbench.rules.search_texts.UNIQUE_INDEX`).
 DATABASE_ONLY_INDEXES = frozenset({"ix_anomaly_texts_unique"})
+#: Columns (table, column) the database has and the metadata does not (PostgreSQL only:
+#: :data:`workbench.rules.search_texts.HAYSTACK`).
+DATABASE_ONLY_COLUMNS = frozenset({("anomaly_texts", "haystack")})
 
 
 def include_object(dialect: str) -> Callable[..., bool]:
     """Alembic's ``include_object`` for a database of ``dialect``: on PostgreSQL the bulk
     tables' keys of the metadata are not constraints of the database (triggers check them), so
     comparing the schema with the models leaves them out; so are, everywhere, the indexes of
-    :data:`DATABASE_ONLY_INDEXES`."""
+    :data:`DATABASE_ONLY_INDEXES` and the columns of :data:`DATABASE_ONLY_COLUMNS`."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if type_ == "index" and name in DATABASE_ONLY_INDEXES:
+            return False
+        if type_ == "column" and reflected and (obj.table.name, name) in DATABASE_ONLY_COLUMNS:
             return False
         return not (
             dialect == "postgresql"

@@ -345,9 +345,10 @@ def _searched(
     # « whole »: every matched group but those listed in part — not « every combination
     # matches » read again: on PostgreSQL the view's statement has a later snapshot, where a
     # group may have turned partial (it would show nowhere) or whole (it would show twice)
-    whole = sa.select(m.rule_code, m.key)
+    hits = search_texts.hit_groups(codes, search_pattern(search)).subquery("hits")
+    whole = sa.select(hits.c.rule_code, hits.c.key)
     if partial:
-        whole = whole.where(sa.tuple_(m.rule_code, m.key).not_in(partial))
+        whole = whole.where(sa.tuple_(hits.c.rule_code, hits.c.key).not_in(partial))
     return whole.subquery("whole"), partial, [k for k in dirty if (k[0], k[1]) in whole_pairs]
 
 

@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
-from workbench.db import DialectPredicate, like_ci, like_escape, utcnow
+from workbench.db import DialectPredicate, like_ci, like_escape, pattern_parameter, utcnow
 from workbench.records.access import scope_clause
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules import group_counts, search_texts
@@ -169,8 +170,10 @@ def queue_rule_codes(queue: str) -> list[str]:
 
 
 def search_pattern(search: str) -> str:
-    """The LIKE pattern of a queue's search (the text anywhere, taken literally)."""
-    return f"%{like_escape(search)}%"
+    """The LIKE pattern of a queue's search (the text anywhere, taken literally). A unit
+    separator typed in it is dropped: it joins the texts a search reads on PostgreSQL
+    (:data:`workbench.rules.search_texts.SEPARATOR`), where a search holding it could span two."""
+    return f"%{like_escape(search.replace(search_texts.SEPARATOR, ''))}%"
 
 
 def region_wide(user: User) -> bool:
@@ -277,10 +280,11 @@ class _MessageMatches(DialectPredicate):
     PostgreSQL, a plain :func:`~workbench.db.like_ci` (``lower() LIKE``).
     """
 
-    inherit_cache = False  # SQLAlchemy reads it on each class
+    inherit_cache = True  # its pattern a bound value of the statement's cache key
+    _traverse_internals = [("pattern", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
+        self.pattern = pattern_parameter(pattern)
 
 
 @compiles(_MessageMatches)

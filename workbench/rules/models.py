@@ -367,6 +367,7 @@ def _create_text_triggers(target: sa.MetaData, connection: sa.Connection, **_: A
     if {"anomalies", "anomaly_texts", "anomaly_counts_paused"} <= set(target.tables):
         dialect = connection.dialect.name
         for statement in (
+            *search_texts.column_statements(dialect),
             *search_texts.index_statements(dialect),
             *search_texts.trigger_statements(dialect),
         ):

@@ -25,6 +25,14 @@ The unique index that keeps one row per combination is the database's only (not 
 metadata's): the columns themselves on SQLite; on PostgreSQL their ``md5`` (a b-tree entry holds
 at most 2,704 bytes; a message or a value may be longer).
 
+On PostgreSQL a search reads one column, ``haystack``, also the database's only: the three
+texts joined by a unit separator (U+001F, which :func:`~workbench.review.queries.search_pattern`
+takes out of every search, so that no search spans two texts) and folded by ``lower()`` once,
+when the combination is stored (a generated column). A search is then one ``LIKE`` per
+combination, not three ``lower()`` and three ``LIKE``: at 1M lines, over the 43,000 texts of
+the articles queue, « yaourt » took 99 ms, 45 ms so. SQLite's ``LIKE`` folds case itself; it
+reads the three columns.
+
 - SQLite: row triggers, paused during a rule run's bulk writes like the counts' triggers
   (:func:`~workbench.rules.counts.counted_in_bulk`, which then adds the combinations of the
   rows it wrote in one statement, :func:`add_sqlite`);
@@ -37,11 +45,14 @@ at most 2,704 bytes; a message or a value may be longer).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
 
-from workbench.db import like_ci
+from workbench.db import DialectPredicate, pattern_parameter
 from workbench.rules.group_counts import RUNNING, drop_triggers, group_key_sql, refill
 from workbench.rules.models import AnomalyText
 
@@ -76,6 +87,23 @@ def index_statements(dialect: str) -> tuple[str, ...]:
     else:
         columns = _COLUMNS
     return (f"CREATE UNIQUE INDEX {UNIQUE_INDEX} ON {TABLE} ({columns})",)
+
+
+#: PostgreSQL: the texts a search reads, joined and folded once (see the module's docstring).
+HAYSTACK = "haystack"
+#: What joins them in ``haystack``: never part of a search.
+SEPARATOR = "\x1f"
+
+
+def column_statements(dialect: str) -> tuple[str, ...]:
+    """The columns of the table that only the database has: ``haystack`` on PostgreSQL."""
+    if dialect != "postgresql":
+        return ()
+    joined = " || chr(31) || ".join(("group_key", "value", "message"))
+    return (
+        f"ALTER TABLE {TABLE} ADD COLUMN {HAYSTACK} text "
+        f"GENERATED ALWAYS AS (lower({joined})) STORED",
+    )
 
 
 def _sqlite_triggers() -> tuple[str, ...]:
@@ -144,12 +172,38 @@ def add_sqlite(session: Session, where: str) -> None:
 
 
 # -- what a search learns --------------------------------------------------------------------------
+class _Matches(DialectPredicate):
+    """A combination matches a search pattern (see :func:`_matches`). Its pattern is a bound
+    parameter of the statement's cache key: a searched page's statements are compiled once,
+    not per request (three of them took 40 ms a request to compile)."""
+
+    inherit_cache = True
+    _traverse_internals = [("pattern", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern_parameter(pattern)
+
+
+@compiles(_Matches)
+def _matches_columns(element: _Matches, compiler: Any, **kw: Any) -> str:
+    # SQLite's LIKE folds the case itself (:func:`workbench.db.like_ci`)
+    t, pattern = AnomalyText, element.pattern
+    either = sa.or_(*(c.like(pattern, escape="\\") for c in (t.group_key, t.value, t.message)))
+    return compiler.process(either.self_group(), **kw)
+
+
+@compiles(_Matches, "postgresql")
+def _matches_haystack(element: _Matches, compiler: Any, **kw: Any) -> str:
+    haystack = sa.literal_column(f"{TABLE}.{HAYSTACK}", sa.Text)
+    folded = sa.func.lower(element.pattern)
+    return compiler.process(haystack.like(folded, escape="\\"), **kw)
+
+
 def _matches(pattern: str) -> sa.ColumnElement[bool]:
-    """A combination matches the search ``pattern`` (as an anomaly of it would)."""
-    t = AnomalyText
-    return sa.or_(
-        like_ci(t.group_key, pattern), like_ci(t.value, pattern), like_ci(t.message, pattern)
-    )
+    """A combination matches the search ``pattern`` (as an anomaly of it would): one of its
+    three texts holds it (PostgreSQL: its ``haystack`` does; ``pattern`` holds no
+    :data:`SEPARATOR`)."""
+    return _Matches(pattern)
 
 
 def matching_rules(session: Session, codes: Sequence[str], pattern: str) -> list[str]:
@@ -176,6 +230,16 @@ def matched_groups(codes: Sequence[str], pattern: str) -> sa.Select:
         .group_by(t.rule_code, t.key)
         .having(sa.func.max(hit) == 1)
     )
+
+
+def hit_groups(codes: Sequence[str], pattern: str) -> sa.Select:
+    """The groups of ``codes`` with a combination matching ``pattern``: (rule_code, key) — the
+    groups of :func:`matched_groups`, found from the matching combinations alone (a selective
+    search groups a few hundred, not every combination of the rules)."""
+    t = AnomalyText
+    return (
+        sa.select(t.rule_code, t.key).where(t.rule_code.in_(list(codes)), _matches(pattern))
+    ).distinct()
 
 
 def stored(session: Session) -> set[tuple[str, str, str, str, str]]:
