@@ -76,11 +76,13 @@ ROLE_QUEUES = {
 }
 #: One filter per queue the bench opens (rule, gravité, search), besides page 2 and the sorts.
 QUEUE_FILTERS = {
-    "articles": ("gravite=warning", "q=ref"),
+    # searches: one that matches every article group (« ref » is in every reference key),
+    # a precise one (most searches: a product), one that finds nothing
+    "articles": ("gravite=warning", "q=ref", "q=yaourt", "q=zzz"),
     "matrix": ("regle=MATRIX_PRICE_GAP", "gravite=warning", "q=BIO"),
-    "purchases": ("regle=PURCHASE_DUPLICATE", "gravite=blocking"),
-    "suppliers": ("gravite=warning",),
-    "contracts": ("gravite=warning",),
+    "purchases": ("regle=PURCHASE_DUPLICATE", "gravite=blocking", "q=poulet"),
+    "suppliers": ("gravite=warning", "q=sarl"),
+    "contracts": ("gravite=warning", "q=restauration"),
 }
 LINE_SORTS = ("regle", "-gravite", "etat", "champ", "valeur", "-depuis")
 GROUP_SORTS = ("nombre", "anciens", "recents", "regle")

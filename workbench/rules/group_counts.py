@@ -37,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from workbench.db import any_of
 from workbench.rules.models import (
     ACTIVE_STATUSES,
     ACTIVE_WHERE,
@@ -279,6 +280,20 @@ def members(rule_code: str, key: str, *, active: bool = True) -> sa.ColumnElemen
         return sa.false()
     clauses = [sa.or_(*ranges), key_column() == key]
     return sa.and_(*clauses, _active_clause()) if active else sa.and_(*clauses)
+
+
+def active_in(session: Session, groups: Sequence[tuple[str, str]]) -> int:
+    """The active anomalies of ``groups`` (rule, key), every severity, as kept (region-wide)."""
+    if not groups:
+        return 0
+    t = AnomalyGroupCount
+    keys: dict[str, list[str]] = {}
+    for rule, key in groups:
+        keys.setdefault(rule, []).append(key)
+    # one range of the primary key per rule (a list of pairs made PostgreSQL read the table)
+    ranges = [sa.and_(t.rule_code == rule, any_of(t.key, ks)) for rule, ks in keys.items()]
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(t.n), 0)).where(sa.or_(*ranges))
+    return int(session.scalar(stmt) or 0)
 
 
 def _is_id(text: str) -> bool:

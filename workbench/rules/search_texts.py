@@ -44,6 +44,7 @@ reads the three columns.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,9 +53,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from workbench.db import DialectPredicate, pattern_parameter
+from workbench.db import DialectPredicate, any_of, pattern_parameter
 from workbench.rules.group_counts import RUNNING, drop_triggers, group_key_sql, refill
-from workbench.rules.models import AnomalyText
+from workbench.rules.models import Anomaly, AnomalyText
 
 TABLE = "anomaly_texts"
 UNIQUE_INDEX = "ix_anomaly_texts_unique"
@@ -240,6 +241,51 @@ def hit_groups(codes: Sequence[str], pattern: str) -> sa.Select:
     return (
         sa.select(t.rule_code, t.key).where(t.rule_code.in_(list(codes)), _matches(pattern))
     ).distinct()
+
+
+@dataclasses.dataclass(frozen=True)
+class Hits:
+    """What a precise search matches of the texts: the groups (rule, key), and the texts that
+    single out their anomalies — the ``group_key`` of the matching combinations, and the
+    values of those without one (``''``: a combination with neither)."""
+
+    groups: tuple[tuple[str, str], ...]
+    group_keys: tuple[str, ...]
+    values: tuple[str, ...]
+
+    def anomalies(self) -> sa.ColumnElement[bool]:
+        """A superset of the anomalies matching the search, as a few index ranges: a matching
+        anomaly has one of the matching combinations — its ``group_key`` among theirs, or
+        none and its value among theirs (the search itself still decides)."""
+        a = Anomaly
+        parts: list[sa.ColumnElement[bool]] = []
+        if self.group_keys:
+            parts.append(any_of(a.group_key, sorted(self.group_keys)))
+        values = [v for v in self.values if v]
+        no_group_key = sa.or_(a.group_key.is_(None), a.group_key == "")
+        if values:
+            parts.append(sa.and_(no_group_key, any_of(a.value, sorted(values))))
+        if "" in self.values:
+            parts.append(sa.and_(no_group_key, sa.or_(a.value.is_(None), a.value == "")))
+        return sa.or_(*parts) if parts else sa.false()
+
+
+def precise_hits(session: Session, codes: Sequence[str], pattern: str, most: int) -> Hits | None:
+    """The combinations of ``codes`` matching ``pattern``, when at most ``most`` do; None when
+    more do (the read stops there: a broad search's matches come first)."""
+    t = AnomalyText
+    rows = session.execute(
+        sa.select(t.rule_code, t.key, t.group_key, t.value)
+        .where(t.rule_code.in_(list(codes)), _matches(pattern))
+        .limit(most + 1)
+    ).all()
+    if len(rows) > most:
+        return None
+    return Hits(
+        groups=tuple(sorted({(r.rule_code, r.key) for r in rows})),
+        group_keys=tuple(sorted({r.group_key for r in rows if r.group_key})),
+        values=tuple(sorted({r.value for r in rows if not r.group_key})),
+    )
 
 
 def stored(session: Session) -> set[tuple[str, str, str, str, str]]:
