@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -155,6 +156,41 @@ def _tables_for(views: Iterable[RuleView]) -> list[str]:
     return list(tables)
 
 
+#: The longest ``group_key`` an anomaly holds (its column's length).
+GROUP_KEY_MAX = 300
+#: The longest value an anomaly holds, in characters. ``value`` and ``group_key`` are in the
+#: covering indexes, whose entries PostgreSQL caps at 2,704 bytes: 300 + 250 characters of up
+#: to four bytes each, with the rule, the field and the rest, stay below.
+VALUE_MAX = 250
+
+
+def _too_long(column: pd.Series, most: int) -> pd.Series:
+    """Which texts of ``column`` are longer than ``most`` characters (other values: never)."""
+    if column.dtype != object or column.empty:
+        return pd.Series(False, index=column.index)
+    return column.str.len().gt(most).fillna(False).astype(bool)
+
+
+def bounded_texts(found: pd.DataFrame) -> pd.DataFrame:
+    """``group_key`` and ``value`` of ``found`` within what the anomalies hold: a longer group
+    key (a label of 500 characters makes a key of 504) keeps its start and a digest of the
+    whole (groups stay apart); a longer value keeps its start and « … » (it is shown, and
+    the record keeps it whole). On PostgreSQL either one made the whole run fail — the
+    re-check of an import with it."""
+    keys = found["group_key"]
+    long_keys = _too_long(keys, GROUP_KEY_MAX)
+    if long_keys.any():
+        found.loc[long_keys, "group_key"] = [
+            k[: GROUP_KEY_MAX - 41] + "#" + hashlib.sha1(k.encode()).hexdigest()
+            for k in keys[long_keys]
+        ]
+    values = found["value"]
+    long_values = _too_long(values, VALUE_MAX)
+    if long_values.any():
+        found.loc[long_values, "value"] = [v[: VALUE_MAX - 1] + "…" for v in values[long_values]]
+    return found
+
+
 def _check(view: RuleView, frames: dict[str, pd.DataFrame], today: dt.date) -> pd.DataFrame:
     rule = view.rule
     found = rule().check(frames, {**view.params, "today": today})
@@ -173,7 +209,7 @@ def _check(view: RuleView, frames: dict[str, pd.DataFrame], today: dt.date) -> p
     found["owner_role"] = rule.owner_role
     found["field"] = found["field"].fillna("").astype(str).str.slice(0, 60)
     found["record_id"] = found["record_id"].astype("int64")
-    return found
+    return bounded_texts(found)
 
 
 def _supplier_directions(frames: dict[str, pd.DataFrame]) -> pd.Series:
