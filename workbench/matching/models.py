@@ -82,7 +82,6 @@ class ArticleGroupRow(Base):
         sa.Index("ix_article_groups_cluster", "cluster_key", "site_id"),
         sa.Index("ix_article_groups_fingerprint", "site_id", "fingerprint"),
         sa.Index("ix_article_groups_key", "key"),
-        sa.Index("ix_article_groups_suppliers", "site_id", "suppliers"),
         # the supplier filter: the group's supplier, or one of the suppliers of a label group
         sa.Index("ix_article_groups_supplier", "site_id", "supplier_siret"),
         sa.Index("ix_article_groups_supplier_count", "site_id", "supplier_count"),
