@@ -360,3 +360,22 @@ def test_keys_computed_chunk_by_chunk_equal_the_whole_file_keys():
         for key in line_keys(part, numbers[i * 100 : (i + 1) * 100]).tolist()
     ]
     assert keys == purchase_line_keys(frame).tolist()
+
+
+def test_a_line_whose_label_fills_its_column_imports_and_is_checked(session, sites, write):
+    """A label of 500 characters without reference (its anomaly's group key would be 504): the
+    import and its re-check go through on both databases, the line gets its anomaly."""
+    from workbench.rules.models import Anomaly
+
+    label = ("YAOURT ÉTUVÉ AUX FRUITS DES BOIS " * 20)[:500].strip()
+    row = f"{UAI};2026-03-03;;Laiterie;;{label};1;pièce;12;PRODUITS_LAITIERS;;;"
+    result = import_file(session, "purchases", write("achats.csv", purchases(row)))
+    assert result.status == "applied", result.report.problems
+    line = lines(session)[0]
+    assert line.label == label
+    keys = session.scalars(
+        sa.select(Anomaly.group_key).where(
+            Anomaly.record_id == line.id, Anomaly.rule_code == "ARTICLE_UNMAPPED"
+        )
+    ).all()
+    assert len(keys) == 1 and len(keys[0]) <= 300
