@@ -252,6 +252,18 @@ class Hits:
     groups: tuple[tuple[str, str], ...]
     group_keys: tuple[str, ...]
     values: tuple[str, ...]
+    #: The messages of the matching combinations.
+    messages: tuple[str, ...] = ()
+    #: Whether a view reads the anomalies by :meth:`anomalies` (few of them), or walks the
+    #: rule, only testing :meth:`messages_clause` first.
+    ranged: bool = True
+
+    def messages_clause(self) -> sa.ColumnElement[bool]:
+        """A matching anomaly's message is one of the matching combinations' (PostgreSQL: one
+        hashed ``= ANY`` per anomaly read, tested before the search's three ``lower() LIKE``:
+        the purchases searched « poulet » at two million anomalies, 172 → 54 ms a statement;
+        SQLite: nothing, its search reads the message last, by id)."""
+        return _MessageAmong(self.messages)
 
     def anomalies(self) -> sa.ColumnElement[bool]:
         """A superset of the anomalies matching the search, as a few index ranges: a matching
@@ -270,12 +282,33 @@ class Hits:
         return sa.or_(*parts) if parts else sa.false()
 
 
+class _MessageAmong(DialectPredicate):
+    """An anomaly's message (``''`` for none) is one of ``messages`` (see
+    :meth:`Hits.messages_clause`)."""
+
+    inherit_cache = False
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = sorted(set(messages))
+
+
+@compiles(_MessageAmong)
+def _message_among_anywhere(element: _MessageAmong, compiler: Any, **kw: Any) -> str:
+    return compiler.process(sa.true(), **kw)
+
+
+@compiles(_MessageAmong, "postgresql")
+def _message_among_array(element: _MessageAmong, compiler: Any, **kw: Any) -> str:
+    message = sa.func.coalesce(Anomaly.message, "")
+    return compiler.process(any_of(message, element.messages), **kw)
+
+
 def precise_hits(session: Session, codes: Sequence[str], pattern: str, most: int) -> Hits | None:
     """The combinations of ``codes`` matching ``pattern``, when at most ``most`` do; None when
     more do (the read stops there: a broad search's matches come first)."""
     t = AnomalyText
     rows = session.execute(
-        sa.select(t.rule_code, t.key, t.group_key, t.value)
+        sa.select(t.rule_code, t.key, t.group_key, t.value, t.message)
         .where(t.rule_code.in_(list(codes)), _matches(pattern))
         .limit(most + 1)
     ).all()
@@ -285,6 +318,7 @@ def precise_hits(session: Session, codes: Sequence[str], pattern: str, most: int
         groups=tuple(sorted({(r.rule_code, r.key) for r in rows})),
         group_keys=tuple(sorted({r.group_key for r in rows if r.group_key})),
         values=tuple(sorted({r.value for r in rows if not r.group_key})),
+        messages=tuple(sorted({r.message for r in rows})),
     )
 
 
