@@ -117,3 +117,28 @@ def test_a_precise_search_is_narrowed_and_a_broad_or_big_one_is_not(
     monkeypatch.setattr(queries, "SEARCH_TEXTS_MAX", 500)
     monkeypatch.setattr(queries, "SEARCH_ANOMALIES_MAX", 0)  # its groups hold anomalies
     assert narrowed(admin, "vanille") == (["ARTICLE_UNMAPPED"], False)
+
+
+def test_a_view_reading_again_reuses_the_texts_it_read(session, make) -> None:  # type: ignore[no-untyped-def]
+    """A sort that falls back to another reading passes on its narrowed filter: the texts are
+    not read a second time, and the rules are those of the hits."""
+    import sqlalchemy as sa
+
+    _made(make)
+    admin = make.user(role="admin")
+    session.flush()
+    codes, filt = queries.searched_view(session, admin, "articles", QueueFilter(search="vanille"))
+    assert filt.hits is not None
+    statements: list[str] = []
+    engine = session.get_bind().engine
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = queries.searched_view(session, admin, "articles", filt)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert again == (codes, filt) and codes == ["ARTICLE_UNMAPPED"]
+    assert not [s for s in statements if "anomaly_texts" in s]

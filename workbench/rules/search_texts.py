@@ -53,7 +53,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from workbench.db import DialectPredicate, any_of, pattern_parameter
+from workbench.db import DialectPredicate, any_of, like_ci, pattern_parameter
 from workbench.rules.group_counts import RUNNING, drop_triggers, group_key_sql, refill
 from workbench.rules.models import Anomaly, AnomalyText
 
@@ -187,9 +187,8 @@ class _Matches(DialectPredicate):
 
 @compiles(_Matches)
 def _matches_columns(element: _Matches, compiler: Any, **kw: Any) -> str:
-    # SQLite's LIKE folds the case itself (:func:`workbench.db.like_ci`)
-    t, pattern = AnomalyText, element.pattern
-    either = sa.or_(*(c.like(pattern, escape="\\") for c in (t.group_key, t.value, t.message)))
+    t = AnomalyText
+    either = sa.or_(*(like_ci(c, element.pattern) for c in (t.group_key, t.value, t.message)))
     return compiler.process(either.self_group(), **kw)
 
 
@@ -272,11 +271,11 @@ class Hits:
         a = Anomaly
         parts: list[sa.ColumnElement[bool]] = []
         if self.group_keys:
-            parts.append(any_of(a.group_key, sorted(self.group_keys)))
-        values = [v for v in self.values if v]
+            parts.append(any_of(a.group_key, self.group_keys))
+        values = [v for v in self.values if v]  # sorted, as every field
         no_group_key = sa.or_(a.group_key.is_(None), a.group_key == "")
         if values:
-            parts.append(sa.and_(no_group_key, any_of(a.value, sorted(values))))
+            parts.append(sa.and_(no_group_key, any_of(a.value, values)))
         if "" in self.values:
             parts.append(sa.and_(no_group_key, sa.or_(a.value.is_(None), a.value == "")))
         return sa.or_(*parts) if parts else sa.false()
@@ -289,7 +288,7 @@ class _MessageAmong(DialectPredicate):
     inherit_cache = False
 
     def __init__(self, messages: Sequence[str]) -> None:
-        self.messages = sorted(set(messages))
+        self.messages = list(messages)
 
 
 @compiles(_MessageAmong)

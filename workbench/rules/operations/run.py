@@ -157,7 +157,7 @@ def _tables_for(views: Iterable[RuleView]) -> list[str]:
 
 
 #: The longest ``group_key`` an anomaly holds (its column's length).
-GROUP_KEY_MAX = 300
+GROUP_KEY_MAX: int = ANOMALIES.c.group_key.type.length  # type: ignore[attr-defined]
 #: The longest value an anomaly holds, in characters. ``value`` and ``group_key`` are in the
 #: covering indexes, whose entries PostgreSQL caps at 2,704 bytes: 300 + 250 characters of up
 #: to four bytes each, with the rule, the field and the rest, stay below.
