@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from workbench.review import groups as groups_module
 from workbench.review import queries
 from workbench.review.groups import grouped_queue
+from workbench.review.labels import field_sort_key
 from workbench.review.queries import (
+    FIELD_KEY,
     FIELD_SORTS,
     SEGMENT_VALUES,
     SORT_COLUMNS,
@@ -211,6 +213,8 @@ def _line_order(anomalies: list[Anomaly], sort: str, dialect: str) -> list[int]:
             return tuple(
                 ((getattr(a, t) is not None) == nulls, getattr(a, t) or "")
                 if t == "value"
+                else field_sort_key(a.record_kind, a.field)
+                if t == FIELD_KEY
                 else getattr(a, t)
                 for t in terms
             )

@@ -9,7 +9,14 @@ import itertools
 import sqlalchemy as sa
 
 from workbench.review import queries
-from workbench.review.queries import FIELD_SORTS, SEGMENT_VALUES, QueueFilter, queue_page
+from workbench.review.labels import field_sort_key
+from workbench.review.queries import (
+    FIELD_KEY,
+    FIELD_SORTS,
+    SEGMENT_VALUES,
+    QueueFilter,
+    queue_page,
+)
 from workbench.rules.models import ACTIVE_STATUSES, Anomaly
 
 SORTS = ("gravite", "-gravite", "etat", "-etat", "champ", "-champ", "valeur", "-valeur")
@@ -32,7 +39,8 @@ def _build(make):  # type: ignore[no-untyped-def]
         anomaly = make.anomaly(
             line,
             rule,
-            field="labels" if n % 5 else "origin",
+            # « Montant HT » sorts after « Labels déclarés », « amount_ht » before « labels »
+            field=("labels", "amount_ht")[n % 2] if n % 5 else "origin",
             severity=severity,
             value=(None, "BIO", "AOP", "bio", "")[n % 5] if n % 7 else "AOP",
             supplier_id=supplier.id,
@@ -55,6 +63,8 @@ def _expected(anomalies: list[Anomaly], sort: str, dialect: str = "sqlite") -> l
             return tuple(
                 ((a.value is not None) == nulls_first, a.value or "")
                 if name == "value"
+                else field_sort_key(a.record_kind, a.field)
+                if name == FIELD_KEY
                 else getattr(a, name)
                 for name in FIELD_SORTS[key]
             )

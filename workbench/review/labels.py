@@ -8,6 +8,7 @@ never returns a raw identifier: an unknown field becomes readable words.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 
@@ -119,6 +120,33 @@ def readable(code: str) -> str:
     words = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(code)).replace("_", " ").replace(".", " ")
     words = re.sub(r"\s+", " ", words).strip().lower()
     return words[:1].upper() + words[1:] if words else "—"
+
+
+def _folded(text: str) -> str:
+    """Without case nor accents: « Durée (mois) » → « duree (mois) »."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+#: Every field name a label is written for, in any record kind.
+LABELLED_FIELDS: frozenset[str] = frozenset(
+    name for fields in (*EDITABLE.values(), *EXTRA_FIELDS.values()) for name in fields
+)
+
+
+def field_sort_key(record_kind: str | None, field: str) -> str:
+    """What a sort by « Champ » orders on: the French label the page shows, without case nor
+    accents, for a labelled field (:data:`LABELLED_FIELDS`); the name in lower case for any
+    other (a holder's identifier, a new column: its readable label follows its name); the whole
+    record (``''``, shown « — ») first. The database computes the same with :func:`workbench.review.queries.field_order`."""
+    if field in LABELLED_FIELDS:
+        return _folded(field_label(record_kind, field))
+    return field.lower()
+
+
+def field_sort_keys(record_kind: str) -> dict[str, str]:
+    """:func:`field_sort_key` of every labelled field of ``record_kind``."""
+    return {name: field_sort_key(record_kind, name) for name in sorted(LABELLED_FIELDS)}
 
 
 def rule_title(code: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from workbench.auth.models import Role, User, user_sites
 from workbench.core.pagination import window
 from workbench.db import DialectPredicate, like_ci, like_escape, pattern_parameter, utcnow
 from workbench.records.access import scope_clause
+from workbench.review.labels import LABELLED_FIELDS, field_sort_key, field_sort_keys
 from workbench.review.models import Correction, CorrectionStatus
 from workbench.rules import group_counts, search_texts
 from workbench.rules.models import (
@@ -267,11 +268,44 @@ _QUEUE_ORDER = (Anomaly.rule_code, Anomaly.first_seen_at, Anomaly.id)
 #: ``ix_anomalies_active_field`` (rule, field, value, age, id), one per rule and field
 #: (:func:`_field_walks`).
 FIELD_SORTS: dict[str, tuple[str, ...]] = {
-    "champ": ("field", "rule_code", "value", "first_seen_at", "id"),
+    "champ": ("field_key", "field", "rule_code", "value", "first_seen_at", "id"),
     "valeur": ("value", "rule_code", "first_seen_at", "id"),
 }
+#: The term of « Champ » that is no column: the field's label as the page shows it, folded
+#: (:func:`field_order`).
+FIELD_KEY = "field_key"
 #: The columns a walk by field or value carries: every term of either sort.
-_WALK_COLUMNS = tuple(dict.fromkeys(name for terms in FIELD_SORTS.values() for name in terms))
+_WALK_COLUMNS = tuple(
+    dict.fromkeys(name for terms in FIELD_SORTS.values() for name in terms if name != FIELD_KEY)
+)
+
+
+def field_order(codes: Iterable[str]) -> sa.ColumnElement[str]:
+    """The anomaly's field as a sort by « Champ » orders it: the French label the page shows,
+    folded (:func:`~workbench.review.labels.field_sort_key`), for the anomalies of the rules
+    ``codes`` — a ``CASE`` on the field per record kind of those rules; ordering on the field's
+    name put « Montant HT » before « Code nomenclature »."""
+    rules = all_rules()
+    kinds: dict[str, list[str]] = {}
+    for code in sorted(set(codes)):
+        rule = rules.get(code)
+        if rule is not None:
+            kinds.setdefault(rule.record_kind, []).append(code)
+    unlabelled = sa.func.lower(Anomaly.field)
+    cases = {
+        kind: sa.case(field_sort_keys(kind), value=Anomaly.field, else_=unlabelled)
+        for kind in kinds
+    }
+    if not cases:
+        return unlabelled
+    if len(cases) == 1:
+        return next(iter(cases.values()))
+    return sa.case(
+        *((Anomaly.rule_code.in_(kinds[kind]), case) for kind, case in cases.items()),
+        else_=unlabelled,
+    )
+
+
 #: Walks a view sorted by field or value merges at most (else it is sorted as a whole).
 FIELD_WALKS_MAX = 200
 #: Below this many anomalies, a view sorted by field or value is sorted as a whole (a few
@@ -279,14 +313,15 @@ FIELD_WALKS_MAX = 200
 FIELD_WALKS_FROM = 20_000
 
 
-def sort_order(sort: str) -> tuple[Any, ...]:
+def sort_order(sort: str, codes: Iterable[str] = ()) -> tuple[Any, ...]:
     """The ORDER BY of a line view sorted on ``sort`` (a key of :data:`SORT_COLUMNS`, ``-`` in
     front for descending). By rule, ties by age then id, every term in the one direction: the
     order of the partial indexes ``ix_anomalies_active_{rule,site}``, walked for one page (ties
     by id alone sorted every anomaly of the queue: 370 ms for the articles at two million
     anomalies). By gravité or état: the rank of the value (:data:`SEGMENT_VALUES`), ties by
     rule, age and id ascending. By field or value: the terms of :data:`FIELD_SORTS`, every one
-    in the one direction."""
+    in the one direction (the field's label: :func:`field_order` of the view's rules
+    ``codes``)."""
     key = sort.lstrip("-")
     desc = sort.startswith("-")
     if key == "regle":
@@ -298,7 +333,10 @@ def sort_order(sort: str) -> tuple[Any, ...]:
         rank = sa.case({v: i for i, v in enumerate(values)}, value=column, else_=len(values))
         return (rank.desc() if desc else rank.asc(), *_QUEUE_ORDER)
     if key in FIELD_SORTS:
-        columns = tuple(Anomaly.__table__.c[name] for name in FIELD_SORTS[key])
+        columns = tuple(
+            field_order(codes) if name == FIELD_KEY else Anomaly.__table__.c[name]
+            for name in FIELD_SORTS[key]
+        )
         return tuple(c.desc() if desc else c.asc() for c in columns)
     return (column.desc() if desc else column.asc(), Anomaly.id)
 
@@ -542,7 +580,7 @@ def _sorted_page(
     )
     if sites != [None]:
         stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
-    ids = list(session.scalars(window(stmt.order_by(*sort_order(sort)), page, per_page)))
+    ids = list(session.scalars(window(stmt.order_by(*sort_order(sort, codes)), page, per_page)))
     return _rows(session, ids), total
 
 
@@ -575,10 +613,19 @@ def _merged_walks(walks: list[tuple[str, str]], sort: str, page: int, per_page: 
     need = max(page, 1) * per_page
     terms = FIELD_SORTS[sort.lstrip("-")]
     walk_order = [Anomaly.value, Anomaly.first_seen_at, Anomaly.id]
+    rules = all_rules()
     branches = []
     for code, field in walks:
+        # the walk's one field: its key (field_order's) as a constant, an unlabelled one's
+        # computed by the database as field_order does
+        rule = rules.get(code)
+        key = (
+            sa.literal(field_sort_key(rule.record_kind, field))
+            if rule is not None and field in LABELLED_FIELDS
+            else sa.func.lower(Anomaly.field)
+        )
         walk = (
-            sa.select(*(Anomaly.__table__.c[name] for name in _WALK_COLUMNS))
+            sa.select(*(Anomaly.__table__.c[name] for name in _WALK_COLUMNS), key.label(FIELD_KEY))
             .where(Anomaly.rule_code == code, Anomaly.field == field, ACTIVE)
             .order_by(*(c.desc() if desc else c.asc() for c in walk_order))
             .limit(need)
@@ -746,17 +793,3 @@ def record_labels(session: Session, anomalies: list[Anomaly]) -> dict[tuple[str,
         ):
             labels[(kind, record_id)] = label or ""
     return labels
-
-
-def field_label(record_kind: str, field: str) -> str:
-    from workbench.review.fields import EDITABLE, HOLDER_FIELD
-
-    definition = EDITABLE.get(record_kind, {}).get(field)
-    if definition is not None:
-        return definition.label
-    match = HOLDER_FIELD.match(field)
-    if match:
-        return (
-            "Titulaire" if match["list"] in ("titulaires", "concessionnaires") else "Sous-traitant"
-        ) + f" n° {int(match['pos']) + 1}"
-    return field or "—"

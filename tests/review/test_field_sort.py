@@ -1,0 +1,62 @@
+"""A line view sorted by « Champ » follows the French labels the page shows, not the internal
+field names: the database's ``field_order`` gives, for every kind of record, what
+``field_sort_key`` gives in Python."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from workbench.review.labels import field_label, field_sort_key
+from workbench.review.queries import QueueFilter, field_order, queue_page
+from workbench.rules.models import Anomaly
+
+#: (rule, field) of four record kinds: labelled fields, a field labelled for another kind only,
+#: a holder's identifier and an unknown column (their names), the whole record (``''``).
+FIELDS = {
+    "ARTICLE_UNMAPPED": ("amount_ht", "labels", "nomenclature_code", "origin", "reference", ""),
+    "SIRET_INVALID": ("siret", "company_category", "direction_code", "label"),
+    "DECP_SCHEMA_ERROR": ("dureeMois", "titulaires[0].id", "Zone_Nouvelle", "amount", ""),
+    "MATRIX_REPORTED": ("unit_price", "labels", "origin"),
+}
+
+
+def test_the_database_orders_fields_as_the_labels_read(session, make) -> None:  # type: ignore[no-untyped-def]
+    site, supplier = make.site(), make.supplier()
+    records = {
+        "ARTICLE_UNMAPPED": make.purchase_line(site, supplier=supplier),
+        "SIRET_INVALID": supplier,
+        "DECP_SCHEMA_ERROR": make.contract(),
+        "MATRIX_REPORTED": make.matrix_entry(supplier),
+    }
+    made = [
+        make.anomaly(records[code], code, field=field)
+        for code, fields in FIELDS.items()
+        for field in fields
+    ]
+    session.flush()
+    for codes in (list(FIELDS), ["ARTICLE_UNMAPPED"], ["SIRET_INVALID", "DECP_SCHEMA_ERROR"]):
+        rows = session.execute(
+            sa.select(Anomaly.id, field_order(codes)).where(Anomaly.rule_code.in_(codes))
+        ).all()
+        keys = dict(rows)
+        expected = {a.id: field_sort_key(a.record_kind, a.field) for a in made if a.id in keys}
+        assert keys == expected and len(keys) == sum(len(FIELDS[c]) for c in codes), codes
+    # the purchase lines' fields in the order of their labels (their names order them otherwise)
+    line_fields = [field_label("purchase_line", f) for f in sorted(FIELDS["ARTICLE_UNMAPPED"])[1:]]
+    assert line_fields != sorted(line_fields)
+    by_key = sorted(FIELDS["ARTICLE_UNMAPPED"], key=lambda f: field_sort_key("purchase_line", f))
+    assert by_key == ["", "nomenclature_code", "labels", "amount_ht", "origin", "reference"]
+    assert field_sort_key("contract", "dureeMois") == "duree (mois)"  # no accent, no case
+
+
+def test_a_queue_sorted_by_field_shows_the_labels_in_order(session, make) -> None:  # type: ignore[no-untyped-def]
+    site, supplier = make.site(), make.supplier()
+    for field in FIELDS["ARTICLE_UNMAPPED"]:
+        make.anomaly(make.purchase_line(site, supplier=supplier), "ARTICLE_UNMAPPED", field=field)
+    session.flush()
+    admin = make.user(role="admin")
+    for sort, reverse in (("champ", False), ("-champ", True)):
+        rows, total = queue_page(session, admin, "articles", QueueFilter(), 1, 50, sort=sort)
+        shown = [field_sort_key(a.record_kind, a.field) for a in rows]
+        assert int(total) == len(rows) == 6
+        assert shown == sorted(shown, reverse=reverse), sort
