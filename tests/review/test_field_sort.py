@@ -4,6 +4,8 @@ field names: the database's ``field_order`` gives, for every kind of record, wha
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from workbench.review.labels import field_label, field_sort_key
@@ -60,3 +62,33 @@ def test_a_queue_sorted_by_field_shows_the_labels_in_order(session, make) -> Non
         shown = [field_sort_key(a.record_kind, a.field) for a in rows]
         assert int(total) == len(rows) == 6
         assert shown == sorted(shown, reverse=reverse), sort
+
+
+def test_the_filter_form_keeps_and_shows_the_sort_a_header_chose(client, login_as, make) -> None:  # type: ignore[no-untyped-def]
+    from workbench.review.views import LINE_SORTS
+
+    site, supplier = make.site(), make.supplier()
+    for field in FIELDS["ARTICLE_UNMAPPED"]:
+        make.anomaly(make.purchase_line(site, supplier=supplier), "ARTICLE_UNMAPPED", field=field)
+    login_as("admin")
+
+    def selected(url: str) -> list[str]:
+        html = client.get(url).get_data(as_text=True)
+        form = html[
+            html.index('<select name="ordre">') : html.index(
+                "</select>", html.index('<select name="ordre">')
+            )
+        ]
+        return re.findall(r'<option value="([^"]*)" selected', form)
+
+    # a header's sort is the form's: filtering (the form sent) keeps it
+    assert selected("/files/articles?ordre=-champ") == ["-champ"]
+    assert selected("/files/articles?ordre=-champ&regle=ARTICLE_UNMAPPED") == ["-champ"]
+    assert selected("/files/articles?tri=recent") == ["-depuis"]  # links of earlier versions
+    assert selected("/files/articles") == selected("/files/articles?ordre=depuis") == [""]
+    # every order the form offers is one the view knows, and sorts the page
+    from workbench.review.queries import SORT_COLUMNS
+
+    assert {k.lstrip("-") for k in LINE_SORTS if k} <= set(SORT_COLUMNS)
+    for key in LINE_SORTS:
+        assert client.get(f"/files/articles?ordre={key}").status_code == 200

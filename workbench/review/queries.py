@@ -280,26 +280,30 @@ _WALK_COLUMNS = tuple(
 )
 
 
-def field_order(codes: Iterable[str]) -> sa.ColumnElement[str]:
+def field_order(codes: Iterable[str], fields: Iterable[str] | None = None) -> sa.ColumnElement[str]:
     """The anomaly's field as a sort by « Champ » orders it: the French label the page shows,
     folded (:func:`~workbench.review.labels.field_sort_key`), for the anomalies of the rules
     ``codes`` — a ``CASE`` on the field per record kind of those rules; ordering on the field's
-    name put « Montant HT » before « Code nomenclature »."""
+    name put « Montant HT » before « Code nomenclature ». ``fields``: every field the sorted
+    anomalies can have, when known (the ``CASE`` names only those: it is evaluated per row)."""
     rules = all_rules()
     kinds: dict[str, list[str]] = {}
     for code in sorted(set(codes)):
         rule = rules.get(code)
         if rule is not None:
             kinds.setdefault(rule.record_kind, []).append(code)
+    wanted = None if fields is None else set(fields)
     unlabelled = sa.func.lower(Anomaly.field)
-    cases = {
-        kind: sa.case(field_sort_keys(kind), value=Anomaly.field, else_=unlabelled)
-        for kind in kinds
-    }
-    if not cases:
-        return unlabelled
-    if len(cases) == 1:
-        return next(iter(cases.values()))
+    cases: dict[str, sa.ColumnElement[str]] = {}
+    for kind in kinds:
+        keys = {
+            name: key
+            for name, key in field_sort_keys(kind).items()
+            if (wanted is None or name in wanted) and key != name.lower()
+        }
+        cases[kind] = sa.case(keys, value=Anomaly.field, else_=unlabelled) if keys else unlabelled
+    if len(cases) <= 1:
+        return next(iter(cases.values()), unlabelled)
     return sa.case(
         *((Anomaly.rule_code.in_(kinds[kind]), case) for kind, case in cases.items()),
         else_=unlabelled,
@@ -313,7 +317,9 @@ FIELD_WALKS_MAX = 200
 FIELD_WALKS_FROM = 20_000
 
 
-def sort_order(sort: str, codes: Iterable[str] = ()) -> tuple[Any, ...]:
+def sort_order(
+    sort: str, codes: Iterable[str] = (), fields: Iterable[str] | None = None
+) -> tuple[Any, ...]:
     """The ORDER BY of a line view sorted on ``sort`` (a key of :data:`SORT_COLUMNS`, ``-`` in
     front for descending). By rule, ties by age then id, every term in the one direction: the
     order of the partial indexes ``ix_anomalies_active_{rule,site}``, walked for one page (ties
@@ -321,7 +327,7 @@ def sort_order(sort: str, codes: Iterable[str] = ()) -> tuple[Any, ...]:
     anomalies). By gravité or état: the rank of the value (:data:`SEGMENT_VALUES`), ties by
     rule, age and id ascending. By field or value: the terms of :data:`FIELD_SORTS`, every one
     in the one direction (the field's label: :func:`field_order` of the view's rules
-    ``codes``)."""
+    ``codes`` and ``fields``)."""
     key = sort.lstrip("-")
     desc = sort.startswith("-")
     if key == "regle":
@@ -334,7 +340,7 @@ def sort_order(sort: str, codes: Iterable[str] = ()) -> tuple[Any, ...]:
         return (rank.desc() if desc else rank.asc(), *_QUEUE_ORDER)
     if key in FIELD_SORTS:
         columns = tuple(
-            field_order(codes) if name == FIELD_KEY else Anomaly.__table__.c[name]
+            field_order(codes, fields) if name == FIELD_KEY else Anomaly.__table__.c[name]
             for name in FIELD_SORTS[key]
         )
         return tuple(c.desc() if desc else c.asc() for c in columns)
@@ -580,7 +586,13 @@ def _sorted_page(
     )
     if sites != [None]:
         stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
-    ids = list(session.scalars(window(stmt.order_by(*sort_order(sort, codes)), page, per_page)))
+    fields = None
+    if key == "champ" and (not filt.status or filt.status in ACTIVE_STATUSES):
+        # the fields of the rules' active anomalies (a skip-scan): the CASE names only those
+        walks = _field_walks(session, codes)
+        fields = None if walks is None else {field for _, field in walks}
+    order = sort_order(sort, codes, fields)
+    ids = list(session.scalars(window(stmt.order_by(*order), page, per_page)))
     return _rows(session, ids), total
 
 

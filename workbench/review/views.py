@@ -366,6 +366,24 @@ def _queue_spec(queue: str) -> dict[str, str]:
     return spec
 
 
+#: The orders of the line view's « Tri » (the column headers give the same, ``ordre``): the
+#: filter form keeps the one a header chose, and shows it.
+LINE_SORTS = {
+    "": "Plus anciennes d'abord",
+    "-depuis": "Plus récentes d'abord",
+    "regle": "Règle (A → Z)",
+    "-regle": "Règle (Z → A)",
+    "gravite": "Gravité : la plus grave d'abord",
+    "-gravite": "Gravité : la moins grave d'abord",
+    "etat": "État : les moins avancées d'abord",
+    "-etat": "État : les plus avancées d'abord",
+    "champ": "Champ (A → Z)",
+    "-champ": "Champ (Z → A)",
+    "valeur": "Valeur (A → Z)",
+    "-valeur": "Valeur (Z → A)",
+}
+
+
 @login_required
 def queue(queue: str):  # type: ignore[no-untyped-def]
     """A queue, line by line (sortable columns) or grouped (``vue=groupes``) with bulk actions."""
@@ -401,6 +419,7 @@ def queue(queue: str):  # type: ignore[no-untyped-def]
         grouped=grouped,
         sort=sort,
         group_sorts=groups.GROUP_SORTS,
+        line_sorts=LINE_SORTS,
         total=total,
         listing=Page.keyset(
             found_groups or anomalies,
