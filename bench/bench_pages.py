@@ -85,6 +85,8 @@ QUEUE_FILTERS = {
     "contracts": ("gravite=warning", "q=restauration"),
 }
 LINE_SORTS = ("regle", "-gravite", "etat", "champ", "valeur", "-depuis")
+#: A filter and a sort together (the form keeps a header's sort when filtering).
+FILTERED_SORTS = ("gravite=warning&ordre=valeur", "etat=open&ordre=champ")
 GROUP_SORTS = ("nombre", "anciens", "recents", "regle")
 
 
@@ -96,6 +98,7 @@ def queue_pages(role: str) -> list[str]:
         pages += [f"{base}?page=2", f"{base}?tri=recent"]
         pages += [f"{base}?ordre={s}" for s in LINE_SORTS]
         pages.append(f"{base}?ordre=valeur&page=2")
+        pages += [f"{base}?{f}" for f in FILTERED_SORTS]
         pages += [f"{base}?{f}" for f in QUEUE_FILTERS.get(queue, ())]
         pages += [f"{base}?vue=groupes", f"{base}?vue=groupes&page=2"]
         pages += [f"{base}?vue=groupes&ordre={s}" for s in GROUP_SORTS[1:]]

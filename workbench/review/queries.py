@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from workbench.rules.models import (
     SEVERITY_RANK,
     Anomaly,
     AnomalyCount,
+    AnomalyStatus,
 )
 from workbench.rules.queries import scope_anomalies, scope_counts
 from workbench.rules.registry import all_rules
@@ -191,16 +192,29 @@ def view_rule_codes(session: Session, user: User, queue: str, filt: QueueFilter)
     not read at all, see :func:`workbench.rules.search_texts.matching_rules`). A lycée's or a
     direction's view reads a few index ranges: reading the texts would cost it more (on
     PostgreSQL, matching the texts of a queue: ~140 ms, against ~30 ms for the ranges)."""
-    codes = _filtered_codes(queue, filt)
+    codes = _filtered_codes(session, queue, filt)
     if filt.search and codes and region_wide(user):
         codes = search_texts.matching_rules(session, codes, search_pattern(filt.search))
     return codes
 
 
-def _filtered_codes(queue: str, filt: QueueFilter) -> list[str]:
-    """The queue's rule codes, or the filter's rule among them."""
+def _filtered_codes(session: Session, queue: str, filt: QueueFilter) -> list[str]:
+    """The queue's rule codes, or the filter's rule among them; filtered on a gravité (active
+    anomalies), only the rules that may have it: their maintained groups' gravités (a
+    superset of their active anomalies', :func:`~workbench.rules.group_counts.severity_bounds`)
+    bound it. A gravité no rule has was looked for row by row: the articles filtered on
+    « Information » at two million anomalies, 263 ms to find none."""
     codes = queue_rule_codes(queue)
-    return [c for c in codes if c == filt.rule_code] if filt.rule_code else codes
+    if filt.rule_code:
+        codes = [c for c in codes if c == filt.rule_code]
+    if filt.severity and codes and (not filt.status or filt.status in ACTIVE_STATUSES):
+        bounds = group_counts.severity_bounds(session, codes)
+        codes = [
+            code
+            for code in codes
+            if (low := bounds[code][0]) is not None and low <= filt.severity <= bounds[code][1]
+        ]
+    return codes
 
 
 #: A region-wide line view whose search matches at most this many combinations of texts,
@@ -228,7 +242,7 @@ def searched_view(
     ``lower() LIKE``)."""
     if not (filt.search and region_wide(user)):
         return view_rule_codes(session, user, queue, filt), filt
-    codes = _filtered_codes(queue, filt)
+    codes = _filtered_codes(session, queue, filt)
     hits = filt.hits  # already read (a sort falling back to another reading)
     if hits is None and codes:
         pattern = search_pattern(filt.search)
@@ -574,12 +588,18 @@ def _sorted_page(
         return [], QueueTotal.of(0)
     key = sort.lstrip("-")
     total = _queue_total(session, user, codes, filt, sites)
-    merged = key in FIELD_SORTS and sites == [None] and filt.counted and not filt.status
-    if merged and total > FIELD_WALKS_FROM and region_wide(user):
-        walks = _field_walks(session, codes)
+    walked = _walked_view(session, user, codes, filt, sites, total) if key in FIELD_SORTS else None
+    walks = None
+    if walked is not None:
+        walk_codes, extra = walked
+        walks = _field_walks(session, walk_codes) if walk_codes else []
         if walks is not None:
             # (none: the rule's anomalies closed since the total was read)
-            ids = list(session.scalars(_merged_walks(walks, sort, page, per_page))) if walks else []
+            ids = (
+                list(session.scalars(_merged_walks(walks, sort, page, per_page, extra)))
+                if walks
+                else []
+            )
             return _rows(session, ids), total
     stmt = scope_anomalies(sa.select(Anomaly.id), user).where(
         Anomaly.rule_code.in_(codes), *filter_clauses(filt)
@@ -587,13 +607,62 @@ def _sorted_page(
     if sites != [None]:
         stmt = stmt.where(Anomaly.site_id.in_([s for s in sites if s is not None]))
     fields = None
-    if key == "champ" and (not filt.status or filt.status in ACTIVE_STATUSES):
-        # the fields of the rules' active anomalies (a skip-scan): the CASE names only those
-        walks = _field_walks(session, codes)
+    big = total.capped or int(total) > FIELD_WALKS_FROM
+    if key == "champ" and big and (not filt.status or filt.status in ACTIVE_STATUSES):
+        # the fields of the rules' active anomalies (a skip-scan): the CASE, evaluated per
+        # row, names only those (a few thousand rows: all the labels cost nothing)
+        if walked is None or walked[0] != codes:  # else read above (too many)
+            walks = _field_walks(session, codes)
         fields = None if walks is None else {field for _, field in walks}
     order = sort_order(sort, codes, fields)
     ids = list(session.scalars(window(stmt.order_by(*order), page, per_page)))
     return _rows(session, ids), total
+
+
+def _walked_view(
+    session: Session,
+    user: User,
+    codes: list[str],
+    filt: QueueFilter,
+    sites: list[int | None],
+    total: QueueTotal,
+) -> tuple[list[str], list[Any]] | None:
+    """When a view sorted by field or value is read from merged walks (:func:`_merged_walks`):
+    the rules to walk and the clauses each walk adds; else None (sorted as a whole).
+
+    Region-wide views of more than :data:`FIELD_WALKS_FROM` anomalies, unfiltered or filtered
+    on what keeps each walk dense — every row a walk reads but a few matches, so a page
+    reads about ``page × per_page`` rows per walk:
+
+    - « ouverte »: the walk minus the anomalies in hand (few);
+    - a gravité: the rules of that one gravité, walked whole (their maintained groups' bounds,
+      :func:`~workbench.rules.group_counts.severity_bounds`); a rule of several gravités
+      would make a walk that may read its whole range for a few rows: sorted as a whole.
+
+    Other filters (supplier, age, search, closed or in-hand states) may leave a walk sparse:
+    sorted as a whole. Filtered by gravité and sorted as a whole, the articles at two million
+    anomalies took 250–300 ms.
+    """
+    if sites != [None] or not region_wide(user):
+        return None
+    if filt.supplier_id or filt.older_than_days or filt.search or filt.status not in (None, "open"):
+        return None
+    size = int(total)
+    if filt.severity:  # the total is capped: the view's size without the gravité
+        unfiltered = dataclasses.replace(filt, severity=None)
+        size = sum(_scoped_counts(session, user, codes, unfiltered).values())
+    if size <= FIELD_WALKS_FROM:
+        return None
+    extra: list[Any] = [Anomaly.status == AnomalyStatus.OPEN.value] if filt.status else []
+    if not filt.severity:
+        return codes, extra
+    kept = []
+    for code, (low, high) in group_counts.severity_bounds(session, codes).items():
+        if low != high:
+            return None  # several gravités
+        if low == filt.severity:
+            kept.append(code)
+    return kept, extra
 
 
 def _field_walks(session: Session, codes: list[str]) -> list[tuple[str, str]] | None:
@@ -617,7 +686,13 @@ def _field_walks(session: Session, codes: list[str]) -> list[tuple[str, str]] | 
     return walks
 
 
-def _merged_walks(walks: list[tuple[str, str]], sort: str, page: int, per_page: int) -> sa.Select:
+def _merged_walks(
+    walks: list[tuple[str, str]],
+    sort: str,
+    page: int,
+    per_page: int,
+    extra: Sequence[Any] = (),
+) -> sa.Select:
     """The ids of one page sorted by field or value (:data:`FIELD_SORTS`): per (rule, field),
     the first ``page × per_page`` of its walk in value order, merged by the database (its own
     collation and NULL order, as a whole sort would be)."""
@@ -638,7 +713,7 @@ def _merged_walks(walks: list[tuple[str, str]], sort: str, page: int, per_page: 
         )
         walk = (
             sa.select(*(Anomaly.__table__.c[name] for name in _WALK_COLUMNS), key.label(FIELD_KEY))
-            .where(Anomaly.rule_code == code, Anomaly.field == field, ACTIVE)
+            .where(Anomaly.rule_code == code, Anomaly.field == field, ACTIVE, *extra)
             .order_by(*(c.desc() if desc else c.asc() for c in walk_order))
             .limit(need)
             .subquery()
