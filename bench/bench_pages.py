@@ -102,6 +102,7 @@ def queue_pages(role: str) -> list[str]:
         pages += [f"{base}?{f}" for f in QUEUE_FILTERS.get(queue, ())]
         pages += [f"{base}?vue=groupes", f"{base}?vue=groupes&page=2"]
         pages += [f"{base}?vue=groupes&ordre={s}" for s in GROUP_SORTS[1:]]
+        pages.append(f"{base}?vue=groupes&etat=open")
         pages += [f"{base}?vue=groupes&{f}" for f in QUEUE_FILTERS.get(queue, ())]
     return pages
 

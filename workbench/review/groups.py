@@ -29,7 +29,13 @@ from workbench.review.queries import (
     view_rule_codes,
 )
 from workbench.rules import group_counts, search_texts
-from workbench.rules.models import Anomaly, AnomalyGroupCount, worst_severity
+from workbench.rules.models import (
+    IN_HAND_WHERE,
+    Anomaly,
+    AnomalyGroupCount,
+    AnomalyStatus,
+    worst_severity,
+)
 from workbench.rules.queries import active_counts, scope_anomalies
 
 INVALID_CODE_RULE = "NOMENCLATURE_CODE_INVALID"
@@ -230,9 +236,26 @@ def _groups(session: Session, user: User, queue: str, filt: QueueFilter) -> sa.S
 
 def _reads_stored(user: User, filt: QueueFilter) -> bool:
     """Whether a grouped view may read the maintained groups: region-wide, filtered on
-    nothing but the rule, the severity and a search."""
-    filtered = filt.site_id or filt.status or filt.supplier_id or filt.older_than_days
-    return not filtered and region_wide(user)
+    nothing but the rule, the severity and a search — or on « ouverte » without a search."""
+    filtered = filt.site_id or filt.supplier_id or filt.older_than_days
+    status = filt.status and (filt.status != AnomalyStatus.OPEN.value or filt.search)
+    return not (filtered or status) and region_wide(user)
+
+
+def _held_groups(session: Session, codes: list[str]) -> list[tuple[str, str]] | None:
+    """(rule, key) of the groups of ``codes`` holding anomalies in hand (claimed, proposed:
+    few, read from ``ix_anomalies_in_hand``); None past :data:`~workbench.rules.group_counts.
+    FEW_DIRTY` groups."""
+    key = group_counts.key_column()
+    rows = session.execute(
+        sa.select(Anomaly.rule_code, key)
+        .where(Anomaly.rule_code.in_(codes), sa.text(IN_HAND_WHERE))
+        .distinct()
+        .limit(group_counts.FEW_DIRTY + 1)
+    ).all()
+    if len(rows) > group_counts.FEW_DIRTY:
+        return None
+    return sorted((r[0], r[1]) for r in rows)
 
 
 def _stored_groups(
@@ -258,6 +281,16 @@ def _stored_groups(
         return None
     whole: sa.Subquery | None = None
     partial: list[tuple[str, str]] = []
+    held: list[tuple[str, str]] = []
+    if filt.status:
+        # « ouverte »: a stored group counts the active anomalies, all open but those in hand;
+        # the groups holding some are read from their open anomalies (as groups matched in
+        # part), the others as stored
+        found = _held_groups(session, codes)
+        if found is None:
+            return None
+        held, partial = found, list(found)
+        dirty = [k for k in dirty if (k[0], k[1]) not in set(held)]
     if filt.search:
         searched = _searched(session, codes, filt.search, dirty)
         if searched is None:
@@ -274,6 +307,8 @@ def _stored_groups(
             clean = clean.join(whole, on)
         if filt.severity:
             clean = clean.where(t.severity == filt.severity)
+        if held:
+            clean = clean.where(sa.tuple_(t.rule_code, t.key).not_in(held))
         parts = [clean]
         theirs = [k for k in dirty if k[0] in rules]
         if theirs:
