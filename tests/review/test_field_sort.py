@@ -8,8 +8,8 @@ import re
 
 import sqlalchemy as sa
 
-from workbench.review.labels import field_label, field_sort_key
-from workbench.review.queries import QueueFilter, field_order, queue_page
+from workbench.review.labels import field_label, field_sort_key, rule_sort_key
+from workbench.review.queries import QueueFilter, field_order, queue_page, rule_order
 from workbench.rules.models import Anomaly
 
 #: (rule, field) of four record kinds: labelled fields, a field labelled for another kind only,
@@ -92,3 +92,41 @@ def test_the_filter_form_keeps_and_shows_the_sort_a_header_chose(client, login_a
     assert {k.lstrip("-") for k in LINE_SORTS if k} <= set(SORT_COLUMNS)
     for key in LINE_SORTS:
         assert client.get(f"/files/articles?ordre={key}").status_code == 200
+
+
+def test_a_queue_sorted_by_rule_follows_the_titles(session, make) -> None:  # type: ignore[no-untyped-def]
+    # « Fournisseur inconnu… » < « Ligne d'achat en double » < « Mention d'origine… »: the
+    # codes sort the other way round (FAUX_AMI_ORIGIN < PURCHASE_DUPLICATE < SUPPLIER_UNKNOWN)
+    codes = ["FAUX_AMI_ORIGIN", "PURCHASE_DUPLICATE", "SUPPLIER_UNKNOWN"]
+    assert rule_order(codes) == ["SUPPLIER_UNKNOWN", "PURCHASE_DUPLICATE", "FAUX_AMI_ORIGIN"]
+    sites = [make.site(), make.site()]
+    made = []
+    for n in range(14):
+        line = make.purchase_line(sites[n % 2])
+        made.append(make.anomaly(line, codes[n % 3], field="label", days_old=n % 4))
+    for anomaly in made[:3]:
+        anomaly.status, anomaly.dismiss_reason = "dismissed", "other"
+    session.flush()
+    admin = make.user(role="admin")
+    canteen = make.user(role="canteen", sites=sites)
+    for user, filt in (
+        (admin, QueueFilter()),
+        (canteen, QueueFilter()),
+        (admin, QueueFilter(status="dismissed")),
+    ):
+        shown = [a for a in made if (a.status == "dismissed") == (filt.status == "dismissed")]
+        for sort in ("regle", "-regle"):
+            expected = [
+                a.id
+                for a in sorted(
+                    shown,
+                    key=lambda a: (rule_sort_key(a.rule_code), a.first_seen_at, a.id),
+                    reverse=sort.startswith("-"),
+                )
+            ]
+            seen = []
+            for page in range(1, 6):
+                rows, total = queue_page(session, user, "purchases", filt, page, 3, sort=sort)
+                seen += [a.id for a in rows]
+                assert int(total) == len(shown)
+            assert seen == expected, (user.role, filt, sort)

@@ -25,6 +25,7 @@ def _seen(session, user, filt, sort="nombre"):  # type: ignore[no-untyped-def]
 def test_open_groups_from_the_maintained_groups_are_the_grouped_open_anomalies(
     session, make, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(groups_module, "SMALL_RULE", 0)  # as if every rule were big
     site, supplier = make.site(), make.supplier()
     made = _matrix_groups(make, site, supplier, "OP-", [4, 3, 2, 5])
     admin = make.user(role="admin")
@@ -62,13 +63,19 @@ def test_open_groups_from_the_maintained_groups_are_the_grouped_open_anomalies(
                 assert _seen(session, admin, filt, sort) == expected, (settled, filt, sort)
                 assert read == [True], (filt, sort)  # the maintained groups were read
                 assert expected[1] and not any(k.endswith("OP-2") for _, k, *_ in expected[0])
+    expected_open = _seen(session, admin, QueueFilter(status="open"))
     # more groups in hand than a few: the anomalies are grouped
     monkeypatch.setattr(group_counts, "FEW_DIRTY", 1)
     read.clear()
     _seen(session, admin, QueueFilter(status="open"))
     assert read == [False]
-    # a search with « ouverte », or another state: the anomalies are grouped
+    # rules all small, a search with « ouverte », or another state: the anomalies are grouped
     monkeypatch.setattr(group_counts, "FEW_DIRTY", 200)
+    monkeypatch.setattr(groups_module, "SMALL_RULE", 10**9)
+    read.clear()
+    assert _seen(session, admin, QueueFilter(status="open")) == expected_open
+    assert read == [False]
+    monkeypatch.setattr(groups_module, "SMALL_RULE", 0)
     for filt in (QueueFilter(status="open", search="bio"), QueueFilter(status="claimed")):
         read.clear()
         _seen(session, admin, filt)

@@ -178,6 +178,15 @@ def test_sorted_pages_walk_indexes_and_never_sort_the_queue(session, make, monke
     for statement, plan in plans_of(both, SORTS[:4]):
         assert not any(step.startswith("SCAN anomalies") for step in plan), (statement, plan)
         assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), (statement, plan)
+    # by rule (in the titles' order): each rule's walk of the active index, no sort at all
+    for user in (admin, both):
+        plans = plans_of(user, ("regle", "-regle"))
+        assert plans
+        for statement, plan in plans:
+            assert not any(step.startswith("SCAN anomalies") for step in plan), (statement, plan)
+            assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), (statement, plan)
+            walked = ("ix_anomalies_active_", "PRIMARY KEY")  # the walks, then the page's rows
+            assert any(w in step for step in plan for w in walked), (statement, plan)
     plans = plans_of(admin, ("etat", "-etat"))
     # the anomalies in hand come from their own small index
     held = [p for s, p in plans if queries.IN_HAND_WHERE in s]

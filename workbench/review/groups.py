@@ -285,12 +285,17 @@ def _stored_groups(
     if filt.status:
         # « ouverte »: a stored group counts the active anomalies, all open but those in hand;
         # the groups holding some are read from their open anomalies (as groups matched in
-        # part), the others as stored
+        # part), the others as stored. Rules all small (the contracts': 30 rules, a few
+        # hundred anomalies) are grouped in one plain GROUP BY: 15 ms, against 70 read so.
+        counts = active_counts(session, user)
+        if all(counts.get(code, 0) < SMALL_RULE for code in codes):
+            return None
         found = _held_groups(session, codes)
         if found is None:
             return None
         held, partial = found, list(found)
-        dirty = [k for k in dirty if (k[0], k[1]) not in set(held)]
+        in_hand = set(held)
+        dirty = [k for k in dirty if (k[0], k[1]) not in in_hand]
     if filt.search:
         searched = _searched(session, codes, filt.search, dirty)
         if searched is None:

@@ -149,6 +149,12 @@ def field_sort_keys(record_kind: str) -> dict[str, str]:
     return {name: field_sort_key(record_kind, name) for name in sorted(LABELLED_FIELDS)}
 
 
+def rule_sort_key(code: str) -> tuple[str, str]:
+    """What a sort by « Règle » orders on: the rule's title the page shows, without case nor
+    accents (ties, never met: the code)."""
+    return _folded(rule_title(code)), code
+
+
 def rule_title(code: str | None) -> str:
     """The French title of a rule (its readable code when the rule is unknown)."""
     if not code:
