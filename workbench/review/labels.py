@@ -138,7 +138,8 @@ def field_sort_key(record_kind: str | None, field: str) -> str:
     """What a sort by « Champ » orders on: the French label the page shows, without case nor
     accents, for a labelled field (:data:`LABELLED_FIELDS`); the name in lower case for any
     other (a holder's identifier, a new column: its readable label follows its name); the whole
-    record (``''``, shown « — ») first. The database computes the same with :func:`workbench.review.queries.field_order`."""
+    record (``''``, shown « — ») first. The database computes the same
+    (:func:`workbench.review.queries.field_order`)."""
     if field in LABELLED_FIELDS:
         return _folded(field_label(record_kind, field))
     return field.lower()
