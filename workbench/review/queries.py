@@ -520,9 +520,7 @@ def queue_page(
     key = (sort or "").lstrip("-")
     if key == "depuis":
         filt = dataclasses.replace(filt, newest_first=sort.startswith("-"), after=None)
-    elif key == "regle" and (not filt.status or filt.status in ACTIVE_STATUSES):
-        return _rule_page(session, user, queue, filt, page, per_page, sort or "")
-    elif key in SEGMENT_VALUES and (not filt.status or filt.status in ACTIVE_STATUSES):
+    elif key in (*SEGMENT_VALUES, "regle") and (not filt.status or filt.status in ACTIVE_STATUSES):
         return _segmented_page(session, user, queue, filt, page, per_page, sort or "")
     elif key in SORT_COLUMNS:
         return _sorted_page(session, user, queue, filt, page, per_page, sort or "")
@@ -578,34 +576,6 @@ def _walk(
         else (Anomaly.first_seen_at, Anomaly.id)
     )
     return [tuple(r) for r in session.execute(stmt.order_by(*order).limit(limit))]  # type: ignore[misc]
-
-
-def _rule_page(
-    session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int, sort: str
-) -> tuple[list[Anomaly], QueueTotal]:
-    """A page of active anomalies sorted by « Règle »: the rules in the order of their titles
-    (:func:`rule_order`), each rule's anomalies by age then id, every term in the one
-    direction. One rule after the other, each a walk of ``ix_anomalies_active_{rule,site}``
-    for the keys the page still needs (the rules after them are never read), as the sort on
-    the codes walked the index. The closed states are sorted whole (:func:`sort_order`)."""
-    desc = sort.startswith("-")
-    codes, filt = searched_view(session, user, queue, filt)
-    sites = queue_sites(session, user, filt)
-    if not codes or not sites:
-        return [], QueueTotal.of(0)
-    clauses = filter_clauses(filt)
-    skip = (max(page, 1) - 1) * per_page
-    need = skip + per_page
-    ids: list[int] = []
-    for code in rule_order(codes, desc):
-        if len(ids) >= need:
-            break
-        keys: list[tuple[dt.datetime, int]] = []
-        for site in sites:
-            keys += _walk(session, user, code, site, clauses, need - len(ids), desc)
-        keys.sort(reverse=desc)
-        ids += [i for _, i in keys[: need - len(ids)]]
-    return _rows(session, ids[skip:need]), _queue_total(session, user, codes, filt, sites)
 
 
 def _rows(session: Session, ids: list[int]) -> list[Anomaly]:
@@ -773,8 +743,8 @@ def _merged_walks(
     return window(sa.select(merged.c.id).order_by(*order), page, per_page)
 
 
-#: One segment of a page sorted by gravité or état: ``limit`` → the first ids of one value of
-#: one rule, in the queue's order.
+#: One segment of a page sorted by gravité, état or règle: ``limit`` → the first ids of one
+#: value of one rule, in the queue's order.
 Segment = Callable[[int], list[int]]
 
 
@@ -782,7 +752,9 @@ def _segmented_page(
     session: Session, user: User, queue: str, filt: QueueFilter, page: int, per_page: int, sort: str
 ) -> tuple[list[Anomaly], QueueTotal]:
     """A page of active anomalies sorted by gravité or état (:data:`SEGMENT_VALUES`), ties in
-    the queue's order (rule, age, id).
+    the queue's order (rule, age, id); or by règle: the rules in the order of their titles
+    (:func:`rule_order`), each rule's anomalies by age then id, every term in the one direction
+    (one segment per rule, walked in that direction).
 
     The order is a sequence of segments — each value in turn, each rule in turn — and each
     segment is read as the age sort reads one rule: a walk of the partial indexes, for the
@@ -793,35 +765,44 @@ def _segmented_page(
     hand is sorted as a whole (:func:`_sorted_page`).
     """
     key = sort.lstrip("-")
+    desc = sort.startswith("-")
     codes, filt = searched_view(session, user, queue, filt)
     sites = queue_sites(session, user, filt)
     if not codes or not sites:
         return [], QueueTotal.of(0)
     clauses = filter_clauses(filt)
 
-    def walked(code: str, extra: list[Any], drop: frozenset[int] = frozenset()) -> Segment:
+    def walked(
+        code: str, extra: list[Any], drop: frozenset[int] = frozenset(), newest: bool = False
+    ) -> Segment:
         def read(limit: int) -> list[int]:
             keys: list[tuple[dt.datetime, int]] = []
             for site in sites:
-                keys += _walk(session, user, code, site, [*clauses, *extra], limit + len(drop))
-            keys.sort()
+                where = [*clauses, *extra]
+                keys += _walk(session, user, code, site, where, limit + len(drop), newest)
+            keys.sort(reverse=newest)
             return [i for _, i in keys if i not in drop][:limit]
 
         return read
 
-    if key == "gravite":
-        segments = _severity_segments(session, codes, filt, walked)
+    if key == "regle":  # one segment per rule, in the titles' order
+        values: tuple[str, ...] = ("",)
+        ordered = rule_order(codes, desc)
+        segments = {("", code): walked(code, [], newest=desc) for code in codes}
     else:
-        found = _status_segments(session, user, codes, filt, sites, walked)
-        if found is None:
-            return _sorted_page(session, user, queue, filt, page, per_page, sort)
-        segments = found
-    values = SEGMENT_VALUES[key]
+        values = SEGMENT_VALUES[key][::-1] if desc else SEGMENT_VALUES[key]
+        ordered = _database_order(session, codes)
+        if key == "gravite":
+            segments = _severity_segments(session, codes, filt, walked)
+        else:
+            found = _status_segments(session, user, codes, filt, sites, walked)
+            if found is None:
+                return _sorted_page(session, user, queue, filt, page, per_page, sort)
+            segments = found
     skip = (max(page, 1) - 1) * per_page
     need = skip + per_page
     ids: list[int] = []
-    ordered = _database_order(session, codes)
-    for value in reversed(values) if sort.startswith("-") else values:
+    for value in values:
         for code in ordered:
             if len(ids) >= need:
                 break
