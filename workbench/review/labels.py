@@ -8,8 +8,8 @@ never returns a raw identifier: an unknown field becomes readable words.
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from workbench.matching.normalise import fold
 from workbench.review.fields import EDITABLE, HOLDER_FIELD
 
 #: Columns that are not editable but appear in anomalies and the journal.
@@ -122,12 +122,6 @@ def readable(code: str) -> str:
     return words[:1].upper() + words[1:] if words else "—"
 
 
-def _folded(text: str) -> str:
-    """Without case nor accents: « Durée (mois) » → « duree (mois) »."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 #: Every field name a label is written for, in any record kind.
 LABELLED_FIELDS: frozenset[str] = frozenset(
     name for fields in (*EDITABLE.values(), *EXTRA_FIELDS.values()) for name in fields
@@ -141,7 +135,7 @@ def field_sort_key(record_kind: str | None, field: str) -> str:
     record (``''``, shown « — ») first. The database computes the same
     (:func:`workbench.review.queries.field_order`)."""
     if field in LABELLED_FIELDS:
-        return _folded(field_label(record_kind, field))
+        return fold(field_label(record_kind, field))
     return field.lower()
 
 
@@ -153,7 +147,7 @@ def field_sort_keys(record_kind: str) -> dict[str, str]:
 def rule_sort_key(code: str) -> tuple[str, str]:
     """What a sort by « Règle » orders on: the rule's title the page shows, without case nor
     accents (ties, never met: the code)."""
-    return _folded(rule_title(code)), code
+    return fold(rule_title(code)), code
 
 
 def rule_title(code: str | None) -> str:
